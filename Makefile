@@ -1,0 +1,47 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a step of theirs.
+# Needs only Python 3.11 and make: uv is installed into .tools/, the app's packages into .venv/.
+
+PYTHON ?= python3.11
+UV := .tools/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+HOST ?= 127.0.0.1
+PORT ?= 8501
+
+.PHONY: run test lint typecheck pytest browser-test setup demo-db clean
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	touch $@
+
+setup: $(VENV)/.synced
+
+# Starts the app on the demo database (data/demo.duckdb), created and seeded on first start.
+run: setup
+	PROGRAM_DEMO=1 PROGRAM_DATABASE=$${PROGRAM_DATABASE:-data/demo.duckdb} $(VENV)/bin/python -m program seed-demo
+	PROGRAM_DEMO=1 PROGRAM_DATABASE=$${PROGRAM_DATABASE:-data/demo.duckdb} $(VENV)/bin/streamlit run app.py \
+		--server.address $(HOST) --server.port $(PORT) --server.headless true
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+pytest: setup
+	$(VENV)/bin/pytest -q
+
+test: lint typecheck pytest
+
+browser-test: setup
+	$(VENV)/bin/pytest -q -m browser
+
+clean:
+	rm -rf .tools $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,167 @@
+"""A demo program for a new database in demo mode, so a newcomer sees real pages at once.
+
+Demo accounts exist only in a database seeded here; a production database starts with none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from program.accounts import create_user
+from program.library import load_curriculum
+from program.models import Actor, CurriculumBundle, Instrument, Item, Role
+from program.store import Store
+
+DEMO_PASSWORD = "demo-password"
+BUNDLED_CURRICULUM = "collective-healing.yaml"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    display_name: str
+    role: Role
+
+
+DEMO_ACCOUNTS = (
+    DemoAccount("admin", "Alex Admin", Role.ADMIN),
+    DemoAccount("lead", "Lee Lead", Role.LEAD),
+    DemoAccount("maya", "Maya Facilitator", Role.FACILITATOR),
+    DemoAccount("sam", "Sam Facilitator", Role.FACILITATOR),
+)
+
+FIRST_NAMES = (
+    "Ana",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elif",
+    "Femi",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kai",
+    "Lena",
+    "Mo",
+    "Nia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sol",
+    "Tariq",
+)
+
+
+@dataclass(frozen=True)
+class DemoCohort:
+    name: str
+    facilitator: str
+    members: int
+    weeks_ago: int  # when session 1 was held, counted back from today
+    responders: float  # share of those present who answer the pulse
+
+
+DEMO_COHORTS = (
+    DemoCohort("Tuesday evening, Northside", "maya", 12, 9, 0.9),
+    DemoCohort("Thursday morning, Library", "maya", 11, 3, 0.85),
+    DemoCohort("Wednesday, Riverside clinic", "sam", 10, 7, 0.8),
+    DemoCohort("Saturday small group", "sam", 5, 6, 0.7),
+    DemoCohort("Spring group", "sam", 9, -2, 0.0),
+)
+
+
+def is_seeded(store: Store) -> bool:
+    return store.count_staff_users() > 0
+
+
+def seed_demo(store: Store, curricula: Path, today: dt.date | None = None) -> list[DemoAccount]:
+    """Fill an empty database with demo accounts, the bundled curriculum and a demo program."""
+    if is_seeded(store):
+        return []
+    today = today or dt.date.today()
+    rng = random.Random(2026)
+    actor = Actor.system()
+    users = {
+        a.username: create_user(store, actor, a.username, a.display_name, a.role, DEMO_PASSWORD)
+        for a in DEMO_ACCOUNTS
+    }
+    version, _ = load_curriculum(store, actor, curricula / BUNDLED_CURRICULUM)
+    bundle = store.curriculum_bundle(version.id)
+    program = store.create_program(
+        actor, "Community pain collective", "Peer groups across the city's clinics.", 5
+    )
+    store.add_program_lead(actor, program.id, users["lead"].id)
+    names = list(FIRST_NAMES)
+    for spec in DEMO_COHORTS:
+        rng.shuffle(names)
+        first_session = today - dt.timedelta(weeks=spec.weeks_ago)
+        dates = {
+            n: first_session + dt.timedelta(weeks=n - 1) - dt.timedelta(days=3 if n == 0 else 0)
+            for n in [s.number for s in bundle.curriculum.sessions]
+        }
+        cohort = store.create_cohort(
+            actor,
+            program.id,
+            version.id,
+            spec.name,
+            dates,
+            [users[spec.facilitator].id],
+            names[: spec.members],
+        )
+        _hold_past_sessions(store, actor, bundle, cohort.id, today, spec, rng)
+    return list(DEMO_ACCOUNTS)
+
+
+def _hold_past_sessions(
+    store: Store,
+    actor: Actor,
+    bundle: CurriculumBundle,
+    cohort_id: int,
+    today: dt.date,
+    spec: DemoCohort,
+    rng: random.Random,
+) -> None:
+    members = store.roster(cohort_id)
+    staying = {m.id: rng.random() for m in members}  # low values drop out first
+    for session in store.sessions(cohort_id):
+        if session.scheduled_date >= today:
+            break
+        dropout = 0.04 * session.number
+        attendance = {
+            m: (
+                "present"
+                if keep > dropout + 0.08 * rng.random()
+                else rng.choice(["absent", "excused"])
+            )
+            for m, keep in staying.items()
+        }
+        agenda = bundle.curriculum.session(session.number).agenda
+        delivered = [i for i in range(len(agenda)) if rng.random() < 0.9]
+        store.record_session(actor, session.id, attendance, delivered, len(agenda), held=True)
+        present = sum(s == "present" for s in attendance.values())
+        answering = round(present * spec.responders)
+        items = bundle.pulse_items(session.number)
+        if not items or answering == 0:
+            continue
+        responses = [_demo_answers(items, session.number, rng) for _ in range(answering)]
+        opened = dt.datetime.combine(session.scheduled_date, dt.time(19, 45))
+        store.store_closed_pulse(actor, session.id, opened, responses)
+
+
+def _demo_answers(
+    items: list[tuple[Instrument, Item]], number: int, rng: random.Random
+) -> dict[tuple[str, str], int]:
+    """Plausible answers that drift a little toward better as the weeks go by."""
+    answers = {}
+    for instrument, item in items:
+        low, high = instrument.scale.min, instrument.scale.max
+        span = high - low
+        better = 0.35 + 0.05 * number + rng.gauss(0, 0.18)
+        share = better if instrument.direction == "higher_is_better" else 1 - better
+        answers[(instrument.id, item.id)] = max(low, min(high, round(low + share * span)))
+    return answers

@@ -1,0 +1,57 @@
+"""Typed errors raised by the domain package, with messages a facilitator or author can act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ProgramError(Exception):
+    """Base of every error the app shows to a person; `str(error)` is the message to show."""
+
+    title = "Something went wrong"
+
+
+class NotFound(ProgramError):
+    title = "Not found"
+
+
+class AccessDenied(ProgramError):
+    title = "Not allowed"
+
+
+class InvalidInput(ProgramError):
+    title = "Please check your input"
+
+
+class Conflict(ProgramError):
+    """The data changed since the form was drawn, or the action would break a rule."""
+
+    title = "That could not be done"
+
+
+class DatabaseLocked(ProgramError):
+    title = "The database is in use"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a curriculum or instrument file."""
+
+    file: str
+    line: int
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}, line {self.line}"
+        return f"{where}, {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+class CurriculumError(InvalidInput):
+    """A curriculum or instrument file is invalid; `problems` lists every issue found."""
+
+    title = "The curriculum file has problems"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))

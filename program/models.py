@@ -1,0 +1,337 @@
+"""Pydantic models: the curriculum and instrument file format, and the records the store returns.
+
+Everything read from a file forbids unknown fields, so a typo in a curriculum is an error, not a
+silently ignored key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+MAX_PULSE_ITEMS = 10
+
+
+class FileModel(BaseModel):
+    """Base for anything a person writes in a file: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- instruments
+
+
+class Scale(FileModel):
+    """A response scale of whole-number points, with labels for at least both ends."""
+
+    min: int = Field(ge=0, le=100, description="Lowest point on the scale.")
+    max: int = Field(ge=1, le=100, description="Highest point on the scale.")
+    labels: dict[int, Text] = Field(
+        description="Words for points of the scale; both ends must be labelled."
+    )
+
+    @model_validator(mode="after")
+    def _labels_cover_scale(self) -> Scale:
+        if self.max <= self.min:
+            raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+        outside = sorted(p for p in self.labels if not self.min <= p <= self.max)
+        if outside:
+            raise ValueError(
+                f"labels for points {outside} lie outside the scale {self.min}–{self.max}"
+            )
+        missing = [p for p in (self.min, self.max) if p not in self.labels]
+        if missing:
+            raise ValueError(f"both ends of the scale need a label; missing {missing}")
+        return self
+
+    @property
+    def points(self) -> list[int]:
+        return list(range(self.min, self.max + 1))
+
+
+class Item(FileModel):
+    id: Slug
+    text: Text
+    reversed: bool = Field(False, description="Score as (min + max − answer) before summing.")
+
+
+class Scoring(FileModel):
+    method: Literal["sum", "mean"] = "sum"
+    multiplier: float = Field(1.0, gt=0, description="Applied after summing, e.g. ×4 for WHO-5.")
+
+
+class Direction(StrEnum):
+    HIGHER_IS_BETTER = "higher_is_better"
+    HIGHER_IS_WORSE = "higher_is_worse"
+
+
+class Cutoff(FileModel):
+    label: Text
+    min: float | None = Field(None, description="Score at or above this value.")
+    max: float | None = Field(None, description="Score at or below this value.")
+
+    @model_validator(mode="after")
+    def _has_bound(self) -> Cutoff:
+        if self.min is None and self.max is None:
+            raise ValueError("a cut-off needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class Instrument(FileModel):
+    """One measure: a set of items on one scale, scored into one number per response."""
+
+    id: Slug
+    title: Text
+    short_title: Text = Field(description="A few words for chart labels.")
+    version: Text
+    citation: Text
+    licence: Text = Field(description="Who may use this wording, and on what terms.")
+    recall: Text = Field(description="The time window the items ask about, shown to participants.")
+    instructions: Text | None = None
+    scale: Scale
+    items: list[Item] = Field(min_length=1, max_length=MAX_PULSE_ITEMS)
+    scoring: Scoring = Scoring()
+    direction: Direction
+    minimal_important_change: float = Field(gt=0)
+    cutoffs: list[Cutoff] = []
+
+    @model_validator(mode="after")
+    def _unique_items(self) -> Instrument:
+        seen: set[str] = set()
+        for item in self.items:
+            if item.id in seen:
+                raise ValueError(f"item id {item.id!r} appears twice")
+            seen.add(item.id)
+        return self
+
+    @property
+    def score_range(self) -> tuple[float, float]:
+        """The lowest and highest possible score."""
+        n = 1 if self.scoring.method == "mean" else len(self.items)
+        m = self.scoring.multiplier
+        return (self.scale.min * n * m, self.scale.max * n * m)
+
+    def score(self, answers: dict[str, int]) -> float:
+        """Score one complete set of answers to this instrument."""
+        values = []
+        for item in self.items:
+            v = answers[item.id]
+            values.append(self.scale.min + self.scale.max - v if item.reversed else v)
+        total = float(sum(values))
+        if self.scoring.method == "mean":
+            total /= len(values)
+        return total * self.scoring.multiplier
+
+
+# --------------------------------------------------------------------------- curricula
+
+
+class ActivityKind(StrEnum):
+    ARRIVAL = "arrival"
+    TEACHING = "teaching"
+    PRACTICE = "practice"
+    DISCUSSION = "discussion"
+    BREAK = "break"
+    GROUNDING = "grounding"
+    PULSE = "pulse"
+
+
+class Activity(FileModel):
+    """One timed step of a session's agenda."""
+
+    title: Text
+    kind: ActivityKind
+    minutes: int = Field(gt=0, le=240)
+    notes: Text = Field(description="Facilitator notes in Markdown.")
+    prompts: list[Text] = []
+
+
+class Session(FileModel):
+    number: int = Field(
+        ge=0, le=52, description="0 is an optional orientation; weeks count from 1."
+    )
+    title: Text
+    theme: Text
+    intentions: list[Text] = Field(min_length=1)
+    agenda: list[Activity] = Field(min_length=1)
+    home_practice: Text = Field(description="Markdown.")
+    safety_notes: Text = Field(description="Markdown.")
+
+    @property
+    def minutes(self) -> int:
+        return sum(a.minutes for a in self.agenda)
+
+
+PulseWhen = Literal["every", "first", "middle", "last"] | Annotated[int, Field(ge=1, le=52)]
+
+
+class PulsePlan(FileModel):
+    """Which instrument is asked at which weekly sessions (orientation is never surveyed)."""
+
+    instrument: Slug
+    at: list[PulseWhen] = Field(min_length=1)
+
+
+class CompletionRule(FileModel):
+    """A member completes the program by attending at least this many weekly sessions."""
+
+    min_sessions_attended: int = Field(ge=1)
+
+
+class Curriculum(FileModel):
+    """A program's sessions and pulse plan. Checks across fields live in curriculum.check_curriculum,
+    which can point at the exact entry that is wrong."""
+
+    id: Slug
+    title: Text
+    version: Text
+    summary: Text
+    audience: Text
+    session_minutes: int = Field(ge=15, le=480)
+    sessions: list[Session] = Field(min_length=1)
+    pulses: list[PulsePlan] = []
+    completion: CompletionRule
+
+    @property
+    def weekly_numbers(self) -> list[int]:
+        return [s.number for s in self.sessions if s.number >= 1]
+
+    def session(self, number: int) -> Session:
+        for s in self.sessions:
+            if s.number == number:
+                return s
+        raise KeyError(number)
+
+    def instruments_at(self, number: int) -> list[str]:
+        """Ids of the instruments scheduled at a session, in file order."""
+        weekly = self.weekly_numbers
+        if number not in weekly:
+            return []
+        middle = weekly[(len(weekly) - 1) // 2]
+        named = {"every": weekly, "first": [weekly[0]], "middle": [middle], "last": [weekly[-1]]}
+        out = []
+        for plan in self.pulses:
+            sessions: set[int] = set()
+            for when in plan.at:
+                sessions.update(named[when] if isinstance(when, str) else [when])
+            if number in sessions:
+                out.append(plan.instrument)
+        return out
+
+
+class CurriculumBundle(BaseModel):
+    """A curriculum with the exact instruments it schedules: what a cohort pins."""
+
+    model_config = ConfigDict(frozen=True)
+
+    curriculum: Curriculum
+    instruments: dict[str, Instrument]
+
+    def pulse_items(self, number: int) -> list[tuple[Instrument, Item]]:
+        return [
+            (self.instruments[i], item)
+            for i in self.curriculum.instruments_at(number)
+            for item in self.instruments[i].items
+        ]
+
+
+# --------------------------------------------------------------------------- store records
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    LEAD = "lead"
+    FACILITATOR = "facilitator"
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class StaffUser(Record):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    email: str | None
+    active: bool
+
+
+class CurriculumVersion(Record):
+    id: int
+    curriculum_id: str
+    version: str
+    title: str
+    content_hash: str
+    source_name: str
+    loaded_at: dt.datetime
+
+
+class Program(Record):
+    id: int
+    name: str
+    description: str
+    min_cell_size: int
+
+
+class Cohort(Record):
+    id: int
+    program_id: int
+    curriculum_version_id: int
+    name: str
+    start_date: dt.date
+    status: str
+
+
+class RosterMember(Record):
+    id: int
+    cohort_id: int
+    display_name: str
+    status: Literal["active", "withdrawn"]
+
+
+class SessionStatus(StrEnum):
+    PLANNED = "planned"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class SessionRecord(Record):
+    id: int
+    cohort_id: int
+    number: int
+    scheduled_date: dt.date
+    status: SessionStatus
+    notes: str
+
+
+class AuditEvent(Record):
+    id: int
+    occurred_at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    detail: str
+
+
+class Actor(Record):
+    """Who is doing something, for the audit log: a staff member, the command line or the system."""
+
+    user_id: int | None
+    name: str
+
+    @classmethod
+    def command_line(cls) -> Actor:
+        return cls(user_id=None, name="command line")
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(user_id=None, name="system")

@@ -1,0 +1,56 @@
+"""One settings object, read once from PROGRAM_* environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every setting the app reads. Each field is documented in README.md (a test checks)."""
+
+    model_config = SettingsConfigDict(env_prefix="PROGRAM_", frozen=True)
+
+    database: Path = Field(
+        ROOT / "data" / "program.duckdb",
+        description="The DuckDB file. Created with its schema on first start.",
+    )
+    curricula: Path = Field(
+        ROOT / "curricula",
+        description="Folder of curriculum files, with instruments in its instruments/ folder.",
+    )
+    demo: bool = Field(
+        False,
+        description="Seed a demo program and demo staff accounts into a new, empty database.",
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8501",
+        description="Public address of the app, used in pulse join links and QR codes.",
+    )
+    session_secret: str = Field(
+        "",
+        description="Key that signs sign-in cookies. Empty: a random key is kept in the data folder.",
+    )
+    session_idle_minutes: int = Field(
+        60, ge=5, le=24 * 60, description="Staff are signed out after this long without activity."
+    )
+    pulse_auto_close_hours: int = Field(
+        48, ge=1, le=24 * 14, description="An open pulse closes by itself this long after opening."
+    )
+    failed_signin_limit: int = Field(
+        5, ge=2, le=50, description="Failed sign-ins for one username before a pause."
+    )
+    failed_signin_pause_minutes: int = Field(
+        15, ge=1, le=24 * 60, description="How long sign-in is paused after too many failures."
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,19 @@
+"""Every SQL statement of the app, one module per part of the domain, joined into one Store.
+
+One DuckDB connection per process and a fresh cursor per call (base.py). Writes run as whole units
+of work inside explicit transactions, retried from the start when a concurrent write wins.
+"""
+
+from program.store.audit import AuditQueries
+from program.store.base import CONNECT_CONFIG, Cursor, StoreBase, _migrations
+from program.store.cohorts import CohortQueries
+from program.store.curricula import CurriculumQueries
+from program.store.pulse import PulseQueries
+from program.store.staff import StaffQueries
+
+
+class Store(StaffQueries, CurriculumQueries, CohortQueries, PulseQueries, AuditQueries, StoreBase):
+    """The app's database. Safe to share between threads: each call takes its own cursor."""
+
+
+__all__ = ["CONNECT_CONFIG", "Cursor", "Store", "StoreBase", "_migrations"]

@@ -1,0 +1,121 @@
+"""Curriculum versions and the instruments they were loaded with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from program.errors import NotFound
+from program.models import (
+    Actor,
+    CurriculumBundle,
+    CurriculumVersion,
+)
+from program.store.base import Cursor, StoreBase
+
+
+class CurriculumQueries(StoreBase):
+    # ----------------------------------------------------------------------- curricula
+
+    _VERSION = (
+        "SELECT id, curriculum_id, version, title, content_hash, source_name, loaded_at"
+        " FROM curriculum_versions"
+    )
+
+    @staticmethod
+    def _version(row: tuple[Any, ...]) -> CurriculumVersion:
+        return CurriculumVersion(
+            id=row[0],
+            curriculum_id=row[1],
+            version=row[2],
+            title=row[3],
+            content_hash=row[4],
+            source_name=row[5],
+            loaded_at=row[6],
+        )
+
+    def save_curriculum_version(
+        self,
+        actor: Actor,
+        bundle: CurriculumBundle,
+        content_hash: str,
+        instrument_hashes: dict[str, str],
+        source_name: str,
+        source_text: str,
+    ) -> tuple[CurriculumVersion, bool]:
+        """Store a validated curriculum; the same content again returns the existing version.
+
+        Returns the version and whether it was newly created.
+        """
+
+        def unit(cur: Cursor) -> tuple[CurriculumVersion, bool]:
+            row = cur.execute(f"{self._VERSION} WHERE content_hash = ?", [content_hash]).fetchone()
+            if row:
+                return self._version(row), False
+            c = bundle.curriculum
+            row = cur.execute(
+                "INSERT INTO curriculum_versions (curriculum_id, version, title, content_hash,"
+                " source_name, source_text, body, loaded_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING id, curriculum_id, version, title, content_hash, source_name, loaded_at",
+                [
+                    c.id,
+                    c.version,
+                    c.title,
+                    content_hash,
+                    source_name,
+                    source_text,
+                    bundle.model_dump_json(),
+                    actor.user_id,
+                ],
+            ).fetchone()
+            assert row is not None
+            version = self._version(row)
+            for instrument_id, digest in sorted(instrument_hashes.items()):
+                instrument = bundle.instruments[instrument_id]
+                found = cur.execute(
+                    "SELECT id FROM instruments WHERE content_hash = ?", [digest]
+                ).fetchone()
+                if found is None:
+                    found = cur.execute(
+                        "INSERT INTO instruments (instrument_id, version, content_hash, body)"
+                        " VALUES (?, ?, ?, ?) RETURNING id",
+                        [instrument.id, instrument.version, digest, instrument.model_dump_json()],
+                    ).fetchone()
+                assert found is not None
+                cur.execute(
+                    "INSERT INTO curriculum_instruments VALUES (?, ?)", [version.id, found[0]]
+                )
+            self._audit(
+                cur,
+                actor,
+                "load curriculum",
+                "curriculum_version",
+                version.id,
+                f"{c.id} {c.version} {content_hash[:12]}",
+            )
+            return version, True
+
+        return self.write(unit)
+
+    def curriculum_versions(self) -> list[CurriculumVersion]:
+        return [self._version(r) for r in self._rows(f"{self._VERSION} ORDER BY curriculum_id, id")]
+
+    def curriculum_version(self, version_id: int) -> CurriculumVersion:
+        row = self._one(f"{self._VERSION} WHERE id = ?", [version_id])
+        if row is None:
+            raise NotFound(f"No curriculum version with id {version_id}.")
+        return self._version(row)
+
+    def curriculum_bundle(self, version_id: int) -> CurriculumBundle:
+        row = self._one("SELECT body FROM curriculum_versions WHERE id = ?", [version_id])
+        if row is None:
+            raise NotFound(f"No curriculum version with id {version_id}.")
+        return CurriculumBundle.model_validate_json(row[0])
+
+    def curriculum_source(self, version_id: int) -> tuple[str, str]:
+        """The file name and text of a version exactly as it was loaded."""
+        row = self._one(
+            "SELECT source_name, source_text FROM curriculum_versions WHERE id = ?", [version_id]
+        )
+        if row is None:
+            raise NotFound(f"No curriculum version with id {version_id}.")
+        return row[0], row[1]

@@ -1,0 +1,169 @@
+"""Staff accounts and their sign-in sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from program.errors import Conflict, NotFound
+from program.models import (
+    Actor,
+    Role,
+    StaffUser,
+)
+from program.store.base import Cursor, StoreBase
+
+
+class StaffQueries(StoreBase):
+    # ----------------------------------------------------------------------- staff
+
+    _STAFF = "SELECT id, username, display_name, role, email, active FROM staff_users"
+
+    @staticmethod
+    def _staff(row: tuple[Any, ...]) -> StaffUser:
+        return StaffUser(
+            id=row[0],
+            username=row[1],
+            display_name=row[2],
+            role=Role(row[3]),
+            email=row[4],
+            active=row[5],
+        )
+
+    def create_staff_user(
+        self,
+        actor: Actor,
+        username: str,
+        display_name: str,
+        role: Role,
+        password_hash: str | None,
+        email: str | None = None,
+    ) -> StaffUser:
+        def unit(cur: Cursor) -> StaffUser:
+            if cur.execute(
+                "SELECT 1 FROM staff_users WHERE lower(username) = lower(?)", [username]
+            ).fetchone():
+                raise Conflict(f"The username {username!r} is taken.")
+            row = cur.execute(
+                "INSERT INTO staff_users (username, display_name, role, email, password_hash)"
+                " VALUES (?, ?, ?, ?, ?) RETURNING id, username, display_name, role, email, active",
+                [username, display_name, role.value, email, password_hash],
+            ).fetchone()
+            assert row is not None
+            self._audit(cur, actor, "create staff user", "staff_user", row[0], f"role={role.value}")
+            return self._staff(row)
+
+        return self.write(unit)
+
+    def staff_user(self, user_id: int) -> StaffUser:
+        row = self._one(f"{self._STAFF} WHERE id = ?", [user_id])
+        if row is None:
+            raise NotFound(f"No staff member with id {user_id}.")
+        return self._staff(row)
+
+    def staff_user_by_username(self, username: str) -> StaffUser | None:
+        row = self._one(f"{self._STAFF} WHERE lower(username) = lower(?)", [username])
+        return self._staff(row) if row else None
+
+    def password_hash(self, user_id: int) -> str | None:
+        row = self._one("SELECT password_hash FROM staff_users WHERE id = ?", [user_id])
+        return row[0] if row else None
+
+    def staff_users(self) -> list[StaffUser]:
+        return [self._staff(r) for r in self._rows(f"{self._STAFF} ORDER BY username")]
+
+    def count_staff_users(self) -> int:
+        row = self._one("SELECT count(*) FROM staff_users")
+        return int(row[0]) if row else 0
+
+    def signin_pause(self, user_id: int) -> dt.datetime | None:
+        row = self._one("SELECT paused_until FROM staff_users WHERE id = ?", [user_id])
+        return row[0] if row else None
+
+    def record_failed_signin(
+        self, user_id: int, limit: int, pause_until: dt.datetime
+    ) -> dt.datetime | None:
+        """Count a failed sign-in; at `limit` failures pause the account. Returns the pause end."""
+
+        def unit(cur: Cursor) -> dt.datetime | None:
+            row = cur.execute(
+                "UPDATE staff_users SET failed_signins = failed_signins + 1 WHERE id = ?"
+                " RETURNING failed_signins, username",
+                [user_id],
+            ).fetchone()
+            assert row is not None
+            if row[0] < limit:
+                return None
+            cur.execute(
+                "UPDATE staff_users SET failed_signins = 0, paused_until = ? WHERE id = ?",
+                [pause_until, user_id],
+            )
+            self._audit(
+                cur,
+                Actor.system(),
+                "pause sign-in",
+                "staff_user",
+                user_id,
+                f"{limit} failed attempts for {row[1]}",
+            )
+            return pause_until
+
+        return self.write(unit)
+
+    def start_staff_session(self, user: StaffUser, token_hash: str, now: dt.datetime) -> None:
+        def unit(cur: Cursor) -> None:
+            cur.execute(
+                "UPDATE staff_users SET failed_signins = 0, paused_until = NULL WHERE id = ?",
+                [user.id],
+            )
+            cur.execute(
+                "INSERT INTO staff_sessions (token_hash, user_id, created_at, last_seen_at)"
+                " VALUES (?, ?, ?, ?)",
+                [token_hash, user.id, now, now],
+            )
+            self._audit(
+                cur, Actor(user_id=user.id, name=user.username), "sign in", "staff_user", user.id
+            )
+
+        self.write(unit)
+
+    def staff_session(self, token_hash: str) -> tuple[int, dt.datetime, bool] | None:
+        """(user id, last seen, revoked) of a sign-in session."""
+        row = self._one(
+            "SELECT user_id, last_seen_at, revoked FROM staff_sessions WHERE token_hash = ?",
+            [token_hash],
+        )
+        return (row[0], row[1], row[2]) if row else None
+
+    def touch_staff_session(self, token_hash: str, now: dt.datetime) -> None:
+        def unit(cur: Cursor) -> None:
+            cur.execute(
+                "UPDATE staff_sessions SET last_seen_at = ? WHERE token_hash = ?", [now, token_hash]
+            )
+
+        try:
+            self.write(unit)
+        except Conflict:
+            pass  # another tab of the same person touched it at the same moment: equally fresh
+
+    def end_staff_session(self, actor: Actor, token_hash: str, reason: str) -> None:
+        def unit(cur: Cursor) -> None:
+            row = cur.execute(
+                "UPDATE staff_sessions SET revoked = TRUE WHERE token_hash = ? AND NOT revoked"
+                " RETURNING user_id",
+                [token_hash],
+            ).fetchone()
+            if row:
+                self._audit(cur, actor, reason, "staff_user", row[0])
+
+        self.write(unit)
+
+    def end_all_staff_sessions(self, actor: Actor, user_id: int) -> None:
+        def unit(cur: Cursor) -> None:
+            cur.execute(
+                "UPDATE staff_sessions SET revoked = TRUE WHERE user_id = ? AND NOT revoked",
+                [user_id],
+            )
+            self._audit(cur, actor, "sign out everywhere", "staff_user", user_id)
+
+        self.write(unit)

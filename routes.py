@@ -1,0 +1,82 @@
+"""HTTP routes beside Streamlit's websocket: what a websocket cannot do, such as set a cookie.
+
+Sign-in posts a plain HTML form here; on success the browser gets a signed, HttpOnly session cookie
+and is sent back to the page it came from, where ui.page reads the cookie.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlparse
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+import ui
+from program import auth
+from program.errors import AccessDenied
+
+COOKIE_MAX_AGE = 7 * 24 * 3600  # the server's idle timeout ends a session long before this
+
+
+def _safe_next(target: object) -> str:
+    """Only same-site paths: never redirect a signed-in person to another site."""
+    if not isinstance(target, str) or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+def _same_origin(request: Request) -> bool:
+    """Refuse cross-site form posts (a page elsewhere signing someone in or out)."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    return urlparse(origin).netloc == request.headers.get("host")
+
+
+async def signin(request: Request) -> Response:
+    form = await request.form()
+    target = _safe_next(form.get("next"))
+    if not _same_origin(request):
+        return RedirectResponse(f"{target}?{urlencode({'signin': 'expired'})}", status_code=303)
+    username = str(form.get("username") or "")[:64]
+    password = str(form.get("password") or "")[:256]
+    store, settings = ui.store(), ui.settings()
+    try:
+        token = await run_in_threadpool(auth.sign_in, store, settings, username, password)
+    except AccessDenied as exc:
+        problem = "paused" if "paused" in str(exc) else "failed"
+        return RedirectResponse(f"{target}?{urlencode({'signin': problem})}", status_code=303)
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        auth.COOKIE_NAME,
+        auth.sign_cookie(token, auth.session_secret(settings)),
+        max_age=COOKIE_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=settings.base_url.startswith("https://"),
+        path="/",
+    )
+    return response
+
+
+async def signout(request: Request) -> Response:
+    response = RedirectResponse("/", status_code=303)
+    if not _same_origin(request):
+        return response
+    settings = ui.settings()
+    token = auth.read_cookie(request.cookies.get(auth.COOKIE_NAME), auth.session_secret(settings))
+    if token:
+        store = ui.store()
+        user = await run_in_threadpool(auth.resolve_session, store, settings, token)
+        if user is not None:
+            await run_in_threadpool(auth.sign_out, store, user, token)
+    response.delete_cookie(auth.COOKIE_NAME, path="/")
+    return response
+
+
+ROUTES = [
+    Route("/auth/signin", signin, methods=["POST"]),
+    Route("/auth/signout", signout, methods=["POST"]),
+]

@@ -1,0 +1,220 @@
+"""The one Streamlit helper module: page setup and access check, the shared store, error display.
+
+Every script in pages/ starts with `viewer = ui.page(...)`. Streamlit serves any file in pages/ at
+its URL to anyone who types it, so this call is what keeps a guest out: it sets the page config,
+works out who is signed in, draws the sidebar links their role may use, and stops the script with
+the sign-in screen (or a refusal) otherwise. program/ checks access again on every read and write.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NoReturn
+from urllib.parse import urlparse
+
+import streamlit as st
+
+from program import auth
+from program.errors import CurriculumError, ProgramError
+from program.models import Role, StaffUser
+from program.settings import Settings, get_settings
+from program.store import Store
+
+STAFF = frozenset(Role)
+TOKEN_KEY = "staff_token"  # session_state fallback for the cookie (tests cannot send cookies)
+
+
+@dataclass(frozen=True)
+class PageLink:
+    path: str
+    label: str
+    icon: str
+    roles: frozenset[Role]
+
+
+PAGES = (
+    PageLink("home.py", "Home", ":material/home:", STAFF),
+    PageLink("pages/cohorts.py", "Cohorts", ":material/groups:", STAFF),
+    PageLink(
+        "pages/session.py", "Run a session", ":material/play_circle:", frozenset({Role.FACILITATOR})
+    ),
+    PageLink(
+        "pages/cohort_dashboard.py",
+        "Cohort results",
+        ":material/monitoring:",
+        frozenset({Role.FACILITATOR}),
+    ),
+    PageLink(
+        "pages/mirror.py", "Group mirror", ":material/co_present:", frozenset({Role.FACILITATOR})
+    ),
+    PageLink(
+        "pages/program_dashboard.py",
+        "Program dashboard",
+        ":material/insights:",
+        frozenset({Role.LEAD, Role.ADMIN}),
+    ),
+    PageLink("pages/curricula.py", "Curriculum library", ":material/menu_book:", STAFF),
+    PageLink("pages/admin.py", "Admin", ":material/admin_panel_settings:", frozenset({Role.ADMIN})),
+    PageLink("pages/audit.py", "Audit log", ":material/history:", frozenset({Role.ADMIN})),
+)
+
+
+@lru_cache(maxsize=4)
+def _store_at(path: str) -> Store:
+    return Store(path)
+
+
+def store() -> Store:
+    """The process's one store (one DuckDB connection shared by every browser session)."""
+    return _store_at(str(get_settings().database))
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+# --------------------------------------------------------------------------- who is this
+
+
+def session_token() -> str | None:
+    """The sign-in token from the signed cookie, or from session state (set by tests)."""
+    cookie = st.context.cookies.get(auth.COOKIE_NAME)
+    token = auth.read_cookie(cookie, auth.session_secret(settings())) if cookie else None
+    return token or st.session_state.get(TOKEN_KEY)
+
+
+def current_staff() -> StaffUser | None:
+    token = session_token()
+    return auth.resolve_session(store(), settings(), token) if token else None
+
+
+def page(title: str, roles: frozenset[Role] | None = STAFF, *, wide: bool = True) -> StaffUser:
+    """Set up a staff page: config, access check, sidebar. Stops the script unless allowed.
+
+    `roles=None` marks a public page; it then returns no one and the caller must not show staff
+    content. Staff pages return the signed-in staff member.
+    """
+    st.set_page_config(
+        page_title=f"{title} · Group programs",
+        page_icon=":material/diversity_3:",
+        layout="wide" if wide else "centered",
+    )
+    _style()
+    viewer = current_staff()
+    if viewer is None:
+        st.session_state.pop(TOKEN_KEY, None)
+        signin_screen()
+        st.stop()
+    _sidebar(viewer)
+    if roles is not None and viewer.role not in roles:
+        refuse("This page is not part of your role. Use the links in the sidebar.")
+    return viewer
+
+
+def refuse(message: str) -> NoReturn:
+    st.warning(message, icon=":material/block:")
+    st.stop()
+
+
+def _sidebar(viewer: StaffUser) -> None:
+    with st.sidebar:
+        st.markdown(f"**{html.escape(viewer.display_name)}**  \n{viewer.role.value.title()}")
+        for link in PAGES:
+            if viewer.role in link.roles:
+                st.page_link(link.path, label=link.label, icon=link.icon)
+        st.divider()
+        st.html(
+            '<form method="post" action="/auth/signout">'
+            '<button class="plain-button" type="submit">Sign out</button></form>'
+        )
+
+
+SIGNIN_ERRORS = {
+    "failed": "That username and password do not match an active account.",
+    "paused": "Too many failed attempts for this username. Sign-in is paused for a while; try again later.",
+    "expired": "The sign-in form expired. Please try again.",
+}
+
+
+def signin_screen() -> None:
+    """The sign-in form. It posts to /auth/signin (routes.py), which sets the session cookie."""
+    st.title("Sign in")
+    st.caption(
+        "For facilitators, program leads and admins. Participants need no account: use the room code."
+    )
+    problem = st.query_params.get("signin")
+    if problem in SIGNIN_ERRORS:
+        st.error(SIGNIN_ERRORS[problem])
+    url = st.context.url or "/"
+    target = html.escape(urlparse(url).path or "/", quote=True)
+    st.html(
+        f"""
+        <form class="signin" method="post" action="/auth/signin">
+          <input type="hidden" name="next" value="{target}">
+          <label for="username">Username</label>
+          <input id="username" name="username" autocomplete="username" required autofocus>
+          <label for="password">Password</label>
+          <input id="password" name="password" type="password" autocomplete="current-password" required>
+          <button type="submit">Sign in</button>
+        </form>
+        """
+    )
+    st.page_link(
+        "pages/pulse.py",
+        label="I'm a participant: answer today's pulse",
+        icon=":material/qr_code_2:",
+    )
+
+
+def _style() -> None:
+    st.html(
+        """
+        <style>
+        form.signin { display: grid; gap: .4rem; max-width: 22rem; }
+        form.signin input { font-size: 1rem; padding: .55rem .7rem; border: 1px solid #8a8f98;
+                            border-radius: .4rem; }
+        form.signin button, .plain-button { font-size: 1rem; padding: .55rem 1rem; margin-top: .6rem;
+                            border-radius: .4rem; border: 1px solid #2f6f5e; background: #2f6f5e;
+                            color: white; cursor: pointer; }
+        .plain-button { background: transparent; color: #2f6f5e; margin-top: 0; }
+        form.signin input:focus, form.signin button:focus, .plain-button:focus {
+            outline: 3px solid #f2b134; outline-offset: 2px; }
+        @media print {
+            [data-testid="stSidebar"], header, [data-testid="stToolbar"], .no-print { display: none !important; }
+            .block-container { padding: 0 !important; }
+        }
+        </style>
+        """
+    )
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@contextmanager
+def shown_errors() -> Iterator[None]:
+    """Show a ProgramError raised inside the block as a readable message instead of a traceback."""
+    try:
+        yield
+    except CurriculumError as exc:
+        st.error(f"**{exc.title}**\n\n" + "\n".join(f"- {p}" for p in exc.problems))
+    except ProgramError as exc:
+        st.error(f"**{exc.title}.** {exc}")
+
+
+def attempt(action: Callable[[], object], success: str) -> bool:
+    """Run an action, show its success or its error; return whether it worked."""
+    try:
+        action()
+    except CurriculumError as exc:
+        st.error(f"**{exc.title}**\n\n" + "\n".join(f"- {p}" for p in exc.problems))
+        return False
+    except ProgramError as exc:
+        st.error(f"**{exc.title}.** {exc}")
+        return False
+    st.toast(success, icon=":material/check_circle:")
+    return True
