@@ -218,3 +218,14 @@ def attempt(action: Callable[[], object], success: str) -> bool:
         return False
     st.toast(success, icon=":material/check_circle:")
     return True
+
+
+def participant_page(title: str) -> None:
+    """Set up the public participant page: no sign-in, no staff sidebar, phone-sized layout."""
+    st.set_page_config(
+        page_title=title,
+        page_icon=":material/diversity_3:",
+        layout="centered",
+        initial_sidebar_state="collapsed",
+    )
+    _style()

@@ -12,7 +12,16 @@ from pathlib import Path
 
 from program.accounts import create_user
 from program.library import load_curriculum
-from program.models import Actor, CurriculumBundle, Instrument, Item, Role
+from program.models import (
+    Actor,
+    AttendanceMark,
+    CurriculumBundle,
+    Instrument,
+    Item,
+    Mark,
+    Role,
+    SessionReport,
+)
 from program.store import Store
 
 DEMO_PASSWORD = "demo-password"
@@ -133,18 +142,23 @@ def _hold_past_sessions(
             break
         dropout = 0.04 * session.number
         attendance = {
-            m: (
-                "present"
+            m: AttendanceMark(
+                status=Mark.PRESENT
                 if keep > dropout + 0.08 * rng.random()
-                else rng.choice(["absent", "excused"])
+                else rng.choice([Mark.ABSENT, Mark.EXCUSED]),
+                late=rng.random() < 0.05,
             )
             for m, keep in staying.items()
         }
         agenda = bundle.curriculum.session(session.number).agenda
-        delivered = [i for i in range(len(agenda)) if rng.random() < 0.9]
-        store.record_session(actor, session.id, attendance, delivered, len(agenda), held=True)
-        present = sum(s == "present" for s in attendance.values())
-        answering = round(present * spec.responders)
+        report = SessionReport(
+            attendance=attendance,
+            delivered=frozenset(i for i in range(len(agenda)) if rng.random() < 0.9),
+            agenda_length=len(agenda),
+            held=True,
+        )
+        store.record_session(actor, session.id, report, store.session_revision(session.id))
+        answering = round(report.present * spec.responders)
         items = bundle.pulse_items(session.number)
         if not items or answering == 0:
             continue

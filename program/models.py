@@ -335,3 +335,28 @@ class Actor(Record):
     @classmethod
     def system(cls) -> Actor:
         return cls(user_id=None, name="system")
+
+
+class Mark(StrEnum):
+    PRESENT = "present"
+    ABSENT = "absent"
+    EXCUSED = "excused"
+
+
+class AttendanceMark(Record):
+    status: Mark
+    late: bool = False
+
+
+class SessionReport(Record):
+    """What a facilitator records for a session: attendance, the fidelity checklist, notes."""
+
+    attendance: dict[int, AttendanceMark]
+    delivered: frozenset[int]
+    agenda_length: int = Field(ge=0)
+    notes: str = Field("", max_length=4000)
+    held: bool
+
+    @property
+    def present(self) -> int:
+        return sum(m.status == Mark.PRESENT for m in self.attendance.values())

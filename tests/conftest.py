@@ -33,3 +33,39 @@ def store(settings_env: Path) -> Iterator[Store]:
     s = Store(settings_env)
     yield s
     s.close()
+
+
+@pytest.fixture
+def make_staff(store: Store):  # type: ignore[no-untyped-def]
+    """Create a staff member: make_staff("maya", Role.FACILITATOR) -> StaffUser."""
+    from program.accounts import create_user
+    from program.models import Actor, Role
+
+    def make(username: str, role: Role = Role.FACILITATOR, password: str = "correct horse battery"):  # type: ignore[no-untyped-def]
+        return create_user(store, Actor.system(), username, username.title(), role, password)
+
+    return make
+
+
+def signed_in(at, store: Store, user) -> None:  # type: ignore[no-untyped-def]
+    """Sign `user` in to an AppTest session (AppTest cannot send the browser's cookie)."""
+    import ui
+    from program import auth
+
+    at.session_state[ui.TOKEN_KEY] = auth.start_session(store, user)
+
+
+def app_test(path: str, store: Store, user=None):  # type: ignore[no-untyped-def]
+    """An AppTest of a page script, signed in as `user` if given, with ui's store cleared."""
+    from streamlit.testing.v1 import AppTest
+
+    import ui
+
+    ui._store_at.cache_clear()
+    # Pages are reached through the entry script, as in the browser, so sidebar links resolve.
+    at = AppTest.from_file(str(ROOT / "home.py"), default_timeout=30)
+    if path != "home.py":
+        at.switch_page(path)
+    if user is not None:
+        signed_in(at, store, user)
+    return at

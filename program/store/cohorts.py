@@ -9,12 +9,36 @@ from typing import Any
 from program.errors import Conflict, NotFound
 from program.models import (
     Actor,
+    AttendanceMark,
     Cohort,
+    Mark,
     Program,
     RosterMember,
     SessionRecord,
+    SessionReport,
+    SessionStatus,
 )
 from program.store.base import Cursor, StoreBase
+
+# md5 of everything a session form shows; cheap, and only compared for equality.
+_REVISION = (
+    "SELECT md5(concat_ws('|',"
+    " (SELECT status || notes || scheduled_date FROM sessions WHERE id = ?),"
+    " (SELECT string_agg(member_id || status || late, ',' ORDER BY member_id)"
+    "  FROM attendance WHERE session_id = ?),"
+    " (SELECT string_agg(agenda_index || delivered, ',' ORDER BY agenda_index)"
+    "  FROM fidelity WHERE session_id = ?)))"
+)
+
+
+def _refuse_duplicate_name(cur: Cursor, cohort_id: int, name: str, member_id: int | None) -> None:
+    clash = cur.execute(
+        "SELECT 1 FROM roster_members WHERE cohort_id = ? AND lower(display_name) = lower(?)"
+        " AND id IS DISTINCT FROM ?",
+        [cohort_id, name, member_id],
+    ).fetchone()
+    if clash:
+        raise Conflict(f"The roster already has someone called {name!r}. Use another name.")
 
 
 class CohortQueries(StoreBase):
@@ -195,43 +219,151 @@ class CohortQueries(StoreBase):
             raise NotFound(f"No session with id {session_id}.")
         return self._session(row)
 
+    def session_revision(self, session_id: int) -> str:
+        """A fingerprint of a session's record; a form drawn from an older one is stale."""
+        row = self._one(_REVISION, [session_id, session_id, session_id])
+        return str(row[0]) if row else ""
+
     def record_session(
-        self,
-        actor: Actor,
-        session_id: int,
-        attendance: dict[int, str],
-        delivered: Sequence[int],
-        agenda_length: int,
-        held: bool,
+        self, actor: Actor, session_id: int, report: SessionReport, expected_revision: str
     ) -> None:
-        """Write a session's attendance and fidelity checklist, and mark it held if asked."""
+        """Replace a session's attendance, fidelity checklist and notes; mark it held if asked.
+
+        Refuses with Conflict when the session changed since `expected_revision` was read, so a
+        form submitted twice, or from an old tab, cannot silently undo someone's edits.
+        """
 
         def unit(cur: Cursor) -> None:
+            row = cur.execute(_REVISION, [session_id, session_id, session_id]).fetchone()
+            if row is None or str(row[0]) != expected_revision:
+                raise Conflict(
+                    "This session was changed since the page was loaded (perhaps in another tab)."
+                    " Your changes were not saved; the page now shows the latest record."
+                )
+            status = cur.execute(
+                "SELECT status FROM sessions WHERE id = ?", [session_id]
+            ).fetchone()
+            assert status is not None
             cur.execute("DELETE FROM attendance WHERE session_id = ?", [session_id])
             cur.executemany(
-                "INSERT INTO attendance (session_id, member_id, status) VALUES (?, ?, ?)",
-                [[session_id, m, s] for m, s in sorted(attendance.items())],
+                "INSERT INTO attendance (session_id, member_id, status, late) VALUES (?, ?, ?, ?)",
+                [
+                    [session_id, m, mark.status.value, mark.late]
+                    for m, mark in sorted(report.attendance.items())
+                ],
             )
             cur.execute("DELETE FROM fidelity WHERE session_id = ?", [session_id])
-            cur.executemany(
-                "INSERT INTO fidelity VALUES (?, ?, ?)",
-                [[session_id, i, i in delivered] for i in range(agenda_length)],
+            if report.agenda_length:
+                cur.executemany(
+                    "INSERT INTO fidelity VALUES (?, ?, ?)",
+                    [[session_id, i, i in report.delivered] for i in range(report.agenda_length)],
+                )
+            new_status = "held" if report.held else status[0]
+            cur.execute(
+                "UPDATE sessions SET status = ?, notes = ? WHERE id = ?",
+                [new_status, report.notes, session_id],
             )
-            if held:
-                cur.execute("UPDATE sessions SET status = 'held' WHERE id = ?", [session_id])
+            action = "edit held session" if status[0] == "held" else "record session"
             self._audit(
                 cur,
                 actor,
-                "record session",
+                action,
                 "session",
                 session_id,
-                f"present={sum(s == 'present' for s in attendance.values())} held={held}",
+                f"present={report.present} of {len(report.attendance)};"
+                f" delivered={len(report.delivered)} of {report.agenda_length}; status={new_status}",
             )
 
         self.write(unit)
 
-    def attendance(self, session_id: int) -> dict[int, str]:
+    def attendance_marks(self, session_id: int) -> dict[int, AttendanceMark]:
         rows = self._rows(
-            "SELECT member_id, status FROM attendance WHERE session_id = ?", [session_id]
+            "SELECT member_id, status, late FROM attendance WHERE session_id = ?", [session_id]
+        )
+        return {r[0]: AttendanceMark(status=Mark(r[1]), late=r[2]) for r in rows}
+
+    def fidelity(self, session_id: int) -> dict[int, bool]:
+        rows = self._rows(
+            "SELECT agenda_index, delivered FROM fidelity WHERE session_id = ?", [session_id]
         )
         return {r[0]: r[1] for r in rows}
+
+    def set_session_date(self, actor: Actor, session_id: int, date: dt.date) -> None:
+        def unit(cur: Cursor) -> None:
+            cur.execute("UPDATE sessions SET scheduled_date = ? WHERE id = ?", [date, session_id])
+            self._audit(cur, actor, "reschedule session", "session", session_id, str(date))
+
+        self.write(unit)
+
+    def set_session_status(self, actor: Actor, session_id: int, status: SessionStatus) -> None:
+        def unit(cur: Cursor) -> None:
+            cur.execute("UPDATE sessions SET status = ? WHERE id = ?", [status.value, session_id])
+            self._audit(cur, actor, f"mark session {status.value}", "session", session_id)
+
+        self.write(unit)
+
+    def set_cohort_facilitators(
+        self, actor: Actor, cohort_id: int, user_ids: Sequence[int]
+    ) -> None:
+        def unit(cur: Cursor) -> None:
+            cur.execute("DELETE FROM cohort_facilitators WHERE cohort_id = ?", [cohort_id])
+            cur.executemany(
+                "INSERT INTO cohort_facilitators VALUES (?, ?)",
+                [[cohort_id, u] for u in sorted(set(user_ids))],
+            )
+            self._audit(
+                cur,
+                actor,
+                "assign facilitators",
+                "cohort",
+                cohort_id,
+                "users=" + ",".join(str(u) for u in sorted(set(user_ids))),
+            )
+
+        self.write(unit)
+
+    def add_roster_member(self, actor: Actor, cohort_id: int, name: str) -> RosterMember:
+        def unit(cur: Cursor) -> RosterMember:
+            _refuse_duplicate_name(cur, cohort_id, name, None)
+            row = cur.execute(
+                "INSERT INTO roster_members (cohort_id, display_name) VALUES (?, ?)"
+                " RETURNING id, cohort_id, display_name, status",
+                [cohort_id, name],
+            ).fetchone()
+            assert row is not None
+            self._audit(cur, actor, "add roster member", "roster_member", row[0])
+            return RosterMember(id=row[0], cohort_id=row[1], display_name=row[2], status=row[3])
+
+        return self.write(unit)
+
+    def rename_roster_member(self, actor: Actor, member_id: int, name: str) -> None:
+        def unit(cur: Cursor) -> None:
+            row = cur.execute(
+                "SELECT cohort_id FROM roster_members WHERE id = ?", [member_id]
+            ).fetchone()
+            if row is None:
+                raise NotFound("That roster member does not exist.")
+            _refuse_duplicate_name(cur, row[0], name, member_id)
+            cur.execute(
+                "UPDATE roster_members SET display_name = ? WHERE id = ?", [name, member_id]
+            )
+            # The names themselves stay out of the audit log: it is read by admins.
+            self._audit(cur, actor, "rename roster member", "roster_member", member_id)
+
+        self.write(unit)
+
+    def set_roster_status(self, actor: Actor, member_id: int, status: str) -> None:
+        def unit(cur: Cursor) -> None:
+            cur.execute("UPDATE roster_members SET status = ? WHERE id = ?", [status, member_id])
+            self._audit(cur, actor, f"roster member {status}", "roster_member", member_id)
+
+        self.write(unit)
+
+    def roster_member(self, member_id: int) -> RosterMember:
+        row = self._one(
+            "SELECT id, cohort_id, display_name, status FROM roster_members WHERE id = ?",
+            [member_id],
+        )
+        if row is None:
+            raise NotFound("That roster member does not exist.")
+        return RosterMember(id=row[0], cohort_id=row[1], display_name=row[2], status=row[3])

@@ -1,0 +1,53 @@
+"""Home: the sign-in screen for guests; for staff, what needs their attention today."""
+
+import streamlit as st
+
+import ui
+from program import access
+from program.models import Role
+
+viewer = ui.page("Home")
+
+store = ui.store()
+st.title(f"Welcome, {viewer.display_name}")
+cohorts = access.visible_cohorts(store, viewer)
+
+if viewer.role == Role.FACILITATOR:
+    st.subheader("Your cohorts")
+    if not cohorts:
+        st.info("You are not running a cohort yet. Create one on the Cohorts page.")
+    for cohort in cohorts:
+        sessions = store.sessions(cohort.id)
+        upcoming = [s for s in sessions if s.status == "planned"]
+        held = sum(s.status == "held" for s in sessions)
+        with st.container(border=True):
+            st.markdown(
+                f"**{cohort.name}** · {cohort.status} · {held} of {len(sessions)} sessions held"
+            )
+            if upcoming:
+                nxt = upcoming[0]
+                st.write(f"Next: session {nxt.number} on {nxt.scheduled_date:%A %d %B %Y}")
+                st.page_link(
+                    "pages/session.py",
+                    label=f"Run session {nxt.number}",
+                    icon=":material/play_circle:",
+                )
+else:
+    programs = access.visible_programs(store, viewer)
+    running = sum(c.status == "running" for c in cohorts)
+    finished = sum(c.status == "finished" for c in cohorts)
+    scheduled = sum(c.status == "scheduled" for c in cohorts)
+    a, b, c, d = st.columns(4)
+    a.metric("Programs", len(programs))
+    b.metric("Cohorts running", running)
+    c.metric("Cohorts finished", finished)
+    d.metric("Cohorts scheduled", scheduled)
+    st.page_link(
+        "pages/program_dashboard.py", label="Open the program dashboard", icon=":material/insights:"
+    )
+    if viewer.role == Role.ADMIN:
+        st.page_link(
+            "pages/admin.py",
+            label="Manage staff, programs and privacy",
+            icon=":material/admin_panel_settings:",
+        )

@@ -1,0 +1,19 @@
+"""Every page refuses a guest, and opens for a role that may use it."""
+
+from __future__ import annotations
+
+import pytest
+
+from program.models import Role
+from tests.conftest import ROOT, app_test
+
+PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
+STAFF_PAGES = [p for p in PAGES if p != "pages/pulse.py"]
+
+
+@pytest.mark.parametrize("path", ["home.py", *STAFF_PAGES])
+def test_guest_sees_only_the_signin_screen(store, path):
+    at = app_test(path, store)
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Sign in"]
