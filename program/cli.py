@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from program.accounts import create_user
-from program.curriculum import bundled_files, validate_files
+from program.curriculum import bundled_files, json_schemas, validate_files
 from program.demo import DEMO_PASSWORD, is_seeded, seed_demo
 from program.errors import CurriculumError, ProgramError
 from program.library import load_curriculum
@@ -36,6 +36,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if problems or missing:
         return 1
     print(f"{len(paths)} file(s) valid.")
+    return 0
+
+
+def cmd_write_schemas(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in json_schemas().items():
+        (folder / name).write_text(text, encoding="utf-8")
+        print(f"Wrote {folder / name}")
     return 0
 
 
@@ -110,6 +119,10 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check curriculum and instrument files")
     p.add_argument("files", nargs="*", help="files to check (default: every bundled file)")
     p.set_defaults(run=cmd_validate)
+
+    p = sub.add_parser("write-schemas", help="write the JSON Schemas of the file formats")
+    p.add_argument("--folder", default="schemas")
+    p.set_defaults(run=cmd_write_schemas)
 
     p = sub.add_parser("init", help="create or migrate the database")
     p.set_defaults(run=cmd_init)

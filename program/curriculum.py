@@ -46,19 +46,26 @@ class Parsed:
         return 1
 
 
-def _record_lines(node: yaml.Node, path: Path_, lines: dict[Path_, int]) -> None:
+def _record_lines(
+    node: yaml.Node, path: Path_, lines: dict[Path_, int], duplicates: list[tuple[Path_, int]]
+) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: set[str | int] = set()
         for key_node, value_node in node.value:
             key: str | int = key_node.value
             if isinstance(key_node, yaml.ScalarNode) and key_node.tag.endswith(":int"):
                 key = int(key_node.value)
-            _record_lines(value_node, (*path, key), lines)
+            if key in seen:
+                # PyYAML keeps the last of two equal keys without a word; an author meant one.
+                duplicates.append(((*path, key), key_node.start_mark.line + 1))
+            seen.add(key)
+            _record_lines(value_node, (*path, key), lines, duplicates)
             # A missing or extra field is best reported on the line of its key.
             lines[(*path, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for index, child in enumerate(node.value):
-            _record_lines(child, (*path, index), lines)
+            _record_lines(child, (*path, index), lines, duplicates)
 
 
 def parse_yaml(text: str, name: str) -> Parsed:
@@ -74,8 +81,16 @@ def parse_yaml(text: str, name: str) -> Parsed:
     except yaml.YAMLError as exc:
         raise CurriculumError([Problem(name, 1, "", f"YAML syntax: {exc}")]) from exc
     lines: dict[Path_, int] = {}
+    duplicates: list[tuple[Path_, int]] = []
     if node is not None:
-        _record_lines(node, (), lines)
+        _record_lines(node, (), lines, duplicates)
+    if duplicates:
+        raise CurriculumError(
+            [
+                Problem(name, line, format_path(path), "appears twice; keep only one")
+                for path, line in duplicates
+            ]
+        )
     if not isinstance(data, dict):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
         raise CurriculumError(
@@ -124,14 +139,14 @@ def _plain(error: ErrorDetails, field: str | int | None) -> str:
     ctx = error.get("ctx", {})
     got = error.get("input")
     shown = repr(got) if isinstance(got, str | int | float | bool) else type(got).__name__
-    unit = " of minutes" if field == "minutes" else ""
+    unit = " minutes" if field == "minutes" else ""
     match kind:
         case "missing":
             return "is required but missing"
         case "extra_forbidden":
             return "is not a known field (check the spelling and the indentation)"
         case "int_parsing" | "int_type" | "int_from_float":
-            return f"must be a whole number{unit}, got {shown}"
+            return f"must be a whole number{' of minutes' if unit else ''}, got {shown}"
         case "float_parsing" | "float_type":
             return f"must be a number, got {shown}"
         case "bool_parsing" | "bool_type":
@@ -185,7 +200,10 @@ def _problems_from(exc: ValidationError, parsed: Parsed, name: str) -> list[Prob
         if len(messages) > 1 and any("one of" in m for m in messages):
             # A field that accepts a word or a number failed both ways: say so once.
             got = messages[0].rsplit(", got ", 1)[-1]
-            messages = [f"must be every, first, middle, last or a session number, got {got}"]
+            if any("at least 1" in m for m in messages):
+                messages = [f"the orientation (session 0) is never surveyed; got {got}"]
+            else:
+                messages = [f"must be every, first, middle, last or a session number, got {got}"]
         for message in messages:
             problems.append(Problem(name, parsed.line_of(path), format_path(path), message))
     return sorted(problems, key=lambda p: p.line)
@@ -207,14 +225,17 @@ def check_curriculum(
 ) -> list[tuple[Path_, str]]:
     """Rules that span fields: numbering, timing, the pulse plan and the completion rule.
 
-    `instruments` maps each scheduled id to its instrument, or None when no file was found.
+    `instruments` maps each scheduled id to its instrument, or None when no file was found; an id
+    left out had a file with problems of its own, reported under that file's name.
     """
     found: list[tuple[Path_, str]] = []
     numbers = [s.number for s in curriculum.sessions]
     start = 0 if numbers[0] == 0 else 1
+    numbering_reported = False
     for index, session in enumerate(curriculum.sessions):
         expected = start + index
-        if session.number != expected:
+        if session.number != expected and not numbering_reported:
+            numbering_reported = True
             found.append(
                 (
                     ("sessions", index, "number"),
@@ -222,7 +243,6 @@ def check_curriculum(
                     f" (0 only for an orientation); expected {expected}, got {session.number}",
                 )
             )
-            break
         if session.minutes > curriculum.session_minutes:
             found.append(
                 (
@@ -245,7 +265,7 @@ def check_curriculum(
             )
         )
     for p, plan in enumerate(curriculum.pulses):
-        if instruments.get(plan.instrument) is None:
+        if plan.instrument in instruments and instruments[plan.instrument] is None:
             found.append(
                 (
                     ("pulses", p, "instrument"),
@@ -288,16 +308,19 @@ def load_instrument(path: Path) -> Instrument:
     """Read and validate one instrument file."""
     parsed = parse_yaml(_read(path), path.name)
     instrument = validate_model(Instrument, parsed, path.name)
+    found: list[tuple[Path_, str]] = []
     if instrument.id != path.stem:
+        found.append(
+            (("id",), f"must match the file name: expected {path.stem!r}, got {instrument.id!r}")
+        )
+    seen: set[str] = set()
+    for index, item in enumerate(instrument.items):
+        if item.id in seen:
+            found.append((("items", index, "id"), f"item id {item.id!r} appears twice"))
+        seen.add(item.id)
+    if found:
         raise CurriculumError(
-            [
-                Problem(
-                    path.name,
-                    parsed.line_of(("id",)),
-                    "id",
-                    f"must match the file name: expected {path.stem!r}, got {instrument.id!r}",
-                )
-            ]
+            [Problem(path.name, parsed.line_of(p), format_path(p), m) for p, m in found]
         )
     return instrument
 
@@ -320,7 +343,6 @@ def load_curriculum_text(text: str, name: str, instruments_dir: Path) -> Curricu
             instruments[plan.instrument] = load_instrument(file)
         except CurriculumError as exc:
             problems.extend(exc.problems)
-            instruments[plan.instrument] = None
     for path, message in check_curriculum(curriculum, instruments):
         problems.append(Problem(name, parsed.line_of(path), format_path(path), message))
     if problems:
@@ -352,6 +374,20 @@ def validate_files(paths: Iterable[Path]) -> list[Problem]:
 def bundled_files(folder: Path) -> list[Path]:
     """Every curriculum and instrument file in a curricula folder."""
     return sorted(folder.glob("*.yaml")) + sorted((folder / INSTRUMENTS_FOLDER).glob("*.yaml"))
+
+
+SCHEMAS = {"curriculum": Curriculum, "instrument": Instrument}
+
+
+def json_schemas() -> dict[str, str]:
+    """The JSON Schema of each file format, as text, so editors can check files as authors type."""
+    out = {}
+    for name, model in SCHEMAS.items():
+        schema = model.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = f"{name}.schema.json"
+        out[f"{name}.schema.json"] = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+    return out
 
 
 def content_hash(bundle: CurriculumBundle) -> str:

@@ -10,9 +10,18 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# A whole number written as a number: YAML's `true` or `1.0` are not accepted as 1.
+Whole = Annotated[int, Strict()]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 MAX_PULSE_ITEMS = 10
 
@@ -29,8 +38,8 @@ class FileModel(BaseModel):
 class Scale(FileModel):
     """A response scale of whole-number points, with labels for at least both ends."""
 
-    min: int = Field(ge=0, le=100, description="Lowest point on the scale.")
-    max: int = Field(ge=1, le=100, description="Highest point on the scale.")
+    min: Whole = Field(ge=0, le=100, description="Lowest point on the scale.")
+    max: Whole = Field(ge=1, le=100, description="Highest point on the scale.")
     labels: dict[int, Text] = Field(
         description="Words for points of the scale; both ends must be labelled."
     )
@@ -85,7 +94,9 @@ class Cutoff(FileModel):
 
 
 class Instrument(FileModel):
-    """One measure: a set of items on one scale, scored into one number per response."""
+    """One measure: a set of items on one scale, scored into one number per response.
+
+    Item ids must differ; curriculum.load_instrument checks that, pointing at the repeated id."""
 
     id: Slug
     title: Text
@@ -101,15 +112,6 @@ class Instrument(FileModel):
     direction: Direction
     minimal_important_change: float = Field(gt=0)
     cutoffs: list[Cutoff] = []
-
-    @model_validator(mode="after")
-    def _unique_items(self) -> Instrument:
-        seen: set[str] = set()
-        for item in self.items:
-            if item.id in seen:
-                raise ValueError(f"item id {item.id!r} appears twice")
-            seen.add(item.id)
-        return self
 
     @property
     def score_range(self) -> tuple[float, float]:
@@ -148,13 +150,13 @@ class Activity(FileModel):
 
     title: Text
     kind: ActivityKind
-    minutes: int = Field(gt=0, le=240)
+    minutes: Whole = Field(gt=0, le=240)
     notes: Text = Field(description="Facilitator notes in Markdown.")
     prompts: list[Text] = []
 
 
 class Session(FileModel):
-    number: int = Field(
+    number: Whole = Field(
         ge=0, le=52, description="0 is an optional orientation; weeks count from 1."
     )
     title: Text
@@ -169,7 +171,7 @@ class Session(FileModel):
         return sum(a.minutes for a in self.agenda)
 
 
-PulseWhen = Literal["every", "first", "middle", "last"] | Annotated[int, Field(ge=1, le=52)]
+PulseWhen = Literal["every", "first", "middle", "last"] | Annotated[Whole, Field(ge=1, le=52)]
 
 
 class PulsePlan(FileModel):
@@ -182,7 +184,7 @@ class PulsePlan(FileModel):
 class CompletionRule(FileModel):
     """A member completes the program by attending at least this many weekly sessions."""
 
-    min_sessions_attended: int = Field(ge=1)
+    min_sessions_attended: Whole = Field(ge=1)
 
 
 class Curriculum(FileModel):
@@ -194,7 +196,7 @@ class Curriculum(FileModel):
     version: Text
     summary: Text
     audience: Text
-    session_minutes: int = Field(ge=15, le=480)
+    session_minutes: Whole = Field(ge=15, le=480)
     sessions: list[Session] = Field(min_length=1)
     pulses: list[PulsePlan] = []
     completion: CompletionRule

@@ -749,11 +749,6 @@ def test_problems_in_a_scheduled_instrument_file_are_reported_with_that_file(
     assert problems[-1].file == "who5.yaml"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: curriculum.load_curriculum_text reports an existing-but-invalid instrument as "
-    "'does not exist (no file instruments/who5.yaml)' on top of the instrument's real problem",
-)
 def test_invalid_instrument_is_not_also_called_missing(instruments_dir: Path) -> None:
     who5 = instruments_dir / "who5.yaml"
     who5.write_text(edit(who5.read_text(), ("  max: 5\n", "  max: 0\n")), encoding="utf-8")
@@ -761,11 +756,6 @@ def test_invalid_instrument_is_not_also_called_missing(instruments_dir: Path) ->
     assert not [p for p in problems if "does not exist" in p.message], problems
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: check_curriculum stops at the first numbering error (`break`), so agenda totals "
-    "of that and later sessions are not checked, though every problem should be reported at once",
-)
 def test_numbering_error_does_not_hide_a_later_agenda_overrun(instruments_dir: Path) -> None:
     text = edit(
         BASE,
@@ -776,29 +766,16 @@ def test_numbering_error_does_not_hide_a_later_agenda_overrun(instruments_dir: P
     assert paths == {"sessions[1].number", "sessions[1].agenda"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: PyYAML keeps the last of two identical keys silently; a duplicated field in a "
-    "curriculum is not reported",
-)
 def test_duplicated_key_is_reported(instruments_dir: Path) -> None:
     text = edit(BASE, ("        minutes: 10\n", "        minutes: 10\n        minutes: 5\n"))
     problems_of(text, instruments_dir)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: pydantic lax mode turns `minutes: true` into 1 minute instead of refusing it",
-)
 def test_minutes_true_is_refused(instruments_dir: Path) -> None:
     text = edit(BASE, ("        minutes: 10\n", "        minutes: true\n"))
     problems_of(text, instruments_dir)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: curriculum._plain words a zero duration as 'must be more than 0 of minutes'",
-)
 def test_zero_minutes_message_is_plain_english(instruments_dir: Path) -> None:
     text = edit(BASE, ("        minutes: 10\n", "        minutes: 0\n"))
     (problem,) = problems_of(text, instruments_dir)
@@ -999,11 +976,6 @@ def test_duplicate_item_ids_are_refused(tmp_path: Path) -> None:
     assert problem.message == "item id 'low' appears twice"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the duplicate-item check is a model-level validator, so it is reported with an "
-    "empty path at the top of the file (line of `id:`), not at the repeated item",
-)
 def test_duplicate_item_id_points_at_the_repeated_item(tmp_path: Path) -> None:
     text = edit(MOOD, ("  - id: calm\n", "  - id: low\n"))
     (problem,) = instrument_problems(tmp_path, text)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from program.models import Role
 from tests.conftest import ROOT, app_test
 
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))

@@ -359,6 +359,14 @@ class CohortQueries(StoreBase):
 
         self.write(unit)
 
+    def enrolled_count(self, cohort_id: int) -> int:
+        """Active roster members: the denominator of attendance and response rates."""
+        row = self._one(
+            "SELECT count(*) FROM roster_members WHERE cohort_id = ? AND status = 'active'",
+            [cohort_id],
+        )
+        return int(row[0]) if row else 0
+
     def roster_member(self, member_id: int) -> RosterMember:
         row = self._one(
             "SELECT id, cohort_id, display_name, status FROM roster_members WHERE id = ?",

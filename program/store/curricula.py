@@ -119,3 +119,13 @@ class CurriculumQueries(StoreBase):
         if row is None:
             raise NotFound(f"No curriculum version with id {version_id}.")
         return row[0], row[1]
+
+    def curriculum_usage(self) -> dict[int, list[str]]:
+        """Names of the cohorts pinned to each curriculum version, by version id, oldest first."""
+        rows = self._rows(
+            "SELECT curriculum_version_id, name FROM cohorts ORDER BY start_date, name, id"
+        )
+        usage: dict[int, list[str]] = {}
+        for version_id, name in rows:
+            usage.setdefault(int(version_id), []).append(name)
+        return usage
