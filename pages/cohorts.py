@@ -1,9 +1,204 @@
-"""Cohorts."""
+"""Cohorts: status at a glance, create a cohort, and manage schedule, roster and facilitators."""
+
+import datetime as dt
 
 import streamlit as st
 
 import ui
+from program import cohorts
+from program.access import visible_programs
+from program.models import Role, SessionStatus
 
 viewer = ui.page("Cohorts", ui.STAFF)
+store = ui.store()
 
 st.title("Cohorts")
+overview = cohorts.overview(store, viewer)
+
+# --------------------------------------------------------------------------- at a glance
+if overview:
+    st.dataframe(
+        [
+            {
+                "Cohort": o.cohort.name,
+                "Program": o.program,
+                "Curriculum": o.curriculum,
+                "Status": o.cohort.status,
+                "Sessions held": f"{o.sessions_held} of {o.sessions_total}",
+                "Next session": (
+                    f"{o.next_session.number} · {o.next_session.scheduled_date:%a %d %b}"
+                    if o.next_session
+                    else "—"
+                ),
+                "Enrolled": o.enrolled,
+            }
+            for o in overview
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.info("No cohorts to show yet. Create the first one below.")
+
+# --------------------------------------------------------------------------- create
+programs = visible_programs(store, viewer)
+versions = store.curriculum_versions()
+with st.expander("Create a cohort", expanded=not overview, icon=":material/group_add:"):
+    if not programs or not versions:
+        st.info(
+            "A cohort needs a program and a curriculum. An admin creates programs; anyone on staff"
+            " can load a curriculum in the Curriculum library."
+        )
+    else:
+        with st.form("create_cohort", enter_to_submit=False):
+            program = st.selectbox("Program", programs, format_func=lambda p: p.name)
+            version = st.selectbox(
+                "Curriculum version (the cohort keeps this exact version)",
+                list(reversed(versions)),
+                format_func=lambda v: f"{v.title} {v.version} · {v.content_hash[:8]}",
+            )
+            name = st.text_input("Cohort name", placeholder="e.g. Tuesday evening, Northside")
+            left, right = st.columns(2)
+            start = left.date_input("Starting from", value=dt.date.today(), format="DD/MM/YYYY")
+            weekday = right.selectbox(
+                "Meets every",
+                range(7),
+                index=dt.date.today().weekday(),
+                format_func=lambda d: cohorts.WEEKDAYS[d],
+            )
+            orientation = st.checkbox("Hold the orientation session first", value=True)
+            staff = cohorts.facilitators(store)
+            default = [u for u in staff if u.id == viewer.id]
+            chosen = st.multiselect(
+                "Facilitators", staff, default=default, format_func=lambda u: u.display_name
+            )
+            roster_text = ""
+            if viewer.role == Role.FACILITATOR:
+                roster_text = st.text_area(
+                    "Roster: one display name or pseudonym per line (no other personal details)",
+                    height=160,
+                )
+            if st.form_submit_button("Create cohort", type="primary"):
+                ui.attempt(
+                    lambda: cohorts.create_cohort(
+                        store,
+                        viewer,
+                        program.id,
+                        version.id,
+                        name,
+                        start,
+                        weekday,
+                        orientation,
+                        [u.id for u in chosen],
+                        roster_text,
+                    ),
+                    f"Cohort {name.strip()!r} created.",
+                ) and st.rerun()
+
+if not overview:
+    st.stop()
+
+# --------------------------------------------------------------------------- manage one
+st.subheader("Manage a cohort")
+chosen_overview = st.selectbox(
+    "Cohort", overview, format_func=lambda o: f"{o.cohort.name} ({o.program})", key="cohort"
+)
+cohort = chosen_overview.cohort
+bundle = store.curriculum_bundle(cohort.curriculum_version_id)
+titles = {s.number: s.title for s in bundle.curriculum.sessions}
+tabs = ["Schedule", "Facilitators"] + (["Roster"] if chosen_overview.runs_it else [])
+schedule_tab, facilitator_tab, *roster_tab = st.tabs(tabs)
+
+with schedule_tab:
+    for session in cohorts.sessions(store, viewer, cohort.id):
+        with st.container(border=True):
+            head, when, actions = st.columns([3, 2, 2], vertical_alignment="center")
+            head.markdown(
+                f"**Session {session.number}** · {titles.get(session.number, '')}  \n"
+                f"{session.status.value.title()}"
+            )
+            if session.status == SessionStatus.PLANNED:
+                new_date = when.date_input(
+                    "Date",
+                    value=session.scheduled_date,
+                    key=f"date_{session.id}",
+                    format="DD/MM/YYYY",
+                    label_visibility="collapsed",
+                )
+                move, cancel = actions.columns(2)
+                if new_date != session.scheduled_date and move.button(
+                    "Move", key=f"move_{session.id}", type="primary"
+                ):
+                    ui.attempt(
+                        lambda: cohorts.reschedule(store, viewer, session.id, new_date),
+                        f"Session {session.number} moved to {new_date:%d %b %Y}.",
+                    ) and st.rerun()
+                if cancel.button("Cancel", key=f"cancel_{session.id}"):
+                    ui.attempt(
+                        lambda: cohorts.cancel_session(store, viewer, session.id),
+                        f"Session {session.number} cancelled.",
+                    ) and st.rerun()
+            else:
+                when.write(f"{session.scheduled_date:%a %d %b %Y}")
+                if session.status == SessionStatus.CANCELLED and actions.button(
+                    "Restore", key=f"restore_{session.id}"
+                ):
+                    ui.attempt(
+                        lambda: cohorts.restore_session(store, viewer, session.id),
+                        f"Session {session.number} restored.",
+                    ) and st.rerun()
+
+with facilitator_tab:
+    staff = cohorts.facilitators(store)
+    current = set(store.cohort_facilitator_ids(cohort.id))
+    with st.form(f"facilitators_{cohort.id}"):
+        picked = st.multiselect(
+            "Facilitators of this cohort",
+            staff,
+            default=[u for u in staff if u.id in current],
+            format_func=lambda u: u.display_name,
+        )
+        if st.form_submit_button("Save facilitators"):
+            ui.attempt(
+                lambda: cohorts.assign_facilitators(
+                    store, viewer, cohort.id, [u.id for u in picked]
+                ),
+                "Facilitators saved.",
+            ) and st.rerun()
+
+if roster_tab:
+    with roster_tab[0]:
+        st.caption("Display names or pseudonyms only. Only this cohort's facilitators see them.")
+        with st.form(f"add_member_{cohort.id}", clear_on_submit=True):
+            new_name = st.text_input("Add someone", placeholder="Display name or pseudonym")
+            if st.form_submit_button("Add to roster"):
+                ui.attempt(
+                    lambda: cohorts.add_member(store, viewer, cohort.id, new_name),
+                    f"{new_name.strip()} added.",
+                ) and st.rerun()
+        for member in cohorts.roster(store, viewer, cohort.id):
+            name_col, rename_col, status_col = st.columns([3, 3, 2], vertical_alignment="bottom")
+            label = member.display_name + (" (withdrawn)" if member.status == "withdrawn" else "")
+            name_col.markdown(label)
+            renamed = rename_col.text_input(
+                "Rename",
+                value=member.display_name,
+                key=f"rename_{member.id}",
+                label_visibility="collapsed",
+            )
+            if renamed != member.display_name:
+                ui.attempt(
+                    lambda: cohorts.rename_member(store, viewer, member.id, renamed),
+                    "Name changed.",
+                ) and st.rerun()
+            if member.status == "active":
+                if status_col.button("Withdraw", key=f"withdraw_{member.id}"):
+                    ui.attempt(
+                        lambda: cohorts.withdraw_member(store, viewer, member.id),
+                        f"{member.display_name} withdrawn.",
+                    ) and st.rerun()
+            elif status_col.button("Reinstate", key=f"reinstate_{member.id}"):
+                ui.attempt(
+                    lambda: cohorts.reinstate_member(store, viewer, member.id),
+                    f"{member.display_name} reinstated.",
+                ) and st.rerun()

@@ -1,9 +1,250 @@
-"""Curriculum library."""
+"""Curriculum library: readable session guides, the stored versions, and uploading a new version."""
+
+import re
 
 import streamlit as st
 
 import ui
+from program import guides, library
+from program.curriculum import INSTRUMENTS_FOLDER
+from program.errors import CurriculumError, ProgramError
+from program.models import Actor, CurriculumBundle, CurriculumVersion
 
 viewer = ui.page("Curriculum library", ui.STAFF)
+store = ui.store()
+UPLOAD_OUTCOME = "curricula_upload_outcome"
+
+
+def plain(text: str) -> str:
+    """Text shown as-is inside Markdown (problem messages quote what the author wrote)."""
+    return re.sub(r"([\\`*_\[\]<>#|~])", r"\\\1", text)
+
+
+def version_label(v: CurriculumVersion) -> str:
+    return (
+        f"{v.title} · version {v.version} · loaded {v.loaded_at:%d %b %Y %H:%M}"
+        f" · {v.content_hash[:7]}"
+    )
+
+
+def upload_section() -> None:
+    st.markdown(
+        "Add a curriculum file (YAML) to the library. It is checked first: if anything is wrong,"
+        " every problem is listed with its line and **nothing is stored**. Instruments come from"
+        " the library's instruments folder. Uploading content that is already stored does not"
+        " make a new version, and cohorts keep the exact version they started with."
+    )
+    file = st.file_uploader("Curriculum file", type=["yaml", "yml"], max_upload_size=1)
+    if file is None:
+        return
+    if st.button("Check and add to the library", type="primary", icon=":material/upload:"):
+        actor = Actor(user_id=viewer.id, name=viewer.username)
+        folder = ui.settings().curricula / INSTRUMENTS_FOLDER
+        try:
+            version, created = library.upload_curriculum_file(
+                store, actor, file.name, file.getvalue(), folder
+            )
+        except CurriculumError as exc:
+            outcome = ("problems", [str(p) for p in exc.problems])
+        except ProgramError as exc:
+            outcome = ("failed", [f"{exc.title}. {exc}"])
+        else:
+            outcome = ("new" if created else "existing", [version_label(version)])
+        # Kept for this file, so the answer stays visible while the guide tabs are used.
+        st.session_state[UPLOAD_OUTCOME] = (file.file_id, outcome)
+    kept = st.session_state.get(UPLOAD_OUTCOME)
+    if not kept or kept[0] != file.file_id:
+        return
+    kind, lines = kept[1]
+    if kind == "problems":
+        st.error(
+            f"**{CurriculumError.title}: nothing was stored.** Fix these and upload again.\n\n"
+            + "\n".join(f"- {plain(line)}" for line in lines),
+            icon=":material/error:",
+        )
+    elif kind == "failed":
+        st.error(plain(lines[0]), icon=":material/error:")
+    elif kind == "new":
+        st.success(f"Stored as a new version: {plain(lines[0])}.", icon=":material/check_circle:")
+    else:
+        st.info(
+            f"Already in the library, so nothing new was stored: {plain(lines[0])}.",
+            icon=":material/info:",
+        )
+
+
+def versions_section(entries: list[library.LibraryEntry]) -> None:
+    rows = [
+        {
+            "Title": e.version.title,
+            "Curriculum": e.version.curriculum_id,
+            "Version": e.version.version,
+            "Content hash": e.version.content_hash[:12],
+            "Loaded": e.version.loaded_at,
+            "Source file": e.version.source_name,
+            "Used by": ", ".join(e.cohorts) or "—",
+        }
+        for e in entries
+    ]
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={
+            "Content hash": st.column_config.TextColumn(
+                help="First 12 characters of the content hash; the full hash is below."
+            ),
+            "Loaded": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
+            "Used by": st.column_config.TextColumn(help="Cohorts pinned to this version."),
+        },
+    )
+    with st.expander("Full content hashes and source files"):
+        for e in entries:
+            v = e.version
+            left, right = st.columns([4, 1], vertical_alignment="center")
+            left.markdown(f"**{plain(v.title)}**, version {plain(v.version)}")
+            left.code(v.content_hash, language=None)
+            name, text = store.curriculum_source(v.id)
+            right.download_button(
+                "Source YAML",
+                data=text,
+                file_name=name,
+                mime="application/x-yaml",
+                icon=":material/download:",
+                key=f"source-{v.id}",
+                help=f"The file {name} exactly as it was loaded.",
+            )
+
+
+def about_curriculum(bundle: CurriculumBundle) -> None:
+    c = bundle.curriculum
+    weekly = len(c.weekly_numbers)
+    orientation = " plus an orientation" if 0 in [s.number for s in c.sessions] else ""
+    st.caption(
+        f"{weekly} weekly sessions{orientation} · up to {c.session_minutes} minutes each ·"
+        f" completion: {guides.completion_rule(bundle).lower()}"
+    )
+    with st.expander("About this curriculum: summary, audience, completion and pulse plan"):
+        st.markdown(f"**Summary**\n\n{c.summary}")
+        st.markdown(f"**Audience**\n\n{c.audience}")
+        st.markdown(f"**Completion:** {guides.completion_rule(bundle)}")
+        plan = guides.pulse_plan(bundle)
+        if plan:
+            st.markdown(
+                "**Pulse plan**\n\n"
+                + "\n".join(
+                    f"- {p.instrument.title} ({guides.questions(len(p.instrument.items))}):"
+                    f" {guides.sessions_list(p.sessions)}"
+                    for p in plan
+                )
+            )
+        else:
+            st.markdown("**Pulse plan:** no pulse is scheduled.")
+
+
+def session_guide(bundle: CurriculumBundle, number: int) -> None:
+    c = bundle.curriculum
+    session = c.session(number)
+    st.header(guides.session_label(session), anchor=False)
+    st.markdown(f"**Theme:** {session.theme}")
+    st.caption(
+        f"{session.minutes} of {c.session_minutes} minutes planned ·"
+        f" {len(session.agenda)} activities"
+    )
+    st.markdown("**Intentions**\n\n" + "\n".join(f"- {i}" for i in session.intentions))
+
+    st.subheader("Agenda", anchor=False)
+    st.markdown(guides.agenda_table(session))
+
+    st.subheader("Activities", anchor=False)
+    for t in guides.timed_agenda(session):
+        a = t.activity
+        with st.container(border=True):
+            st.markdown(f"##### {t.span} · {a.title}")
+            st.caption(f"{a.kind.value.title()} · {a.minutes} minutes")
+            st.markdown(a.notes)
+            if a.prompts:
+                st.markdown("**Prompts**\n\n" + "\n".join(f"- {p}" for p in a.prompts))
+
+    st.subheader("Home practice", anchor=False)
+    st.markdown(session.home_practice)
+
+    st.subheader("Safety notes", anchor=False)
+    st.warning(session.safety_notes, icon=":material/health_and_safety:")
+
+    st.subheader("Pulse at this session", anchor=False)
+    st.info(guides.pulse_lines(bundle, number), icon=":material/ballot:")
+
+
+def guide_section(entries: list[library.LibraryEntry]) -> None:
+    by_id = {e.version.id: e for e in entries}
+    pick_version, pick_session = st.columns([3, 2])
+    version_id = pick_version.selectbox(
+        "Curriculum version",
+        list(by_id),
+        format_func=lambda i: version_label(by_id[i].version),
+        help="The newest version is chosen first. Cohorts run the version they started with.",
+    )
+    entry = by_id[version_id]
+    bundle = store.curriculum_bundle(version_id)
+    c = bundle.curriculum
+    sessions = {s.number: s for s in c.sessions}
+    number = pick_session.selectbox(
+        "Session",
+        list(sessions),
+        format_func=lambda n: guides.session_label(sessions[n]),
+        key=f"guide-session-{version_id}",
+    )
+    used = ", ".join(entry.cohorts) if entry.cohorts else "no cohort yet"
+    st.caption(f"Used by: {used}")
+    about_curriculum(bundle)
+
+    first, second, hint = st.columns([1, 1, 2], vertical_alignment="center")
+    first.download_button(
+        "This session as Markdown",
+        data=guides.session_markdown(bundle, number),
+        file_name=guides.markdown_filename(bundle, number),
+        mime="text/markdown",
+        icon=":material/download:",
+        key=f"session-md-{version_id}-{number}",
+    )
+    second.download_button(
+        "Whole curriculum as Markdown",
+        data=guides.curriculum_markdown(bundle),
+        file_name=guides.markdown_filename(bundle),
+        mime="text/markdown",
+        icon=":material/download:",
+        key=f"curriculum-md-{version_id}",
+    )
+    hint.caption(
+        ":material/print: To print this guide, use your browser's Print (Ctrl+P or ⌘P);"
+        " the sidebar and menus are left out."
+    )
+    st.divider()
+    session_guide(bundle, number)
+
 
 st.title("Curriculum library")
+guide_tab, versions_tab, upload_tab = st.tabs(
+    [
+        ":material/menu_book: Session guides",
+        ":material/history: Versions",
+        ":material/upload: Upload",
+    ]
+)
+# The upload is handled first, so a version stored now already appears in the other tabs.
+with upload_tab:
+    upload_section()
+
+entries = library.library_versions(store)
+if not entries:
+    for tab in (guide_tab, versions_tab):
+        tab.info(
+            "No curriculum is stored yet. Add one in the Upload tab, or run"
+            " `python -m program load-curriculum curricula/collective-healing.yaml`.",
+            icon=":material/info:",
+        )
+else:
+    with versions_tab:
+        versions_section(entries)
+    with guide_tab:
+        guide_section(entries)

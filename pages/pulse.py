@@ -1,9 +1,131 @@
-"""The participant pulse: no account, a room code or a card, at most ten questions."""
+"""The participant pulse: no account, a room code or a card, at most ten questions.
+
+Nothing on this page identifies the person: no sign-in, no cookie of ours, nothing logged. The
+browser session only remembers that it answered, so the same phone cannot answer twice.
+"""
+
+import datetime as dt
 
 import streamlit as st
 
 import ui
+from program import pulse
+from program.errors import InvalidInput, PulseFull, PulseUnavailable
 
 ui.participant_page("Today's pulse")
+store = ui.store()
 
-st.title("Today's pulse")
+MAX_WRONG_CODES = 8
+WRONG_CODE_PAUSE = dt.timedelta(minutes=5)
+
+# A code in the link (from the QR code) is kept in session state: query parameters do not survive
+# every rerun, and the participant should not have to type it again.
+if "code" in st.query_params:
+    st.session_state["pulse_code"] = pulse.normalize_code(st.query_params["code"])
+answered: set[str] = st.session_state.setdefault("pulse_answered", set())
+
+
+def ask_for_code(problem: str | None = None) -> None:
+    st.title("Today's pulse")
+    st.write("Type the code your facilitator shows on the screen, or the code on your card.")
+    if problem:
+        st.error(problem)
+    paused_until = st.session_state.get("pulse_paused_until")
+    if paused_until and dt.datetime.now() < paused_until:
+        st.warning("Too many codes that did not work. Please wait a few minutes and try again.")
+        st.stop()
+    with st.form("code_form"):
+        typed = st.text_input("Code", max_chars=16, placeholder="e.g. ABCD-EFGH")
+        if st.form_submit_button("Continue", type="primary", width="stretch"):
+            st.session_state["pulse_code"] = pulse.normalize_code(typed)
+            st.rerun()
+    st.stop()
+
+
+def wrong_code() -> None:
+    wrong = st.session_state.get("pulse_wrong", 0) + 1
+    st.session_state["pulse_wrong"] = wrong
+    if wrong >= MAX_WRONG_CODES:
+        st.session_state["pulse_wrong"] = 0
+        st.session_state["pulse_paused_until"] = dt.datetime.now() + WRONG_CODE_PAUSE
+
+
+def promise(invitation: pulse.Invitation, after: bool = False) -> None:
+    k = invitation.min_cell_size
+    asked = ", ".join(i.title for i in invitation.instruments)
+    lines = [
+        f"**What is asked:** {len(invitation.items)} short questions ({asked}).",
+        "**Who sees what:** your facilitators and the program see only the group's averages."
+        " Nobody sees your answers, not even the people who run the database.",
+        f"**Minimum group size:** nothing is shown unless at least {k} people answer.",
+        "**Nothing before the end:** results appear only after the pulse closes.",
+        "**Nothing about you is kept:** no name, no device, no time. Answers are stored in a"
+        " random order.",
+    ]
+    if not after:
+        lines.append("**It is up to you:** answering is voluntary. You may close this page.")
+    st.info("\n\n".join(lines), icon=":material/lock:")
+
+
+receipt = st.session_state.pop("pulse_receipt", None)
+if receipt is not None:
+    st.title("Thank you")
+    st.success("Your answers are in. If you used a card, you can throw it away now.")
+    promise(receipt, after=True)
+    st.stop()
+
+code = st.session_state.get("pulse_code")
+if not code:
+    ask_for_code()
+
+try:
+    invitation = pulse.resolve_code(store, code, dt.datetime.now())
+except PulseUnavailable as exc:
+    st.session_state.pop("pulse_code", None)
+    wrong_code()
+    ask_for_code(str(exc))
+
+if invitation.card_hash is None and invitation.window_key in answered:
+    st.title("Thank you")
+    st.success("Your answers are in. Each phone answers once, so there is nothing more to do.")
+    promise(invitation, after=True)
+    st.stop()
+
+st.title(f"Session {invitation.session_number}: {invitation.session_title}")
+promise(invitation)
+
+with st.form("pulse_form"):
+    current = None
+    for number, (instrument, item) in enumerate(invitation.items, start=1):
+        if instrument.id != current:
+            current = instrument.id
+            st.markdown(f"**{instrument.recall}**")
+            if instrument.instructions:
+                st.caption(instrument.instructions)
+        labels = instrument.scale.labels
+        st.radio(
+            f"{number}. {item.text}",
+            instrument.scale.points,
+            index=None,
+            key=f"answer_{pulse.answer_key(instrument, item)}",
+            format_func=lambda p, labels=labels: f"{p}  {labels[p]}" if p in labels else str(p),
+        )
+    sent = st.form_submit_button("Send my answers", type="primary", width="stretch")
+
+if sent:
+    raw = {
+        pulse.answer_key(i, item): st.session_state.get(f"answer_{pulse.answer_key(i, item)}")
+        for i, item in invitation.items
+    }
+    try:
+        pulse.submit(store, invitation, raw, dt.datetime.now())
+    except (InvalidInput, PulseUnavailable, PulseFull) as exc:
+        st.error(str(exc))
+    else:
+        answered.add(invitation.window_key)
+        st.session_state["pulse_receipt"] = invitation
+        st.session_state.pop("pulse_code", None)
+        for key in list(st.session_state):
+            if str(key).startswith("answer_"):
+                del st.session_state[key]
+        st.rerun()

@@ -1,10 +1,290 @@
-"""Run a session."""
+"""Run a session: the guide with timers, the fidelity checklist, attendance and notes."""
+
+import datetime as dt
 
 import streamlit as st
 
 import ui
-from program.models import Role
+from program import cards, pulse, session_runner
+from program.errors import Conflict, ProgramError
+from program.models import AttendanceMark, Mark, Role, SessionStatus
 
 viewer = ui.page("Run a session", frozenset({Role.FACILITATOR}))
+store = ui.store()
 
 st.title("Run a session")
+flash = st.session_state.pop("session_flash", None)
+if flash:
+    (st.error if flash[0] == "error" else st.success)(flash[1])
+mine = session_runner.my_cohorts(store, viewer)
+if not mine:
+    ui.refuse("You are not running a cohort yet. Create one on the Cohorts page.")
+
+pick_cohort, pick_session = st.columns(2)
+cohort = pick_cohort.selectbox("Cohort", mine, format_func=lambda c: c.name, key="run_cohort")
+sessions = [s for s in store.sessions(cohort.id) if s.status != SessionStatus.CANCELLED]
+bundle = store.curriculum_bundle(cohort.curriculum_version_id)
+titles = {s.number: s.title for s in bundle.curriculum.sessions}
+default = session_runner.default_session(sessions, dt.date.today())
+record = pick_session.selectbox(
+    "Session",
+    sessions,
+    index=sessions.index(default) if default in sessions else 0,
+    format_func=lambda s: (
+        f"{s.number}. {titles[s.number]} · {s.scheduled_date:%a %d %b} ({s.status})"
+    ),
+    key=f"run_session_{cohort.id}",
+)
+sheet = session_runner.open_sheet(store, viewer, record.id)
+sid = record.id
+
+# The revision the widgets were filled from; saving with an older one is refused as stale.
+rev_key = f"revision_{sid}"
+if rev_key not in st.session_state:
+    st.session_state[rev_key] = sheet.revision
+
+
+def reload_from_store() -> None:
+    """Forget this session's widget values so they are filled again from the stored record."""
+    for key in list(st.session_state):
+        if isinstance(key, str) and key.endswith(f"_{sid}") or f"_{sid}_" in str(key):
+            del st.session_state[key]
+
+
+def fill(key: str, value: object) -> str:
+    if key not in st.session_state:
+        st.session_state[key] = value
+    return key
+
+
+guide = sheet.guide
+status = (
+    "held"
+    if record.status == SessionStatus.HELD
+    else f"planned for {record.scheduled_date:%A %d %B}"
+)
+st.subheader(f"Session {guide.number}: {guide.title}")
+st.caption(f"{cohort.name} · {status} · {guide.minutes} minutes of agenda")
+
+guide_tab, attendance_tab, pulse_tab, notes_tab = st.tabs(
+    ["Guide and checklist", f"Attendance ({len(sheet.members)})", "Pulse", "Notes"]
+)
+
+with guide_tab:
+    st.markdown(f"*{guide.theme}*")
+    st.markdown("**Intentions**\n\n" + "\n".join(f"- {i}" for i in guide.intentions))
+    st.caption("Tick each part of the agenda as you deliver it: this is the fidelity checklist.")
+    clock = 0
+    for index, activity in enumerate(guide.agenda):
+        start, clock = clock, clock + activity.minutes
+        with st.container(border=True):
+            tick, timer = st.columns([3, 2], vertical_alignment="center")
+            tick.checkbox(
+                f"**{activity.title}** · {activity.minutes} min"
+                f" ({start // 60}:{start % 60:02d}–{clock // 60}:{clock % 60:02d})",
+                key=fill(f"fid_{sid}_{index}", index in sheet.delivered),
+            )
+            with timer:
+                ui.agenda_timer(activity.minutes, f"{sid}-{index}")
+            with st.expander("Facilitator notes and prompts"):
+                st.markdown(activity.notes)
+                if activity.prompts:
+                    st.markdown("**Prompts**\n\n" + "\n".join(f"- {p}" for p in activity.prompts))
+    st.markdown("**Home practice**")
+    st.markdown(guide.home_practice)
+    st.warning(guide.safety_notes, icon=":material/health_and_safety:")
+
+
+@st.fragment(run_every=dt.timedelta(seconds=20))
+def pulse_panel(session_id: int) -> None:
+    """The pulse controls. Refreshes by itself so "enough responses" and auto-close stay current."""
+    now = dt.datetime.now()
+    status = pulse.pulse_status(store, viewer, session_id, now)
+    k = status.min_cell_size
+    if not status.has_questions:
+        st.info("The curriculum asks no pulse questions at this session.")
+        return
+    window = status.window
+    if window is None:
+        st.write(
+            "Open the pulse near the end of the session. People answer on their phones with the"
+            " room code or QR code, or on a single-use card; results appear after it closes,"
+            f" and only if at least {k} people answered."
+        )
+        if st.button("Open the pulse", type="primary", icon=":material/qr_code_2:"):
+            ui.attempt(
+                lambda: pulse.open_pulse(store, ui.settings(), viewer, session_id, now),
+                "The pulse is open.",
+            ) and st.rerun()
+        return
+    if not status.is_open:
+        st.success(
+            f"The pulse closed on {window.closed_at or window.closes_at:%A %d %B at %H:%M}."
+            " Results, if enough people answered, are on the Cohort results page."
+        )
+        return
+    code = window.room_code or ""
+    link = pulse.join_link(ui.settings(), code)
+    qr_col, code_col = st.columns([2, 3], vertical_alignment="center")
+    qr_col.image(pulse.qr_png(link), caption="Scan to answer", width=300)
+    with code_col:
+        st.markdown(f"Room code\n# `{pulse.format_code(code)}`")
+        st.markdown(f"or go to **{link.split('?')[0]}** and type the code.")
+        st.caption(f"Closes by itself {window.closes_at:%A %d %B at %H:%M}.")
+        if status.enough:
+            st.success(f"Enough responses to report: **yes** (at least {k}).")
+        else:
+            st.warning(f"Enough responses to report: **not yet** (needs {k}).")
+    with st.expander("Single-use cards (and paper answers)"):
+        st.caption(
+            "Each card has its own code and QR code and works once. Shuffle them before handing"
+            " them out, so no card can be matched to a person. The codes are shown only now:"
+            " print the sheet before leaving this page."
+        )
+        count = st.number_input(
+            "How many cards",
+            1,
+            pulse.MAX_CARDS,
+            pulse.default_card_count(store, viewer, session_id),
+            key=f"cards_{session_id}",
+        )
+        if st.button("Make cards", key=f"make_cards_{session_id}"):
+            try:
+                codes = pulse.make_cards(store, viewer, session_id, int(count), now)
+            except ProgramError as exc:
+                st.error(f"**{exc.title}.** {exc}")
+            else:
+                st.session_state[f"card_sheet_{session_id}"] = cards.card_sheet(
+                    f"Session {record.number}: {sheet.guide.title}",
+                    [(c, pulse.join_link(ui.settings(), c)) for c in codes],
+                    sheet.bundle.pulse_items(record.number),
+                    k,
+                )
+        sheet_html = st.session_state.get(f"card_sheet_{session_id}")
+        if sheet_html:
+            st.download_button(
+                "Download the card sheet to print",
+                sheet_html,
+                file_name=f"pulse-cards-session-{record.number}.html",
+                mime="text/html",
+                icon=":material/print:",
+            )
+        st.caption(f"Unused cards: {status.unused_cards}.")
+        paper_form(session_id)
+    st.divider()
+    confirm = st.checkbox(
+        "Everyone who wants to answer has answered", key=f"confirm_close_{session_id}"
+    )
+    if st.button("Close the pulse", disabled=not confirm, icon=":material/lock:"):
+        ui.attempt(
+            lambda: pulse.close_pulse(store, viewer, session_id, dt.datetime.now()),
+            "The pulse is closed.",
+        ) and st.rerun()
+
+
+def paper_form(session_id: int) -> None:
+    """Type in the paper cards from the collection box, one at a time."""
+    st.markdown("**Enter a paper card**")
+    with st.form(f"paper_{session_id}", clear_on_submit=True):
+        card = st.text_input("Card code", max_chars=16)
+        raw = {}
+        for number, (instrument, item) in enumerate(sheet.bundle.pulse_items(record.number), 1):
+            raw[pulse.answer_key(instrument, item)] = st.radio(
+                f"{number}. {item.text}",
+                instrument.scale.points,
+                index=None,
+                horizontal=True,
+            )
+        if st.form_submit_button("Add this card's answers"):
+            ui.attempt(
+                lambda: pulse.enter_paper_card(
+                    store, viewer, session_id, card, raw, dt.datetime.now()
+                ),
+                "Card entered.",
+            )
+
+
+def mark_all_present() -> None:
+    for member in sheet.members:
+        if member.status == "active":
+            st.session_state[f"att_{sid}_{member.id}"] = Mark.PRESENT.value
+
+
+with attendance_tab:
+    if not sheet.members:
+        st.info("The roster is empty. Add people on the Cohorts page.")
+    else:
+        st.button("Everyone is here", on_click=mark_all_present, icon=":material/done_all:")
+        for member in sheet.members:
+            mark = sheet.marks.get(member.id)
+            name, choice, late = st.columns([3, 4, 1], vertical_alignment="center")
+            name.markdown(
+                member.display_name + (" *(withdrawn)*" if member.status == "withdrawn" else "")
+            )
+            choice.radio(
+                f"Attendance of {member.display_name}",
+                [m.value for m in Mark],
+                key=fill(f"att_{sid}_{member.id}", mark.status.value if mark else None),
+                horizontal=True,
+                label_visibility="collapsed",
+                format_func=str.capitalize,
+            )
+            late.checkbox("Late", key=fill(f"late_{sid}_{member.id}", bool(mark and mark.late)))
+
+with pulse_tab:
+    pulse_panel(sid)
+
+with notes_tab:
+    st.text_area(
+        "Notes for the facilitators (no names of participants, please)",
+        key=fill(f"notes_{sid}", record.notes),
+        height=160,
+        max_chars=4000,
+    )
+
+marks = {
+    m.id: AttendanceMark(
+        status=Mark(st.session_state[f"att_{sid}_{m.id}"]),
+        late=bool(st.session_state.get(f"late_{sid}_{m.id}")),
+    )
+    for m in sheet.members
+    if st.session_state.get(f"att_{sid}_{m.id}")
+}
+unmarked = len(sheet.members) - len(marks)
+delivered = {i for i in range(len(guide.agenda)) if st.session_state.get(f"fid_{sid}_{i}")}
+st.divider()
+st.markdown(
+    f"**{sum(m.status == Mark.PRESENT for m in marks.values())} present**, "
+    f"{unmarked} not yet marked · {len(delivered)} of {len(guide.agenda)} agenda items delivered"
+)
+save, held = st.columns(2)
+do_save = save.button("Save", icon=":material/save:", width="stretch")
+do_held = record.status != SessionStatus.HELD and held.button(
+    "Save and mark held", type="primary", icon=":material/task_alt:", width="stretch"
+)
+if do_save or do_held:
+    try:
+        session_runner.save_sheet(
+            store,
+            viewer,
+            sid,
+            marks,
+            delivered,
+            st.session_state.get(f"notes_{sid}", ""),
+            bool(do_held),
+            st.session_state[rev_key],
+        )
+    except Conflict as exc:
+        reload_from_store()
+        st.session_state.pop(rev_key, None)
+        st.session_state["session_flash"] = ("error", str(exc))
+        st.rerun()
+    except ProgramError as exc:
+        st.error(f"**{exc.title}.** {exc}")
+    else:
+        st.session_state[rev_key] = store.session_revision(sid)
+        st.session_state["session_flash"] = (
+            "success",
+            "Session marked held." if do_held else "Saved.",
+        )
+        st.rerun()

@@ -376,7 +376,7 @@ def bundled_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.yaml")) + sorted((folder / INSTRUMENTS_FOLDER).glob("*.yaml"))
 
 
-SCHEMAS = {"curriculum": Curriculum, "instrument": Instrument}
+SCHEMAS: dict[str, type[BaseModel]] = {"curriculum": Curriculum, "instrument": Instrument}
 
 
 def json_schemas() -> dict[str, str]:

@@ -55,3 +55,13 @@ class CurriculumError(InvalidInput):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class PulseUnavailable(ProgramError):
+    """A participant's code does not lead to an open pulse. Says nothing about other responses."""
+
+    title = "This pulse is not open"
+
+
+class PulseFull(ProgramError):
+    title = "Thank you for coming"

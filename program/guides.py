@@ -6,6 +6,7 @@ offers the Markdown here as a download that reads and prints well on its own.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from program.models import Activity, CurriculumBundle, Instrument, Session
@@ -212,7 +213,7 @@ def curriculum_markdown(bundle: CurriculumBundle) -> str:
 
 def _instrument_markdown(instrument: Instrument) -> str:
     scale = instrument.scale
-    labels = "; ".join(f"{point} = {label}" for point, label in sorted(scale.labels.items()))
+    labels = " · ".join(f"{point} = {label}" for point, label in sorted(scale.labels.items()))
     lines = [
         f"### {instrument.title} (version {instrument.version})",
         "",
@@ -222,3 +223,11 @@ def _instrument_markdown(instrument: Instrument) -> str:
     lines += [f"{n}. {item.text}" for n, item in enumerate(instrument.items, start=1)]
     lines += ["", f"Source: {instrument.citation.strip()}", "", f"Licence: {instrument.licence}"]
     return "\n".join(lines)
+
+
+def markdown_filename(bundle: CurriculumBundle, number: int | None = None) -> str:
+    """A safe download name: 'collective-healing-1.0-session-2.md' or 'collective-healing-1.0.md'."""
+    c = bundle.curriculum
+    version = re.sub(r"[^A-Za-z0-9._-]+", "-", c.version).strip("-.") or "version"
+    stem = f"{c.id}-{version}" + ("" if number is None else f"-session-{number}")
+    return f"{stem}.md"

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePath
 
 from program.curriculum import content_hash, load_curriculum_file, load_curriculum_text
+from program.errors import CurriculumError, Problem
 from program.models import Actor, CurriculumBundle, CurriculumVersion, Instrument
 from program.store import Store
+
+# A curriculum of many sessions is a few hundred kilobytes; anything far larger is a wrong file.
+MAX_UPLOAD_BYTES = 1_000_000
+UPLOAD_SUFFIXES = (".yaml", ".yml")
 
 
 def instrument_hash(instrument: Instrument) -> str:
@@ -40,3 +46,60 @@ def upload_curriculum(
     """Validate uploaded curriculum text and store it; raises CurriculumError if bad."""
     bundle = load_curriculum_text(text, name, instruments_dir)
     return save_bundle(store, actor, bundle, name, text)
+
+
+def upload_curriculum_file(
+    store: Store, actor: Actor, name: str, data: bytes, instruments_dir: Path
+) -> tuple[CurriculumVersion, bool]:
+    """Validate an uploaded curriculum file (name and raw bytes) and store it.
+
+    Raises CurriculumError, storing nothing, when the file is not a UTF-8 YAML curriculum.
+    Returns the version and whether it is new (False: the same content was already stored).
+    """
+    name = PurePath(name.replace("\\", "/")).name or "upload.yaml"  # browsers may send a path
+    if not name.lower().endswith(UPLOAD_SUFFIXES):
+        raise CurriculumError(
+            [Problem(name, 1, "", "a curriculum must be a YAML file ending in .yaml or .yml")]
+        )
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise CurriculumError(
+            [
+                Problem(
+                    name,
+                    1,
+                    "",
+                    f"the file is {len(data) / 1_000_000:.1f} MB; a curriculum file must be"
+                    f" under {MAX_UPLOAD_BYTES / 1_000_000:.0f} MB",
+                )
+            ]
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CurriculumError(
+            [
+                Problem(
+                    name, line, "", "the file is not UTF-8 text; save it as UTF-8 and upload again"
+                )
+            ]
+        ) from exc
+    return upload_curriculum(store, actor, name, text, instruments_dir)
+
+
+@dataclass(frozen=True)
+class LibraryEntry:
+    """A stored curriculum version and the cohorts pinned to it."""
+
+    version: CurriculumVersion
+    cohorts: list[str]
+
+
+def library_versions(store: Store) -> list[LibraryEntry]:
+    """Every stored curriculum version, newest first, with the names of the cohorts using it.
+
+    Every staff role may read the library; cohort names are not personal data.
+    """
+    usage = store.curriculum_usage()
+    versions = sorted(store.curriculum_versions(), key=lambda v: (v.loaded_at, v.id), reverse=True)
+    return [LibraryEntry(v, usage.get(v.id, [])) for v in versions]

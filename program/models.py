@@ -362,3 +362,14 @@ class SessionReport(Record):
     @property
     def present(self) -> int:
         return sum(m.status == Mark.PRESENT for m in self.attendance.values())
+
+
+class PulseWindow(Record):
+    session_id: int
+    room_code: str | None
+    opened_at: dt.datetime
+    closes_at: dt.datetime
+    closed_at: dt.datetime | None
+
+    def is_open(self, at: dt.datetime) -> bool:
+        return self.closed_at is None and at < self.closes_at

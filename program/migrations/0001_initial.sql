@@ -129,12 +129,15 @@ CREATE TABLE attendance (
 );
 
 -- One pulse window per session. The room code is stored only while the window is open.
+-- `accepted` counts responses so that concurrent submissions all update one row: DuckDB then lets
+-- only one of two racing transactions commit, and the cap can never be overshot.
 CREATE TABLE pulse_windows (
     session_id      INTEGER PRIMARY KEY,
     room_code       VARCHAR UNIQUE,
     opened_at       TIMESTAMP NOT NULL,
     closes_at       TIMESTAMP NOT NULL,
     closed_at       TIMESTAMP,
+    accepted        INTEGER NOT NULL DEFAULT 0 CHECK (accepted >= 0),
     CHECK (closes_at > opened_at)
 );
 

@@ -4,6 +4,7 @@ One DuckDB connection per process and a fresh cursor per call (base.py). Writes 
 of work inside explicit transactions, retried from the start when a concurrent write wins.
 """
 
+from program.store.admin import AdminQueries
 from program.store.audit import AuditQueries
 from program.store.base import CONNECT_CONFIG, Cursor, StoreBase, _migrations
 from program.store.cohorts import CohortQueries
@@ -12,7 +13,15 @@ from program.store.pulse import PulseQueries
 from program.store.staff import StaffQueries
 
 
-class Store(StaffQueries, CurriculumQueries, CohortQueries, PulseQueries, AuditQueries, StoreBase):
+class Store(
+    StaffQueries,
+    CurriculumQueries,
+    CohortQueries,
+    PulseQueries,
+    AuditQueries,
+    AdminQueries,
+    StoreBase,
+):
     """The app's database. Safe to share between threads: each call takes its own cursor."""
 
 

@@ -167,3 +167,122 @@ class StaffQueries(StoreBase):
             self._audit(cur, actor, "sign out everywhere", "staff_user", user_id)
 
         self.write(unit)
+
+    # ----------------------------------------------------------------------- staff administration
+
+    def staff_user_by_email(self, email: str) -> StaffUser | None:
+        row = self._one(f"{self._STAFF} WHERE lower(email) = lower(?)", [email])
+        return self._staff(row) if row else None
+
+    def staff_with_password(self) -> set[int]:
+        """Ids of the accounts that have a password (the others sign in with single sign-on only)."""
+        rows = self._rows("SELECT id FROM staff_users WHERE password_hash IS NOT NULL")
+        return {int(r[0]) for r in rows}
+
+    def open_staff_session_counts(self) -> dict[int, int]:
+        rows = self._rows(
+            "SELECT user_id, count(*) FROM staff_sessions WHERE NOT revoked GROUP BY user_id"
+        )
+        return {int(r[0]): int(r[1]) for r in rows}
+
+    @staticmethod
+    def _keep_an_admin(cur: Cursor, user_id: int, change: str) -> None:
+        """Refuse a change that would leave no active admin (serialised by the admin_guard row)."""
+        cur.execute("UPDATE admin_guard SET changes = changes + 1 WHERE id = 1")
+        row = cur.execute("SELECT role, active FROM staff_users WHERE id = ?", [user_id]).fetchone()
+        if row is None:
+            raise NotFound(f"No staff member with id {user_id}.")
+        if row[0] != Role.ADMIN.value or not row[1]:
+            return
+        others = cur.execute(
+            "SELECT count(*) FROM staff_users WHERE role = 'admin' AND active AND id <> ?",
+            [user_id],
+        ).fetchone()
+        if others is None or others[0] == 0:
+            raise Conflict(
+                f"This is the last active admin, so they cannot be {change}."
+                " Make another staff member an admin first."
+            )
+
+    def set_staff_password(self, actor: Actor, user_id: int, password_hash: str) -> None:
+        """Replace a password hash and lift any sign-in pause."""
+
+        def unit(cur: Cursor) -> None:
+            row = cur.execute(
+                "UPDATE staff_users SET password_hash = ?, failed_signins = 0, paused_until = NULL"
+                " WHERE id = ? RETURNING username",
+                [password_hash, user_id],
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"No staff member with id {user_id}.")
+            self._audit(cur, actor, "reset password", "staff_user", user_id, row[0])
+
+        self.write(unit)
+
+    def set_staff_active(self, actor: Actor, user_id: int, active: bool) -> StaffUser:
+        def unit(cur: Cursor) -> StaffUser:
+            if not active:
+                self._keep_an_admin(cur, user_id, "deactivated")
+            row = cur.execute(
+                "UPDATE staff_users SET active = ? WHERE id = ?"
+                " RETURNING id, username, display_name, role, email, active",
+                [active, user_id],
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"No staff member with id {user_id}.")
+            action = "reactivate staff user" if active else "deactivate staff user"
+            self._audit(cur, actor, action, "staff_user", user_id, row[1])
+            return self._staff(row)
+
+        return self.write(unit)
+
+    def set_staff_role(self, actor: Actor, user_id: int, role: Role) -> StaffUser:
+        """Change a role. Leaving the lead role also ends the person's program lead assignments."""
+
+        def unit(cur: Cursor) -> StaffUser:
+            if role != Role.ADMIN:
+                self._keep_an_admin(cur, user_id, f"made a {role.value}")
+            before = cur.execute("SELECT role FROM staff_users WHERE id = ?", [user_id]).fetchone()
+            if before is None:
+                raise NotFound(f"No staff member with id {user_id}.")
+            dropped = 0
+            if role != Role.LEAD:
+                gone = cur.execute(
+                    "DELETE FROM program_leads WHERE user_id = ? RETURNING program_id", [user_id]
+                ).fetchall()
+                dropped = len(gone)
+            row = cur.execute(
+                "UPDATE staff_users SET role = ? WHERE id = ?"
+                " RETURNING id, username, display_name, role, email, active",
+                [role.value, user_id],
+            ).fetchone()
+            assert row is not None
+            detail = f"{row[1]}: {before[0]} → {role.value}"
+            if dropped:
+                detail += f"; no longer leads {dropped} program(s)"
+            self._audit(cur, actor, "change role", "staff_user", user_id, detail)
+            return self._staff(row)
+
+        return self.write(unit)
+
+    def set_staff_email(self, actor: Actor, user_id: int, email: str | None) -> StaffUser:
+        def unit(cur: Cursor) -> StaffUser:
+            if email is not None:
+                taken = cur.execute(
+                    "SELECT username FROM staff_users WHERE lower(email) = lower(?) AND id <> ?",
+                    [email, user_id],
+                ).fetchone()
+                if taken:
+                    raise Conflict(f"The email {email!r} already belongs to {taken[0]!r}.")
+            row = cur.execute(
+                "UPDATE staff_users SET email = ? WHERE id = ?"
+                " RETURNING id, username, display_name, role, email, active",
+                [email, user_id],
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"No staff member with id {user_id}.")
+            action = "set email" if email else "clear email"
+            self._audit(cur, actor, action, "staff_user", user_id, row[1])
+            return self._staff(row)
+
+        return self.write(unit)

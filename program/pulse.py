@@ -1,0 +1,288 @@
+"""The anonymous pulse: opening and closing a session's window, room codes, cards and answers.
+
+What is stored for an answer is a random id, the session and the chosen scale points. No name,
+device, address or time; the store rewrites a session's responses in random order at close.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import segno
+
+from program import access
+from program.cohorts import actor
+from program.errors import Conflict, InvalidInput, PulseUnavailable
+from program.models import (
+    Actor,
+    Instrument,
+    Item,
+    PulseWindow,
+    SessionStatus,
+    StaffUser,
+)
+from program.settings import Settings
+from program.store import Store
+
+# No 0/O, 1/I/L: codes are read off a projector and typed on phones.
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+ROOM_CODE_LENGTH = 8  # 31^8 ≈ 8.5e11 codes: guessing an open one through the form is hopeless
+CARD_CODE_LENGTH = 10
+MAX_CARDS = 60
+
+
+def new_code(length: int) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def format_code(code: str) -> str:
+    """ABCDEFGH -> ABCD-EFGH, easier to read aloud and type."""
+    half = len(code) // 2
+    return f"{code[:half]}-{code[half:]}"
+
+
+def normalize_code(text: str) -> str:
+    """What a person typed, as a code: capitals, no spaces or dashes."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())[:32]
+
+
+def card_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def join_link(settings: Settings, code: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/pulse?{urlencode({'code': code})}"
+
+
+def qr_png(link: str, scale: int = 10) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="png", scale=scale, border=2)
+    return buffer.getvalue()
+
+
+def qr_svg(link: str, scale: int = 3) -> str:
+    buffer = io.BytesIO()
+    segno.make(link, error="m").save(buffer, kind="svg", scale=scale, border=1, xmldecl=False)
+    return buffer.getvalue().decode()
+
+
+# --------------------------------------------------------------------------- facilitator side
+
+
+@dataclass(frozen=True)
+class PulseStatus:
+    """What a facilitator may know about a session's pulse."""
+
+    window: PulseWindow | None
+    is_open: bool
+    min_cell_size: int
+    enough: bool  # enough responses to report: yes or no, never a count
+    unused_cards: int
+    has_questions: bool
+
+
+def close_due(store: Store, at: dt.datetime) -> list[int]:
+    """Close every window past its closing time; return their sessions."""
+    closed = []
+    for session_id in store.windows_due(at):
+        if store.close_pulse_window(Actor.system(), session_id, at):
+            closed.append(session_id)
+    return closed
+
+
+def _min_cell_size(store: Store, session_id: int) -> int:
+    cohort = store.cohort(store.session(session_id).cohort_id)
+    return store.program(cohort.program_id).min_cell_size
+
+
+def pulse_status(store: Store, viewer: StaffUser, session_id: int, at: dt.datetime) -> PulseStatus:
+    record = store.session(session_id)
+    cohort = access.require_facilitator(store, viewer, record.cohort_id)
+    close_due(store, at)
+    window = store.pulse_window(session_id)
+    k = _min_cell_size(store, session_id)
+    bundle = store.curriculum_bundle(cohort.curriculum_version_id)
+    return PulseStatus(
+        window=window,
+        is_open=bool(window and window.is_open(at)),
+        min_cell_size=k,
+        enough=store.has_responses(session_id, k),
+        unused_cards=store.unused_card_count(session_id) if window else 0,
+        has_questions=bool(bundle.pulse_items(record.number)),
+    )
+
+
+def open_pulse(
+    store: Store, settings: Settings, viewer: StaffUser, session_id: int, at: dt.datetime
+) -> PulseWindow:
+    """Open the session's pulse with a fresh room code; it closes by itself after a while."""
+    record = store.session(session_id)
+    cohort = access.require_facilitator(store, viewer, record.cohort_id)
+    if record.status == SessionStatus.CANCELLED:
+        raise Conflict("This session was cancelled; its pulse cannot open.")
+    bundle = store.curriculum_bundle(cohort.curriculum_version_id)
+    if not bundle.pulse_items(record.number):
+        raise InvalidInput("The curriculum asks no pulse questions at this session.")
+    existing = store.pulse_window(session_id)
+    if existing is not None:
+        if existing.is_open(at):
+            return existing
+        raise Conflict("This session's pulse has closed. A pulse opens once per session.")
+    closes = at + dt.timedelta(hours=settings.pulse_auto_close_hours)
+    for _ in range(5):  # a clash of two random 8-letter codes is all but impossible; retry anyway
+        code = new_code(ROOM_CODE_LENGTH)
+        if store.pulse_window_by_code(code) is None:
+            return store.open_pulse_window(actor(viewer), session_id, code, at, closes)
+    raise Conflict("Could not find a free room code. Please try again.")
+
+
+def close_pulse(store: Store, viewer: StaffUser, session_id: int, at: dt.datetime) -> None:
+    record = store.session(session_id)
+    access.require_facilitator(store, viewer, record.cohort_id)
+    window = store.pulse_window(session_id)
+    if window is None:
+        raise Conflict("This session's pulse was never opened.")
+    if not store.close_pulse_window(actor(viewer), session_id, at):
+        raise Conflict("This session's pulse is closed already.")
+
+
+def make_cards(
+    store: Store, viewer: StaffUser, session_id: int, count: int, at: dt.datetime
+) -> list[str]:
+    """New single-use card codes for an open pulse. The codes are returned once, never stored."""
+    status = pulse_status(store, viewer, session_id, at)
+    if not status.is_open:
+        raise Conflict("Open the pulse first; cards work only while it is open.")
+    if not 1 <= count <= MAX_CARDS:
+        raise InvalidInput(f"Ask for between 1 and {MAX_CARDS} cards.")
+    codes = [new_code(CARD_CODE_LENGTH) for _ in range(count)]
+    store.add_card_codes(actor(viewer), session_id, [card_hash(c) for c in codes])
+    return codes
+
+
+def default_card_count(store: Store, viewer: StaffUser, session_id: int) -> int:
+    """The roster size plus two spare cards."""
+    record = store.session(session_id)
+    access.require_facilitator(store, viewer, record.cohort_id)
+    return store.enrolled_count(record.cohort_id) + 2
+
+
+# --------------------------------------------------------------------------- participant side
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An open pulse as a participant reaches it: what is asked, and the promise that goes with it."""
+
+    session_id: int
+    window_key: str  # tells this browser that it answered this window already
+    session_number: int
+    session_title: str
+    items: list[tuple[Instrument, Item]]
+    min_cell_size: int
+    closes_at: dt.datetime
+    card_hash: str | None
+
+    @property
+    def instruments(self) -> list[Instrument]:
+        seen: dict[str, Instrument] = {}
+        for instrument, _ in self.items:
+            seen.setdefault(instrument.id, instrument)
+        return list(seen.values())
+
+
+def resolve_code(store: Store, typed: str, at: dt.datetime) -> Invitation:
+    """The open pulse a room code or card code leads to, or PulseUnavailable with a kind reason."""
+    close_due(store, at)
+    code = normalize_code(typed)
+    window: PulseWindow | None = None
+    hashed: str | None = None
+    if len(code) == ROOM_CODE_LENGTH:
+        window = store.pulse_window_by_code(code)
+    elif len(code) == CARD_CODE_LENGTH:
+        hashed = card_hash(code)
+        found = store.pulse_window_by_card(hashed)
+        if found is not None:
+            window, used = found
+            if used:
+                raise PulseUnavailable("This card has been used already. Each card works once.")
+    if window is None or not window.is_open(at):
+        raise PulseUnavailable(
+            "That code does not lead to an open pulse. Check the code on the screen or your card,"
+            " or ask your facilitator. Codes work only while the pulse is open."
+        )
+    record = store.session(window.session_id)
+    cohort = store.cohort(record.cohort_id)
+    bundle = store.curriculum_bundle(cohort.curriculum_version_id)
+    return Invitation(
+        session_id=record.id,
+        window_key=f"{record.id}:{window.opened_at.isoformat()}",
+        session_number=record.number,
+        session_title=bundle.curriculum.session(record.number).title,
+        items=bundle.pulse_items(record.number),
+        min_cell_size=store.program(cohort.program_id).min_cell_size,
+        closes_at=window.closes_at,
+        card_hash=hashed,
+    )
+
+
+def answer_key(instrument: Instrument, item: Item) -> str:
+    return f"{instrument.id}/{item.id}"
+
+
+def check_answers(invitation: Invitation, raw: dict[str, object]) -> dict[tuple[str, str], int]:
+    """Exactly one whole-number answer on the scale for every question, and nothing else."""
+    expected = {answer_key(i, item): (i, item) for i, item in invitation.items}
+    unknown = set(raw) - set(expected)
+    if unknown:
+        raise InvalidInput(
+            "The answers do not match today's questions. Please reload the page and try again."
+        )
+    missing = [n for n, key in enumerate(expected, start=1) if raw.get(key) is None]
+    if missing:
+        numbers = ", ".join(str(n) for n in missing)
+        raise InvalidInput(
+            f"Please answer question{'s' if len(missing) > 1 else ''} {numbers}. Every question"
+            " is needed for the group's averages to be fair."
+        )
+    answers = {}
+    for key, (instrument, item) in expected.items():
+        value = raw[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput("An answer was not one of the choices. Please choose again.")
+        if not instrument.scale.min <= value <= instrument.scale.max:
+            raise InvalidInput("An answer was not one of the choices. Please choose again.")
+        answers[(instrument.id, item.id)] = value
+    return answers
+
+
+def submit(store: Store, invitation: Invitation, raw: dict[str, object], at: dt.datetime) -> None:
+    """Store one anonymous response, or refuse it whole with a message for the participant."""
+    answers = check_answers(invitation, raw)
+    store.submit_response(invitation.session_id, answers, at, invitation.card_hash)
+
+
+def enter_paper_card(
+    store: Store,
+    viewer: StaffUser,
+    session_id: int,
+    card_code: str,
+    raw: dict[str, object],
+    at: dt.datetime,
+) -> None:
+    """Type in an anonymous paper card from the collection box: it redeems that card's code.
+
+    Same checks and cap as a phone answer. No audit event and no mark on the response: nothing
+    may tell paper answers from phone answers, or date them.
+    """
+    record = store.session(session_id)
+    access.require_facilitator(store, viewer, record.cohort_id)
+    invitation = resolve_code(store, card_code, at)
+    if invitation.session_id != session_id or invitation.card_hash is None:
+        raise InvalidInput("That is not a card code of this session's pulse.")
+    submit(store, invitation, raw, at)
