@@ -24,7 +24,6 @@ setup: $(VENV)/.synced
 
 # Starts the app on the demo database (data/demo.duckdb), created and seeded on first start.
 run: setup
-	PROGRAM_DEMO=1 PROGRAM_DATABASE=$${PROGRAM_DATABASE:-data/demo.duckdb} $(VENV)/bin/python -m program seed-demo
 	PROGRAM_DEMO=1 PROGRAM_DATABASE=$${PROGRAM_DATABASE:-data/demo.duckdb} $(VENV)/bin/streamlit run app.py \
 		--server.address $(HOST) --server.port $(PORT) --server.headless true
 

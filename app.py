@@ -3,8 +3,29 @@
 home.py is the main page; pages/ holds the others, each guarded by ui.page on its first line.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import streamlit as st
 
+import ui
+from program.cli import print_demo_accounts
+from program.demo import seed_demo
 from routes import ROUTES
 
-app = st.App("home.py", routes=ROUTES)
+
+@asynccontextmanager
+async def lifespan(app: st.App) -> AsyncIterator[None]:
+    """Open the database (migrating it) before the first visitor; seed the demo if asked to."""
+    settings = ui.settings()
+    store = ui.store()
+    if settings.demo:
+        accounts = seed_demo(store, settings.curricula)
+        if accounts:
+            print_demo_accounts([(a.username, a.role.value) for a in accounts])
+        else:
+            print("Demo database ready; demo accounts use the password 'demo-password'.")
+    yield
+
+
+app = st.App("home.py", routes=ROUTES, lifespan=lifespan)

@@ -13,6 +13,16 @@ from program.models import Actor, CurriculumBundle, CurriculumVersion
 viewer = ui.page("Curriculum library", ui.STAFF)
 store = ui.store()
 UPLOAD_OUTCOME = "curricula_upload_outcome"
+# The scripts a facilitator reads aloud are blockquotes, which Streamlit draws in faded grey; keep
+# them at full contrast. ui's print stylesheet hides the sidebar and header; a printed guide needs
+# no tabs or pickers either.
+GUIDE_CSS = """<style>
+[data-testid="stMarkdownContainer"] blockquote { opacity: 1 !important; }
+@media print {
+  .st-key-guide-controls, .stTabs [role="tablist"] { display: none !important; }
+  .stMarkdown table, [data-testid="stAlert"] { break-inside: avoid; }
+}
+</style>"""
 
 
 def plain(text: str) -> str:
@@ -21,10 +31,7 @@ def plain(text: str) -> str:
 
 
 def version_label(v: CurriculumVersion) -> str:
-    return (
-        f"{v.title} · version {v.version} · loaded {v.loaded_at:%d %b %Y %H:%M}"
-        f" · {v.content_hash[:7]}"
-    )
+    return f"{v.title} {v.version} · {v.loaded_at:%d %b %Y} · {v.content_hash[:7]}"
 
 
 def upload_section() -> None:
@@ -80,22 +87,15 @@ def versions_section(entries: list[library.LibraryEntry]) -> None:
             "Curriculum": e.version.curriculum_id,
             "Version": e.version.version,
             "Content hash": e.version.content_hash[:12],
-            "Loaded": e.version.loaded_at,
+            "Loaded": f"{e.version.loaded_at:%d %b %Y, %H:%M}",
             "Source file": e.version.source_name,
-            "Used by": ", ".join(e.cohorts) or "—",
+            "Used by cohorts": ", ".join(e.cohorts) or "none yet",
         }
         for e in entries
     ]
-    st.dataframe(
-        rows,
-        hide_index=True,
-        column_config={
-            "Content hash": st.column_config.TextColumn(
-                help="First 12 characters of the content hash; the full hash is below."
-            ),
-            "Loaded": st.column_config.DatetimeColumn(format="D MMM YYYY, HH:mm"),
-            "Used by": st.column_config.TextColumn(help="Cohorts pinned to this version."),
-        },
+    st.table(rows, hide_index=True)
+    st.caption(
+        "Newest first. The content hash is shortened to 12 characters; the full one is below."
     )
     with st.expander("Full content hashes and source files"):
         for e in entries:
@@ -145,11 +145,11 @@ def session_guide(bundle: CurriculumBundle, number: int) -> None:
     c = bundle.curriculum
     session = c.session(number)
     st.header(guides.session_label(session), anchor=False)
-    st.markdown(f"**Theme:** {session.theme}")
     st.caption(
-        f"{session.minutes} of {c.session_minutes} minutes planned ·"
-        f" {len(session.agenda)} activities"
+        f"{c.title}, version {c.version} · {session.minutes} of {c.session_minutes} minutes"
+        f" planned · {len(session.agenda)} activities"
     )
+    st.markdown(f"**Theme:** {session.theme}")
     st.markdown("**Intentions**\n\n" + "\n".join(f"- {i}" for i in session.intentions))
 
     st.subheader("Agenda", anchor=False)
@@ -177,52 +177,53 @@ def session_guide(bundle: CurriculumBundle, number: int) -> None:
 
 def guide_section(entries: list[library.LibraryEntry]) -> None:
     by_id = {e.version.id: e for e in entries}
-    pick_version, pick_session = st.columns([3, 2])
-    version_id = pick_version.selectbox(
-        "Curriculum version",
-        list(by_id),
-        format_func=lambda i: version_label(by_id[i].version),
-        help="The newest version is chosen first. Cohorts run the version they started with.",
-    )
-    entry = by_id[version_id]
-    bundle = store.curriculum_bundle(version_id)
-    c = bundle.curriculum
-    sessions = {s.number: s for s in c.sessions}
-    number = pick_session.selectbox(
-        "Session",
-        list(sessions),
-        format_func=lambda n: guides.session_label(sessions[n]),
-        key=f"guide-session-{version_id}",
-    )
-    used = ", ".join(entry.cohorts) if entry.cohorts else "no cohort yet"
-    st.caption(f"Used by: {used}")
-    about_curriculum(bundle)
-
-    first, second, hint = st.columns([1, 1, 2], vertical_alignment="center")
-    first.download_button(
-        "This session as Markdown",
-        data=guides.session_markdown(bundle, number),
-        file_name=guides.markdown_filename(bundle, number),
-        mime="text/markdown",
-        icon=":material/download:",
-        key=f"session-md-{version_id}-{number}",
-    )
-    second.download_button(
-        "Whole curriculum as Markdown",
-        data=guides.curriculum_markdown(bundle),
-        file_name=guides.markdown_filename(bundle),
-        mime="text/markdown",
-        icon=":material/download:",
-        key=f"curriculum-md-{version_id}",
-    )
-    hint.caption(
-        ":material/print: To print this guide, use your browser's Print (Ctrl+P or ⌘P);"
-        " the sidebar and menus are left out."
-    )
-    st.divider()
+    # Choosing, downloading and the overview are left out of a printout (see GUIDE_CSS).
+    with st.container(key="guide-controls"):
+        pick_version, pick_session = st.columns([3, 2])
+        version_id = pick_version.selectbox(
+            "Curriculum version",
+            list(by_id),
+            format_func=lambda i: version_label(by_id[i].version),
+            help="The newest version comes first. Each cohort runs the version it started with.",
+        )
+        entry = by_id[version_id]
+        bundle = store.curriculum_bundle(version_id)
+        sessions = {s.number: s for s in bundle.curriculum.sessions}
+        number = pick_session.selectbox(
+            "Session",
+            list(sessions),
+            format_func=lambda n: guides.session_label(sessions[n]),
+            key=f"guide-session-{version_id}",
+        )
+        used = ", ".join(entry.cohorts) if entry.cohorts else "no cohort yet"
+        st.caption(f"Used by: {used}")
+        about_curriculum(bundle)
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.download_button(
+                "This session as Markdown",
+                data=guides.session_markdown(bundle, number),
+                file_name=guides.markdown_filename(bundle, number),
+                mime="text/markdown",
+                icon=":material/download:",
+                key=f"session-md-{version_id}-{number}",
+            )
+            st.download_button(
+                "Whole curriculum as Markdown",
+                data=guides.curriculum_markdown(bundle),
+                file_name=guides.markdown_filename(bundle),
+                mime="text/markdown",
+                icon=":material/download:",
+                key=f"curriculum-md-{version_id}",
+            )
+            st.caption(
+                ":material/print: To print this guide, use your browser's Print (Ctrl+P or ⌘P):"
+                " only the guide itself is printed."
+            )
+        st.divider()
     session_guide(bundle, number)
 
 
+st.html(GUIDE_CSS)
 st.title("Curriculum library")
 guide_tab, versions_tab, upload_tab = st.tabs(
     [

@@ -4,6 +4,7 @@ values with f-strings, the schema only in migrations/, SQL only in the store."""
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 import subprocess
 import sys
@@ -39,11 +40,11 @@ def program_files() -> list[Path]:
 
 def project_files() -> list[Path]:
     """Every Python file of the app: program/, the pages and the top-level UI scripts."""
-    return sorted(
-        p
-        for p in ROOT.rglob("*.py")
-        if not SKIP_DIRS.intersection(p.relative_to(ROOT).parts[:-1]) and not p.name.startswith(".")
-    )
+    files = list(ROOT.glob("*.py"))
+    for folder in ROOT.iterdir():
+        if folder.is_dir() and folder.name not in SKIP_DIRS and not folder.name.startswith("."):
+            files.extend(folder.rglob("*.py"))
+    return sorted(files)
 
 
 def module_name(path: Path) -> str:
@@ -150,62 +151,192 @@ def test_program_source_never_names_streamlit() -> None:
 # --------------------------------------------------------------------------- SQL from values
 
 
-def allowed_interpolation(expr: ast.expr, constants: set[str]) -> bool:
-    """`self._STAFF`: a string constant of the class, so no value from a person can enter."""
-    return (
-        isinstance(expr, ast.Attribute)
-        and isinstance(expr.value, ast.Name)
-        and expr.value.id in {"self", "cls"}
-        and expr.attr in constants
+# Module functions that quote what they are given as an SQL identifier or string literal; what they
+# return is safe to interpolate whatever the input (their quoting is checked below).
+QUOTERS = {"_name": ('x"y', '"x""y"'), "_text": ("it's", "'it''s'")}
+MODULE_CONSTANT = re.compile(r"^_?[A-Z][A-Z0-9_]*$")
+
+
+def single_binding(stmt: ast.stmt) -> tuple[str, ast.expr] | None:
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+        target, value = stmt.targets[0], stmt.value
+    elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+        target, value = stmt.target, stmt.value
+    else:
+        return None
+    return (target.id, value) if isinstance(target, ast.Name) else None
+
+
+def bound_names(target: ast.expr) -> list[str]:
+    """The names an assignment target binds (not those read inside `x[i] = ...`)."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Tuple | ast.List):
+        return [n for t in target.elts for n in bound_names(t)]
+    if isinstance(target, ast.Starred):
+        return bound_names(target.value)
+    return []
+
+
+class SqlSafety:
+    """Which expressions of one module can only ever produce SQL text written in the source.
+
+    Safe: string literals; `self._UPPER` class constants; `_UPPER` module constants (and rows of
+    them, like a tuple of (table, condition) pairs); calls of the module's quoting functions;
+    `", ".join(...)` of safe parts; `+` of safe parts; f-strings of safe parts; and local names
+    whose every binding is one of these (or a loop over a module's constant rows).
+    """
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.class_constants = class_constants(tree)
+        self.quoters = {
+            f.name for f in tree.body if isinstance(f, ast.FunctionDef) and f.name in QUOTERS
+        }
+        self.constants: set[str] = set()
+        self.sql_constants: set[str] = set()  # the constants that hold SQL, not a folder name
+        self.rows: set[str] = set()
+        for stmt in tree.body:
+            bound = single_binding(stmt)
+            if bound is None or not MODULE_CONSTANT.match(bound[0]):
+                continue
+            name, value = bound
+            if self.safe(value, set()):
+                self.constants.add(name)
+                if SQL_WORDS.search(ast.unparse(value)):
+                    self.sql_constants.add(name)
+            elif self.safe_rows(value, set()):
+                self.rows.add(name)
+
+    def safe(self, e: ast.expr, local: set[str]) -> bool:
+        if isinstance(e, ast.Constant):
+            return isinstance(e.value, str)
+        if isinstance(e, ast.JoinedStr):
+            return all(
+                self.safe(v.value, local) and v.conversion == -1 and v.format_spec is None
+                for v in e.values
+                if isinstance(v, ast.FormattedValue)
+            )
+        if isinstance(e, ast.Attribute):
+            return (
+                isinstance(e.value, ast.Name)
+                and e.value.id in {"self", "cls"}
+                and e.attr in self.class_constants
+            )
+        if isinstance(e, ast.Name):
+            return e.id in self.constants or e.id in local
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add):
+            return self.safe(e.left, local) and self.safe(e.right, local)
+        if isinstance(e, ast.Call):
+            if isinstance(e.func, ast.Name):
+                return e.func.id in self.quoters
+            joined = (
+                isinstance(e.func, ast.Attribute)
+                and e.func.attr == "join"
+                and isinstance(e.func.value, ast.Constant)
+                and len(e.args) == 1
+                and isinstance(e.args[0], ast.GeneratorExp | ast.ListComp)
+            )
+            return joined and self.safe(e.args[0].elt, local)  # type: ignore[union-attr]
+        return False
+
+    def holds_sql(self, e: ast.expr) -> bool:
+        """An SQL fragment or quoted name: an f-string that interpolates one builds SQL."""
+        if isinstance(e, ast.Name):
+            return e.id in self.sql_constants
+        if isinstance(e, ast.Call):
+            return isinstance(e.func, ast.Name) and e.func.id in self.quoters
+        return isinstance(e, ast.Attribute) and self.safe(e, set())
+
+    def safe_rows(self, e: ast.expr, local: set[str]) -> bool:
+        if not isinstance(e, ast.Tuple | ast.List):
+            return False
+        return all(
+            self.safe(x, local)
+            or (isinstance(x, ast.Tuple) and all(self.safe(y, local) for y in x.elts))
+            for x in e.elts
+        )
+
+    def local_names(self, func: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+        """Names in `func` (nested functions included) whose every binding is safe."""
+        bindings: dict[str, list[ast.expr | None]] = {}  # None: a binding that is never safe
+        for node in ast.walk(func):
+            if isinstance(node, ast.arguments):
+                for a in [*node.posonlyargs, *node.args, *node.kwonlyargs, node.vararg, node.kwarg]:
+                    if a is not None:
+                        bindings.setdefault(a.arg, []).append(None)
+            elif isinstance(node, ast.For | ast.comprehension):
+                over_rows = isinstance(node.iter, ast.Name) and node.iter.id in self.rows
+                for t in bound_names(node.target):
+                    # Each name of a loop over constant rows takes one constant of a row.
+                    safe_row = ast.Constant("") if over_rows else None
+                    bindings.setdefault(t, []).append(safe_row)
+            elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign | ast.NamedExpr):
+                bound = single_binding(node) if isinstance(node, ast.stmt) else None
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    for t in bound_names(target):
+                        value = bound[1] if bound and bound[0] == t else None
+                        bindings.setdefault(t, []).append(value)
+        safe: set[str] = set()
+        for _ in range(len(bindings) + 1):
+            grown = {
+                name
+                for name, values in bindings.items()
+                if all(v is not None and self.safe(v, safe) for v in values)
+            }
+            if grown == safe:
+                break
+            safe = grown
+        return safe
+
+
+def is_sql(node: ast.JoinedStr, safety: SqlSafety) -> bool:
+    text = "".join(
+        v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)
+    )
+    return bool(SQL_WORDS.search(text)) or any(
+        isinstance(v, ast.FormattedValue) and safety.holds_sql(v.value) for v in node.values
     )
 
 
 def sql_fstring_findings(path: Path) -> list[Finding]:
     tree = parse(path)
-    constants = class_constants(tree)
+    safety = SqlSafety(tree)
+    scopes: list[tuple[ast.AST, set[str]]] = [(tree, set())]
+    for parent in [tree, *(n for n in tree.body if isinstance(n, ast.ClassDef))]:
+        for node in parent.body:  # type: ignore[attr-defined]
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                scopes.append((node, safety.local_names(node)))
     found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.JoinedStr):
-            text = "".join(
-                v.value
-                for v in node.values
-                if isinstance(v, ast.Constant) and isinstance(v.value, str)
-            )
-            parts = [v for v in node.values if isinstance(v, ast.FormattedValue)]
-            sql_inside = SQL_WORDS.search(text) or any(
-                allowed_interpolation(v.value, constants) for v in parts
-            )
-            if not sql_inside:
+    seen: set[int] = set()
+    for scope, local in reversed(scopes):  # functions first, then what is left at module level
+        for node in ast.walk(scope):
+            if id(node) in seen:
                 continue
-            for v in parts:
-                if (
-                    not allowed_interpolation(v.value, constants)
-                    or v.format_spec
-                    or v.conversion != -1
-                ):
-                    found.append(
-                        Finding(
-                            path, node.lineno, f"f-string SQL interpolates {ast.unparse(v.value)}"
-                        )
-                    )
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "format"
-            and isinstance(node.func.value, ast.Constant)
-            and isinstance(node.func.value.value, str)
-            and SQL_WORDS.search(node.func.value.value)
-        ):
-            found.append(Finding(path, node.lineno, "SQL built with str.format"))
-        elif (
-            isinstance(node, ast.BinOp)
-            and isinstance(node.op, ast.Mod)
-            and isinstance(node.left, ast.Constant)
-            and isinstance(node.left.value, str)
-            and SQL_WORDS.search(node.left.value)
-        ):
-            found.append(Finding(path, node.lineno, "SQL built with %-formatting"))
-    return found
+            seen.add(id(node))
+            if isinstance(node, ast.JoinedStr) and is_sql(node, safety):
+                for v in node.values:
+                    if isinstance(v, ast.FormattedValue) and not safety.safe(v.value, local):
+                        what = f"f-string SQL interpolates {ast.unparse(v.value)}"
+                        found.append(Finding(path, node.lineno, what))
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "format"
+                and isinstance(node.func.value, ast.Constant)
+                and isinstance(node.func.value.value, str)
+                and SQL_WORDS.search(node.func.value.value)
+            ):
+                found.append(Finding(path, node.lineno, "SQL built with str.format"))
+            elif (
+                isinstance(node, ast.BinOp)
+                and isinstance(node.op, ast.Mod)
+                and isinstance(node.left, ast.Constant)
+                and isinstance(node.left.value, str)
+                and SQL_WORDS.search(node.left.value)
+            ):
+                found.append(Finding(path, node.lineno, "SQL built with %-formatting"))
+    return sorted(found, key=lambda f: (f.line, f.what))
 
 
 def test_no_sql_is_built_from_values_in_program() -> None:
@@ -213,26 +344,62 @@ def test_no_sql_is_built_from_values_in_program() -> None:
     assert not found, "\n".join(map(str, found))
 
 
-def test_the_sql_fstring_rule_catches_a_value_and_allows_a_class_constant(tmp_path: Path) -> None:
+def test_the_quoting_functions_quote() -> None:
+    """The SQL rule trusts these functions' output, so check that they really quote."""
+    for path in program_files():
+        defined = {
+            f.name for f in parse(path).body if isinstance(f, ast.FunctionDef) and f.name in QUOTERS
+        }
+        if not defined:
+            continue
+        module = importlib.import_module(module_name(path))
+        for name in defined:
+            given, expected = QUOTERS[name]
+            assert getattr(module, name)(given) == expected, (path, name)
+
+
+SAMPLE = """\
+_ROWS = "SELECT id FROM t"
+PAIRS = (("t", f"id IN ({_ROWS})"), ("u", "x = $x"))
+
+
+def _name(identifier):
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+class Q:
+    _ALL = "SELECT * FROM t"
+
+    def ok(self, table, columns_in):
+        cols = ", ".join(_name(c) for c in columns_in)
+        a = f"{self._ALL} WHERE id = ?"
+        b = f"SELECT count(*) FROM t{_ROWS}"
+        c = {t: f"DELETE FROM {t} WHERE {w}" for t, w in PAIRS}
+        return a, b, c, f"INSERT INTO {_name(table)} ({cols}) SELECT {cols} FROM x"
+
+    def bad(self, name, table, rows):
+        a = f"SELECT * FROM t WHERE name = '{name}'"
+        b = f"{self._ALL} ORDER BY {table}"
+        c = "DELETE FROM t WHERE id = {}".format(name)
+        d = [f"DELETE FROM {t} WHERE {w}" for t, w in rows]
+        e = f"{self._ALL} WHERE x = {name!r}"
+        return a, b, c, d, e
+"""
+
+
+def test_the_sql_rule_catches_values_and_allows_constants_and_quoted_names(
+    tmp_path: Path,
+) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text(
-        "class Q:\n"
-        '    _ROWS = "SELECT id FROM t"\n'
-        "    def ok(self):\n"
-        '        return f"{self._ROWS} WHERE id = ?"\n'
-        "    def bad(self, name):\n"
-        "        return f\"SELECT * FROM t WHERE name = '{name}'\"\n"
-        "    def also_bad(self, table):\n"
-        '        return f"{self._ROWS} ORDER BY {table}"\n'
-        "    def formatted(self, x):\n"
-        '        return "DELETE FROM t WHERE id = {}".format(x)\n',
-        encoding="utf-8",
-    )
-    found = sql_fstring_findings(sample)
-    assert [(f.line, f.what) for f in found] == [
-        (6, "f-string SQL interpolates name"),
-        (8, "f-string SQL interpolates table"),
-        (10, "SQL built with str.format"),
+    sample.write_text(SAMPLE, encoding="utf-8")
+    found = [(f.line - 19, f.what) for f in sql_fstring_findings(sample)]
+    assert found == [
+        (1, "f-string SQL interpolates name"),
+        (2, "f-string SQL interpolates table"),
+        (3, "SQL built with str.format"),
+        (4, "f-string SQL interpolates t"),
+        (4, "f-string SQL interpolates w"),
+        (5, "f-string SQL interpolates name"),
     ]
 
 

@@ -50,14 +50,14 @@ def test_every_staff_role_can_open_the_library(store, make_staff, loaded, role):
     at = opened(store, make_staff("pat", role))
     assert [t.value for t in at.title] == ["Curriculum library"]
     assert [s.label for s in at.selectbox] == ["Curriculum version", "Session"]
-    assert len(at.dataframe) == 1
+    assert len(at.table) == 1
 
 
 def test_guest_gets_the_signin_screen_and_no_curriculum(store, loaded):
     at = app_test(PAGE, store)
     at.run()
     assert [t.value for t in at.title] == ["Sign in"]
-    assert not at.selectbox and not at.dataframe and not at.header
+    assert not at.selectbox and not at.table and not at.header
 
 
 def test_empty_library_says_how_to_add_a_curriculum(store, make_staff):
@@ -148,11 +148,11 @@ def test_versions_table_shows_short_hash_source_and_cohorts_using_it(store, make
             Actor.system(), program.id, loaded.id, name, {1: start}, [maya.id], ["Ana"]
         )
     at = opened(store, maya)
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["Content hash"]) == [loaded.content_hash[:12]]
     assert list(table["Source file"]) == ["collective-healing.yaml"]
     assert list(table["Curriculum"]) == ["collective-healing"]
-    assert list(table["Used by"]) == ["Monday morning group, Tuesday evening group"]
+    assert list(table["Used by cohorts"]) == ["Monday morning group, Tuesday evening group"]
     assert loaded.content_hash in [c.value for c in at.code]
 
 

@@ -1,0 +1,784 @@
+"""program.admin against a real temporary DuckDB: staff accounts, programs, the privacy threshold,
+backup and restore, cohort deletion and the audit log. Nothing of program/ is mocked."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from program import admin, auth
+from program.accounts import password_matches
+from program.errors import AccessDenied, Conflict, InvalidInput, NotFound
+from program.library import load_curriculum
+from program.models import Actor, Role, StaffUser
+from program.settings import get_settings
+from program.store import Store
+from tests.conftest import CURRICULA
+
+SYSTEM = Actor.system()
+PASSWORD = "a long enough password"
+NEW_PASSWORD = "another long password"
+OPENED = dt.datetime(2026, 3, 2, 19, 45)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def ada(make_staff: Any) -> StaffUser:
+    user: StaffUser = make_staff("ada", Role.ADMIN)
+    return user
+
+
+@pytest.fixture
+def lee(make_staff: Any) -> StaffUser:
+    user: StaffUser = make_staff("lee", Role.LEAD)
+    return user
+
+
+@pytest.fixture
+def maya(make_staff: Any) -> StaffUser:
+    user: StaffUser = make_staff("maya", Role.FACILITATOR)
+    return user
+
+
+@pytest.fixture
+def version_id(store: Store) -> int:
+    version, _ = load_curriculum(store, SYSTEM, CURRICULA / "collective-healing.yaml")
+    return version.id
+
+
+def make_cohort(
+    store: Store, program_id: int, version_id: int, name: str, facilitator: StaffUser
+) -> int:
+    numbers = [s.number for s in store.curriculum_bundle(version_id).curriculum.sessions]
+    dates = {n: dt.date(2026, 3, 2) + dt.timedelta(weeks=n) for n in numbers}
+    cohort = store.create_cohort(
+        SYSTEM, program_id, version_id, name, dates, [facilitator.id], ["Ana", "Ben", "Chloe"]
+    )
+    return cohort.id
+
+
+def respond(store: Store, session_id: int, n: int = 1) -> None:
+    store.store_closed_pulse(SYSTEM, session_id, OPENED, [{("who5", "cheerful"): 3}] * n)
+
+
+def fill_session(store: Store, session_id: int, member_ids: list[int]) -> None:
+    """Attendance, fidelity and card codes for a session (test setup beside the pulse)."""
+    cur = store.cursor()
+    try:
+        for m in member_ids:
+            cur.execute(
+                "INSERT INTO attendance (session_id, member_id, status) VALUES (?, ?, 'present')",
+                [session_id, m],
+            )
+        cur.execute("INSERT INTO fidelity VALUES (?, 0, TRUE), (?, 1, FALSE)", [session_id] * 2)
+        cur.execute(
+            "INSERT INTO card_codes (code_hash, session_id) VALUES (?, ?), (?, ?)",
+            [f"a{session_id}", session_id, f"b{session_id}", session_id],
+        )
+    finally:
+        cur.close()
+
+
+def count(store: Store, sql: str, params: list[Any] | None = None) -> int:
+    row = store._one(sql, params or [])
+    assert row is not None
+    return int(row[0])
+
+
+def last_event(store: Store) -> tuple[str, str, str, str, str]:
+    e = store.audit_events(limit=1)[0]
+    return (e.actor, e.action, e.object_type, e.object_id, e.detail)
+
+
+def actions(store: Store) -> list[str]:
+    return [e.action for e in store.audit_events(limit=1000)]
+
+
+# --------------------------------------------------------------------------- who may do this
+
+
+def test_every_admin_function_refuses_facilitators_and_leads(
+    store: Store, ada: StaffUser, lee: StaffUser, maya: StaffUser
+) -> None:
+    program = admin.create_program(store, ada, "Pain collective")
+    calls = [
+        lambda v: admin.staff_accounts(store, v),
+        lambda v: admin.create_staff(store, v, "zed", "Zed", Role.ADMIN, PASSWORD),
+        lambda v: admin.reset_password(store, v, ada.id, NEW_PASSWORD),
+        lambda v: admin.deactivate_staff(store, v, ada.id),
+        lambda v: admin.reactivate_staff(store, v, ada.id),
+        lambda v: admin.change_role(store, v, v.id, Role.ADMIN),
+        lambda v: admin.set_staff_email(store, v, ada.id, "x@example.org"),
+        lambda v: admin.programs_overview(store, v),
+        lambda v: admin.create_program(store, v, "Mine"),
+        lambda v: admin.assign_program_lead(store, v, program.id, lee.id),
+        lambda v: admin.unassign_program_lead(store, v, program.id, lee.id),
+        lambda v: admin.set_program_description(store, v, program.id, "changed"),
+        lambda v: admin.privacy_status(store, v, program.id),
+        lambda v: admin.set_min_cell_size(store, v, program.id, 3),
+        lambda v: admin.export_backup(store, v),
+        lambda v: admin.restore_backup(store, v, b"", admin.RESTORE_WORD),
+        lambda v: admin.table_row_counts(store, v),
+        lambda v: admin.cohort_data(store, v, 1),
+        lambda v: admin.delete_cohort_data(store, v, 1, "x"),
+        lambda v: admin.audit_choices(store, v),
+        lambda v: admin.audit_events(store, v, admin.AuditFilter()),
+        lambda v: admin.export_audit_csv(store, v, admin.AuditFilter()),
+    ]
+    before = store.row_counts()
+    for viewer in (lee, maya):
+        for call in calls:
+            with pytest.raises(AccessDenied, match="Only a admin"):
+                call(viewer)
+    assert store.row_counts() == before
+    assert store.staff_user(ada.id).role == Role.ADMIN
+
+
+# --------------------------------------------------------------------------- staff accounts
+
+
+def test_staff_accounts_list_everyone_with_sign_in_method_and_never_a_hash(
+    store: Store, ada: StaffUser, maya: StaffUser
+) -> None:
+    admin.create_staff(store, ada, "sso", "Single Sign", Role.LEAD, None, "sso@example.org")
+    accounts = {a.user.username: a for a in admin.staff_accounts(store, ada)}
+    assert set(accounts) == {"ada", "maya", "sso"}
+    assert accounts["maya"].has_password and accounts["maya"].sign_in == "password"
+    assert not accounts["sso"].has_password and accounts["sso"].sign_in == "single sign-on"
+    assert "argon2" not in repr(accounts)
+
+
+def test_create_staff_with_password_can_sign_in_and_is_audited(
+    store: Store, ada: StaffUser
+) -> None:
+    user = admin.create_staff(store, ada, "  Noor ", "Noor N", Role.FACILITATOR, PASSWORD)
+    assert (user.username, user.role, user.active) == ("noor", Role.FACILITATOR, True)
+    assert last_event(store)[:4] == ("ada", "create staff user", "staff_user", str(user.id))
+    assert auth.sign_in(store, get_settings(), "noor", PASSWORD)
+
+
+def test_create_sso_only_staff_needs_an_email(store: Store, ada: StaffUser) -> None:
+    with pytest.raises(InvalidInput, match="email address for an account"):
+        admin.create_staff(store, ada, "sso", "Sso", Role.LEAD, "", "")
+    with pytest.raises(InvalidInput, match="does not look like an email"):
+        admin.create_staff(store, ada, "sso", "Sso", Role.LEAD, None, "not-an-email")
+    user = admin.create_staff(store, ada, "sso", "Sso", Role.LEAD, None, " Sso@Example.org ")
+    assert user.email == "sso@example.org"
+    assert store.password_hash(user.id) is None
+
+
+def test_create_staff_refusals_create_nothing(store: Store, ada: StaffUser) -> None:
+    admin.create_staff(store, ada, "sso", "Sso", Role.LEAD, None, "sso@example.org")
+    before = store.count_staff_users()
+    with pytest.raises(InvalidInput, match="at least 10 characters"):
+        admin.create_staff(store, ada, "short", "Short", Role.LEAD, "123456789")
+    with pytest.raises(Conflict, match="taken"):
+        admin.create_staff(store, ada, "ADA", "Another Ada", Role.LEAD, PASSWORD)
+    with pytest.raises(Conflict, match="already belongs to 'sso'"):
+        admin.create_staff(store, ada, "other", "Other", Role.LEAD, PASSWORD, "SSO@example.org")
+    with pytest.raises(InvalidInput, match="username"):
+        admin.create_staff(store, ada, "no spaces please", "X", Role.LEAD, PASSWORD)
+    assert store.count_staff_users() == before
+
+
+def test_reset_password_replaces_it_and_ends_that_persons_sessions(
+    store: Store, ada: StaffUser, maya: StaffUser
+) -> None:
+    settings = get_settings()
+    token = auth.sign_in(store, settings, "maya", "correct horse battery")
+    admins_token = auth.sign_in(store, settings, "ada", "correct horse battery")
+    assert auth.resolve_session(store, settings, token) == maya
+    admin.reset_password(store, ada, maya.id, NEW_PASSWORD)
+    assert auth.resolve_session(store, settings, token) is None
+    assert auth.resolve_session(store, settings, admins_token) == ada
+    assert password_matches(store.password_hash(maya.id), NEW_PASSWORD)
+    assert not password_matches(store.password_hash(maya.id), "correct horse battery")
+    assert {"reset password", "sign out everywhere"} <= set(actions(store)[:2])
+
+
+def test_reset_password_refuses_a_short_one_and_keeps_the_old(
+    store: Store, ada: StaffUser, maya: StaffUser
+) -> None:
+    with pytest.raises(InvalidInput, match="at least 10"):
+        admin.reset_password(store, ada, maya.id, "short")
+    assert password_matches(store.password_hash(maya.id), "correct horse battery")
+    with pytest.raises(NotFound):
+        admin.reset_password(store, ada, 999, NEW_PASSWORD)
+
+
+def test_reset_password_lifts_a_sign_in_pause(store: Store, ada: StaffUser, maya: StaffUser) -> None:
+    settings = get_settings()
+    for _ in range(settings.failed_signin_limit):
+        with pytest.raises(AccessDenied):
+            auth.sign_in(store, settings, "maya", "wrong password!")
+    assert store.signin_pause(maya.id) is not None
+    admin.reset_password(store, ada, maya.id, NEW_PASSWORD)
+    assert auth.sign_in(store, settings, "maya", NEW_PASSWORD)
+
+
+def test_deactivate_ends_sessions_and_blocks_sign_in_reactivate_restores(
+    store: Store, ada: StaffUser, maya: StaffUser
+) -> None:
+    settings = get_settings()
+    token = auth.sign_in(store, settings, "maya", "correct horse battery")
+    user = admin.deactivate_staff(store, ada, maya.id)
+    assert not user.active
+    session = store.staff_session(auth.token_hash(token))
+    assert session is not None and session[2]  # revoked on the server, not only refused
+    assert auth.resolve_session(store, settings, token) is None
+    with pytest.raises(AccessDenied):
+        auth.sign_in(store, settings, "maya", "correct horse battery")
+    with pytest.raises(Conflict, match="already deactivated"):
+        admin.deactivate_staff(store, ada, maya.id)
+    assert "deactivate staff user" in actions(store)
+
+    assert admin.reactivate_staff(store, ada, maya.id).active
+    assert auth.sign_in(store, settings, "maya", "correct horse battery")
+    with pytest.raises(Conflict, match="already active"):
+        admin.reactivate_staff(store, ada, maya.id)
+    assert "reactivate staff user" in actions(store)
+
+
+def test_an_admin_cannot_deactivate_themselves(store: Store, ada: StaffUser, make_staff: Any) -> None:
+    make_staff("bea", Role.ADMIN)
+    with pytest.raises(Conflict, match="your own account"):
+        admin.deactivate_staff(store, ada, ada.id)
+    assert store.staff_user(ada.id).active
+
+
+def test_the_last_active_admin_can_be_neither_deactivated_nor_demoted(
+    store: Store, ada: StaffUser, make_staff: Any
+) -> None:
+    bea = make_staff("bea", Role.ADMIN)
+    # Two admins: one may go.
+    admin.deactivate_staff(store, ada, bea.id)
+    # Now ada is the last active admin: a deactivated admin does not count.
+    with pytest.raises(Conflict, match="last active admin"):
+        admin.change_role(store, ada, ada.id, Role.LEAD)
+    assert store.staff_user(ada.id).role == Role.ADMIN
+    # With bea active again, ada may step down to lead.
+    admin.reactivate_staff(store, ada, bea.id)
+    admin.change_role(store, ada, ada.id, Role.LEAD)
+    assert store.staff_user(ada.id).role == Role.LEAD
+    # bea is now the last one. No other admin could even ask, but the store's rule refuses by
+    # itself, apart from the domain function's "not yourself" check.
+    with pytest.raises(Conflict, match="last active admin"):
+        store.set_staff_active(SYSTEM, bea.id, False)
+    with pytest.raises(Conflict, match="last active admin"):
+        store.set_staff_role(SYSTEM, bea.id, Role.FACILITATOR)
+    assert store.staff_user(bea.id).active and store.staff_user(bea.id).role == Role.ADMIN
+
+
+def test_deactivating_an_admin_while_another_remains_is_allowed(
+    store: Store, ada: StaffUser, make_staff: Any
+) -> None:
+    bea = make_staff("bea", Role.ADMIN)
+    cal = make_staff("cal", Role.ADMIN)
+    admin.deactivate_staff(store, ada, bea.id)
+    admin.deactivate_staff(store, ada, cal.id)
+    assert [u.username for u in store.staff_users() if u.role == Role.ADMIN and u.active] == ["ada"]
+
+
+def test_change_role_is_audited_and_leaving_lead_ends_program_leadership(
+    store: Store, ada: StaffUser, lee: StaffUser
+) -> None:
+    program = admin.create_program(store, ada, "Pain collective")
+    admin.assign_program_lead(store, ada, program.id, lee.id)
+    user = admin.change_role(store, ada, lee.id, Role.FACILITATOR)
+    assert user.role == Role.FACILITATOR
+    assert store.program_lead_ids(program.id) == []
+    actor, action, _, object_id, detail = last_event(store)
+    assert (actor, action, object_id) == ("ada", "change role", str(lee.id))
+    assert "lead → facilitator" in detail and "1 program" in detail
+    with pytest.raises(Conflict, match="already a facilitator"):
+        admin.change_role(store, ada, lee.id, Role.FACILITATOR)
+
+
+def test_set_and_clear_email(store: Store, ada: StaffUser, maya: StaffUser) -> None:
+    assert admin.set_staff_email(store, ada, maya.id, "Maya@Example.org").email == "maya@example.org"
+    assert last_event(store)[1] == "set email"
+    assert admin.set_staff_email(store, ada, maya.id, "  ").email is None
+    assert last_event(store)[1] == "clear email"
+
+
+def test_email_must_be_valid_and_unique(store: Store, ada: StaffUser, maya: StaffUser) -> None:
+    admin.set_staff_email(store, ada, ada.id, "ada@example.org")
+    with pytest.raises(Conflict, match="already belongs to 'ada'"):
+        admin.set_staff_email(store, ada, maya.id, "ADA@example.org")
+    with pytest.raises(InvalidInput, match="does not look like an email"):
+        admin.set_staff_email(store, ada, maya.id, "maya@")
+    assert store.staff_user(maya.id).email is None
+
+
+def test_an_sso_only_account_keeps_its_email(store: Store, ada: StaffUser) -> None:
+    sso = admin.create_staff(store, ada, "sso", "Sso", Role.LEAD, None, "sso@example.org")
+    with pytest.raises(Conflict, match="could not sign in at all"):
+        admin.set_staff_email(store, ada, sso.id, None)
+    assert store.staff_user(sso.id).email == "sso@example.org"
+    admin.reset_password(store, ada, sso.id, NEW_PASSWORD)
+    assert admin.set_staff_email(store, ada, sso.id, None).email is None
+
+
+# --------------------------------------------------------------------------- programs
+
+
+def test_create_program_with_default_and_chosen_k(store: Store, ada: StaffUser) -> None:
+    p = admin.create_program(store, ada, "  Pain collective ", "  City clinics ")
+    assert (p.name, p.description, p.min_cell_size) == ("Pain collective", "City clinics", 5)
+    q = admin.create_program(store, ada, "Small groups", min_cell_size=3)
+    assert q.min_cell_size == 3
+    assert last_event(store)[:3] == ("ada", "create program", "program")
+    with pytest.raises(Conflict, match="exists already"):
+        admin.create_program(store, ada, "Pain collective")
+    with pytest.raises(InvalidInput, match="name"):
+        admin.create_program(store, ada, "   ")
+
+
+@pytest.mark.parametrize(("k", "ok"), [(2, False), (3, True), (10, True), (11, False)])
+def test_create_program_k_boundaries(store: Store, ada: StaffUser, k: int, ok: bool) -> None:
+    if ok:
+        assert admin.create_program(store, ada, "P", min_cell_size=k).min_cell_size == k
+    else:
+        with pytest.raises(InvalidInput, match="between 3 and 10"):
+            admin.create_program(store, ada, "P", min_cell_size=k)
+        assert store.programs() == []
+
+
+def test_assign_and_unassign_program_leads(
+    store: Store, ada: StaffUser, lee: StaffUser, maya: StaffUser
+) -> None:
+    program = admin.create_program(store, ada, "Pain collective")
+    admin.assign_program_lead(store, ada, program.id, lee.id)
+    assert store.program_lead_ids(program.id) == [lee.id]
+    assert [u.id for u in admin.programs_overview(store, ada)[0].leads] == [lee.id]
+    with pytest.raises(Conflict, match="already leads"):
+        admin.assign_program_lead(store, ada, program.id, lee.id)
+    with pytest.raises(InvalidInput, match="only program leads"):
+        admin.assign_program_lead(store, ada, program.id, maya.id)
+    with pytest.raises(InvalidInput, match="only program leads"):
+        admin.assign_program_lead(store, ada, program.id, ada.id)
+    admin.unassign_program_lead(store, ada, program.id, lee.id)
+    assert store.program_lead_ids(program.id) == []
+    assert last_event(store)[:4] == ("ada", "unassign lead", "program", str(program.id))
+    with pytest.raises(NotFound, match="does not lead"):
+        admin.unassign_program_lead(store, ada, program.id, lee.id)
+
+
+def test_a_deactivated_lead_cannot_be_assigned(
+    store: Store, ada: StaffUser, lee: StaffUser
+) -> None:
+    program = admin.create_program(store, ada, "Pain collective")
+    admin.deactivate_staff(store, ada, lee.id)
+    with pytest.raises(Conflict, match="Reactivate"):
+        admin.assign_program_lead(store, ada, program.id, lee.id)
+    assert store.program_lead_ids(program.id) == []
+
+
+def test_edit_program_description(store: Store, ada: StaffUser) -> None:
+    program = admin.create_program(store, ada, "Pain collective", "old")
+    assert admin.set_program_description(store, ada, program.id, " new ").description == "new"
+    assert store.program(program.id).description == "new"
+    assert last_event(store)[1] == "edit program description"
+    with pytest.raises(InvalidInput, match="at most 2000"):
+        admin.set_program_description(store, ada, program.id, "x" * 2001)
+    with pytest.raises(NotFound):
+        admin.set_program_description(store, ada, 999, "x")
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+@pytest.mark.parametrize(("k", "ok"), [(2, False), (3, True), (10, True), (11, False)])
+def test_change_k_boundaries(store: Store, ada: StaffUser, k: int, ok: bool) -> None:
+    program = admin.create_program(store, ada, "Pain collective", min_cell_size=5)
+    if ok:
+        assert admin.set_min_cell_size(store, ada, program.id, k).min_cell_size == k
+        assert last_event(store)[1:] == (
+            "change minimum group size",
+            "program",
+            str(program.id),
+            f"k 5 → {k}",
+        )
+    else:
+        with pytest.raises(InvalidInput, match="between 3 and 10"):
+            admin.set_min_cell_size(store, ada, program.id, k)
+        assert store.program(program.id).min_cell_size == 5
+
+
+def test_k_locks_at_the_first_response(
+    store: Store, ada: StaffUser, maya: StaffUser, version_id: int
+) -> None:
+    program = admin.create_program(store, ada, "Pain collective")
+    cohort_id = make_cohort(store, program.id, version_id, "Tuesday", maya)
+    status = admin.privacy_status(store, ada, program.id)
+    assert not status.locked and "can change" in status.explanation
+    # A cohort and sessions but no response yet: still open.
+    admin.set_min_cell_size(store, ada, program.id, 4)
+
+    first = store.sessions(cohort_id)[1]
+    respond(store, first.id, n=1)
+    status = admin.privacy_status(store, ada, program.id)
+    assert status.locked and status.responses == 1
+    assert "Locked at 4" in status.explanation
+    with pytest.raises(Conflict, match="locked at 4.*1 pulse response"):
+        admin.set_min_cell_size(store, ada, program.id, 6)
+    assert store.program(program.id).min_cell_size == 4
+    assert admin.programs_overview(store, ada)[0].k_locked
+
+
+def test_responses_in_another_program_do_not_lock_this_one(
+    store: Store, ada: StaffUser, maya: StaffUser, version_id: int
+) -> None:
+    busy = admin.create_program(store, ada, "Busy")
+    quiet = admin.create_program(store, ada, "Quiet")
+    cohort_id = make_cohort(store, busy.id, version_id, "Tuesday", maya)
+    make_cohort(store, quiet.id, version_id, "Thursday", maya)
+    respond(store, store.sessions(cohort_id)[1].id, n=3)
+    assert admin.privacy_status(store, ada, busy.id).locked
+    assert not admin.privacy_status(store, ada, quiet.id).locked
+    assert admin.set_min_cell_size(store, ada, quiet.id, 7).min_cell_size == 7
+
+
+# --------------------------------------------------------------------------- backup and restore
+
+
+def populated(store: Store, ada: StaffUser, maya: StaffUser, version_id: int) -> list[int]:
+    program = admin.create_program(store, ada, "Pain collective")
+    a = make_cohort(store, program.id, version_id, "Tuesday", maya)
+    b = make_cohort(store, program.id, version_id, "Thursday", maya)
+    for cohort_id in (a, b):
+        session = store.sessions(cohort_id)[1]
+        fill_session(store, session.id, [m.id for m in store.roster(cohort_id)])
+        respond(store, session.id, n=3)
+    return [a, b]
+
+
+def test_export_backup_is_a_zip_of_the_database_export_and_is_audited(
+    store: Store, ada: StaffUser, maya: StaffUser, version_id: int
+) -> None:
+    populated(store, ada, maya, version_id)
+    data = admin.export_backup(store, ada)
+    names = set(zipfile.ZipFile(io.BytesIO(data)).namelist())
+    assert {"schema.sql", "load.sql", "staff_users.parquet", "answers.parquet"} <= names
+    assert {f"{t}.parquet" for t in store.base_tables()} <= names
+    assert last_event(store)[:4] == ("ada", "export backup", "database", "backup")
+
+
+def test_backup_and_restore_round_trip(
+    store: Store, ada: StaffUser, maya: StaffUser, version_id: int
+) -> None:
+    populated(store, ada, maya, version_id)
+    data = admin.export_backup(store, ada)
+    saved = store.row_counts()
+    saved_answers = store._rows("SELECT * FROM answers ORDER BY ALL")
+    saved_staff = store._rows("SELECT * FROM staff_users ORDER BY id")
+
+    # Change things after the backup: a new account, a new program, a deleted cohort.
+    admin.create_staff(store, ada, "late", "Late Comer", Role.LEAD, PASSWORD)
+    admin.create_program(store, ada, "After the backup")
+    tuesday = store.cohorts()[0]
+    admin.delete_cohort_data(store, ada, tuesday.id, tuesday.name)
+    assert store.row_counts() != saved
+
+    summary = admin.restore_backup(store, ada, data, "RESTORE", "backup.zip")
+    # The archive was written just before its own "export backup" event; the restore adds its
+    # own event, so every table, the audit log included, has as many rows as when `saved` was taken.
+    assert store.row_counts() == saved
+    assert summary.rows == {**saved, "audit_events": saved["audit_events"] - 1}
+    assert store._rows("SELECT * FROM answers ORDER BY ALL") == saved_answers
+    assert store._rows("SELECT * FROM staff_users ORDER BY id") == saved_staff
+    assert store.staff_user_by_username("late") is None
+    assert last_event(store)[:2] == ("ada", "restore backup")
+
+    # New rows after the restore get fresh ids that collide with nothing restored.
+    ids_before = {
+        "staff": {u.id for u in store.staff_users()},
+        "program": {p.id for p in store.programs()},
+        "cohort": {c.id for c in store.cohorts()},
+        "audit": {e.id for e in store.audit_events(limit=10_000)},
+    }
+    user = admin.create_staff(store, ada, "fresh", "Fresh", Role.LEAD, PASSWORD)
+    program = admin.create_program(store, ada, "Fresh program")
+    cohort_id = make_cohort(store, program.id, version_id, "Fresh cohort", maya)
+    assert user.id > max(ids_before["staff"])
+    assert program.id > max(ids_before["program"])
+    assert cohort_id > max(ids_before["cohort"])
+    assert min(e.id for e in store.audit_events(limit=5)) > max(ids_before["audit"])
+
+
+def test_restore_ends_every_sign_in_session(
+    store: Store, ada: StaffUser, maya: StaffUser
+) -> None:
+    settings = get_settings()
+    token = auth.sign_in(store, settings, "maya", "correct horse battery")
+    data = admin.export_backup(store, ada)
+    admin.restore_backup(store, ada, data, "RESTORE")
+    assert auth.resolve_session(store, settings, token) is None
+    assert count(store, "SELECT count(*) FROM staff_sessions WHERE NOT revoked") == 0
+
+
+def test_restore_needs_the_typed_confirmation(
+    store: Store, ada: StaffUser, maya: StaffUser
+) -> None:
+    data = admin.export_backup(store, ada)
+    admin.create_program(store, ada, "Kept")
+    for typed in ("", "restore", "RESTOR"):
+        with pytest.raises(InvalidInput, match="Type RESTORE"):
+            admin.restore_backup(store, ada, data, typed)
+    assert [p.name for p in store.programs()] == ["Kept"]
+
+
+def rezip(data: bytes, change: dict[str, bytes | None]) -> bytes:
+    """A copy of a zip with some members replaced (bytes) or removed (None)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            if name in change:
+                if change[name] is not None:
+                    target.writestr(name, change[name])  # type: ignore[arg-type]
+            else:
+                target.writestr(name, source.read(name))
+    return out.getvalue()
+
+
+def parquet_of(store: Store, tmp_path: Path, sql: str) -> bytes:
+    path = tmp_path / "made.parquet"
+    cur = store.cursor()
+    try:
+        cur.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet)")
+    finally:
+        cur.close()
+    return path.read_bytes()
+
+
+def foreign_zip() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("holiday.jpg", b"\xff\xd8 not really")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("not a zip", "not a zip file"),
+        ("foreign zip", "one schema.sql"),
+        ("no load.sql", "no load.sql"),
+        ("missing table file", "answers.parquet, which is missing"),
+        ("garbage parquet", "not readable Parquet"),
+        ("other migrations", "different version of the app"),
+        ("other columns", "columns of programs differ"),
+        ("rows that do not fit", "rows do not fit"),
+        ("missing table", "lacks the table"),
+    ],
+)
+def test_a_bad_archive_is_refused_and_changes_nothing(
+    store: Store,
+    ada: StaffUser,
+    maya: StaffUser,
+    version_id: int,
+    tmp_path: Path,
+    damage: str,
+    message: str,
+) -> None:
+    populated(store, ada, maya, version_id)
+    good = admin.export_backup(store, ada)
+    load = zipfile.ZipFile(io.BytesIO(good)).read("load.sql").decode()
+    bad = {
+        "not a zip": lambda: b"PK\x03\x04 this is not really a zip",
+        "foreign zip": foreign_zip,
+        "no load.sql": lambda: rezip(good, {"load.sql": None}),
+        "missing table file": lambda: rezip(good, {"answers.parquet": None}),
+        "garbage parquet": lambda: rezip(good, {"answers.parquet": b"PAR1 nonsense"}),
+        "other migrations": lambda: rezip(
+            good,
+            {
+                "schema_migrations.parquet": parquet_of(
+                    store,
+                    tmp_path,
+                    "SELECT '0001_initial' AS name, TIMESTAMP '2026-01-01' AS applied_at",
+                )
+            },
+        ),
+        "other columns": lambda: rezip(
+            good,
+            {"programs.parquet": parquet_of(store, tmp_path, "SELECT 1 AS id, 'x' AS title")},
+        ),
+        # Right columns, but a value the table's CHECK refuses: fails inside the restore
+        # transaction after other tables were already replaced, so all of it must roll back.
+        "rows that do not fit": lambda: rezip(
+            good,
+            {
+                "programs.parquet": parquet_of(
+                    store,
+                    tmp_path,
+                    "SELECT id, name, description, 99 AS min_cell_size, created_at FROM programs",
+                )
+            },
+        ),
+        "missing table": lambda: rezip(
+            good,
+            {
+                "load.sql": "\n".join(
+                    line for line in load.splitlines() if "fidelity" not in line
+                ).encode()
+            },
+        ),
+    }[damage]()
+    admin.create_program(store, ada, "Made after the backup")
+    before = store.row_counts()
+    programs_before = store.programs()
+    with pytest.raises(InvalidInput, match=message) as refused:
+        admin.restore_backup(store, ada, bad, "RESTORE")
+    assert "Nothing changed" in str(refused.value)
+    after = store.row_counts()
+    assert after == before
+    assert store.programs() == programs_before
+
+
+def test_restore_accepts_a_backup_rezipped_inside_a_folder(
+    store: Store, ada: StaffUser, maya: StaffUser, version_id: int
+) -> None:
+    populated(store, ada, maya, version_id)
+    good = zipfile.ZipFile(io.BytesIO(admin.export_backup(store, ada)))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        for name in good.namelist():
+            z.writestr(f"program-backup/{name}", good.read(name))
+    saved = store.row_counts()
+    admin.create_program(store, ada, "After")
+    admin.restore_backup(store, ada, out.getvalue(), "RESTORE")
+    assert store.row_counts()["programs"] == saved["programs"]
+
+
+# --------------------------------------------------------------------------- deleting a cohort
+
+
+def cohort_rows(store: Store, cohort_id: int) -> dict[str, int]:
+    """Every row anywhere that belongs to the cohort, found through any column that links to it."""
+    sessions = "SELECT id FROM sessions WHERE cohort_id = ?"
+    links = {
+        "cohort_id": "= ?",
+        "session_id": f"IN ({sessions})",
+        "member_id": "IN (SELECT id FROM roster_members WHERE cohort_id = ?)",
+        "response_id": f"IN (SELECT id FROM responses WHERE session_id IN ({sessions}))",
+    }
+    out = {"cohorts": count(store, "SELECT count(*) FROM cohorts WHERE id = ?", [cohort_id])}
+    for table in store.base_tables():
+        columns = set(store.table_columns(table))
+        for column, condition in links.items():
+            if column in columns:
+                out[f"{table}.{column}"] = count(
+                    store, f"SELECT count(*) FROM {table} WHERE {column} {condition}", [cohort_id]
+                )
+    return out
+
+
+def test_delete_cohort_data_removes_exactly_that_cohort(
+    store: Store, ada: StaffUser, maya: StaffUser, version_id: int
+) -> None:
+    gone, kept = populated(store, ada, maya, version_id)
+    kept_before = cohort_rows(store, kept)
+    assert all(n > 0 for n in cohort_rows(store, gone).values())
+    counts_before = store.row_counts()
+    preview = admin.cohort_data(store, ada, gone)
+    assert preview.cohort.name == "Tuesday"
+    assert preview.rows["responses"] == 3 and preview.rows["roster_members"] == 3
+
+    removed = admin.delete_cohort_data(store, ada, gone, "Tuesday")
+
+    assert removed == preview.rows
+    assert all(n == 0 for n in cohort_rows(store, gone).values())
+    assert cohort_rows(store, kept) == kept_before
+    after = store.row_counts()
+    for table, n in removed.items():
+        assert after[table] == counts_before[table] - n
+    with pytest.raises(NotFound):
+        store.cohort(gone)
+    actor, action, object_type, object_id, detail = last_event(store)
+    assert (actor, action, object_type, object_id) == ("ada", "delete cohort data", "cohort", str(gone))
+    assert "'Tuesday'" in detail and "responses=3" in detail
+
+
+def test_delete_cohort_data_needs_the_exact_name(
+    store: Store, ada: StaffUser, maya: StaffUser, version_id: int
+) -> None:
+    cohort_id, _ = populated(store, ada, maya, version_id)
+    before = store.row_counts()
+    for typed in ("", "tuesday", "Tuesday ", "Thursday"):
+        with pytest.raises(InvalidInput, match="type the cohort's name exactly"):
+            admin.delete_cohort_data(store, ada, cohort_id, typed)
+    assert store.row_counts() == before
+    with pytest.raises(NotFound):
+        admin.delete_cohort_data(store, ada, 999, "Tuesday")
+
+
+# --------------------------------------------------------------------------- audit log
+
+
+def test_audit_events_filter_by_actor_action_object_and_dates(
+    store: Store, ada: StaffUser, lee: StaffUser
+) -> None:
+    admin.create_program(store, ada, "One")
+    admin.create_program(store, ada, "Two")
+    admin.assign_program_lead(store, ada, store.programs()[0].id, lee.id)
+    everything, total = admin.audit_events(store, ada, admin.AuditFilter())
+    assert total == len(everything) >= 6
+    assert [e.id for e in everything] == sorted((e.id for e in everything), reverse=True)
+
+    events, total = admin.audit_events(store, ada, admin.AuditFilter(action="create program"))
+    assert total == 2 and {e.action for e in events} == {"create program"}
+    events, _ = admin.audit_events(store, ada, admin.AuditFilter(actor="system"))
+    assert {e.actor for e in events} == {"system"} and len(events) == 3
+    events, _ = admin.audit_events(
+        store, ada, admin.AuditFilter(actor="ada", object_type="program")
+    )
+    assert len(events) == 3
+    today = dt.date.today()
+    assert admin.audit_events(store, ada, admin.AuditFilter(since=today, until=today))[1] == total
+    assert admin.audit_events(store, ada, admin.AuditFilter(until=today - dt.timedelta(1)))[1] == 0
+    assert admin.audit_events(store, ada, admin.AuditFilter(since=today + dt.timedelta(1)))[1] == 0
+    with pytest.raises(InvalidInput, match="start date is after"):
+        admin.audit_events(store, ada, admin.AuditFilter(since=today, until=today - dt.timedelta(1)))
+    # A value typed to look like SQL is only ever a parameter.
+    assert admin.audit_events(store, ada, admin.AuditFilter(actor="x' OR '1'='1"))[1] == 0
+
+    events, total = admin.audit_events(store, ada, admin.AuditFilter(), limit=2)
+    assert len(events) == 2 and total > 2
+
+
+def test_audit_choices_list_distinct_values(store: Store, ada: StaffUser) -> None:
+    admin.create_program(store, ada, "One")
+    choices = admin.audit_choices(store, ada)
+    assert choices.actors == ["ada", "system"]
+    assert choices.actions == ["create program", "create staff user"]
+    assert choices.object_types == ["program", "staff_user"]
+
+
+def test_export_audit_csv_has_the_filtered_rows_and_is_audited(
+    store: Store, ada: StaffUser
+) -> None:
+    admin.create_program(store, ada, "=HYPERLINK(\"http://evil\")")
+    data = admin.export_audit_csv(store, ada, admin.AuditFilter(action="create program"))
+    text = data.decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0] == "when,who,action,object type,object id,detail"
+    assert len(lines) == 2 and ",ada,create program,program," in lines[1]
+    actor, action, object_type, _, detail = last_event(store)
+    assert (actor, action, object_type) == ("ada", "export audit log", "audit_log")
+    assert "1 events" in detail and "action=create program" in detail
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_defused(store: Store, ada: StaffUser) -> None:
+    store.record_audit(SYSTEM, "=cmd|' /C calc'!A0", "x", "1", "@SUM(1+1)")
+    text = admin.export_audit_csv(store, ada, admin.AuditFilter(object_type="x")).decode("utf-8-sig")
+    row = text.splitlines()[1]
+    assert "'=cmd" in row and "'@SUM" in row
