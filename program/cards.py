@@ -21,12 +21,10 @@ def _scale_boxes(instrument: Instrument) -> str:
 def _questions(items: list[tuple[Instrument, Item]]) -> str:
     parts = []
     current = None
-    number = 0
-    for instrument, item in items:
+    for number, (instrument, item) in enumerate(items, start=1):
         if instrument.id != current:
             current = instrument.id
             parts.append(f'<p class="recall">{escape(instrument.recall)}:</p>')
-        number += 1
         parts.append(
             f'<div class="q"><b>{number}.</b> {escape(item.text)}<br>{_scale_boxes(instrument)}</div>'
         )

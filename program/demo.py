@@ -21,6 +21,7 @@ from program.models import (
     Mark,
     Role,
     SessionReport,
+    score_answers,
 )
 from program.store import Store
 
@@ -162,7 +163,10 @@ def _hold_past_sessions(
         items = bundle.pulse_items(session.number)
         if not items or answering == 0:
             continue
-        responses = [_demo_answers(items, session.number, rng) for _ in range(answering)]
+        responses = [
+            score_answers(items, _demo_answers(items, session.number, rng))
+            for _ in range(answering)
+        ]
         opened = dt.datetime.combine(session.scheduled_date, dt.time(19, 45))
         store.store_closed_pulse(actor, session.id, opened, responses)
 

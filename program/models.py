@@ -373,3 +373,24 @@ class PulseWindow(Record):
 
     def is_open(self, at: dt.datetime) -> bool:
         return self.closed_at is None and at < self.closes_at
+
+
+class ScoredResponse(Record):
+    """One participant's answers, keyed by (instrument id, item id), and each instrument's score."""
+
+    answers: dict[tuple[str, str], int]
+    scores: dict[str, float]
+
+
+def score_answers(
+    items: list[tuple[Instrument, Item]], answers: dict[tuple[str, str], int]
+) -> ScoredResponse:
+    """Score a complete set of answers to a pulse's items, instrument by instrument."""
+    by_instrument: dict[str, Instrument] = {}
+    for instrument, _ in items:
+        by_instrument.setdefault(instrument.id, instrument)
+    scores = {
+        iid: instrument.score({item: v for (i, item), v in answers.items() if i == iid})
+        for iid, instrument in by_instrument.items()
+    }
+    return ScoredResponse(answers=answers, scores=scores)

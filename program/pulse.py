@@ -25,6 +25,7 @@ from program.models import (
     PulseWindow,
     SessionStatus,
     StaffUser,
+    score_answers,
 )
 from program.settings import Settings
 from program.store import Store
@@ -264,7 +265,8 @@ def check_answers(invitation: Invitation, raw: dict[str, object]) -> dict[tuple[
 def submit(store: Store, invitation: Invitation, raw: dict[str, object], at: dt.datetime) -> None:
     """Store one anonymous response, or refuse it whole with a message for the participant."""
     answers = check_answers(invitation, raw)
-    store.submit_response(invitation.session_id, answers, at, invitation.card_hash)
+    response = score_answers(invitation.items, answers)
+    store.submit_response(invitation.session_id, response, at, invitation.card_hash)
 
 
 def enter_paper_card(

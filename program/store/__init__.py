@@ -10,6 +10,7 @@ from program.store.base import CONNECT_CONFIG, Cursor, StoreBase, _migrations
 from program.store.cohorts import CohortQueries
 from program.store.curricula import CurriculumQueries
 from program.store.pulse import PulseQueries
+from program.store.results import ResultQueries
 from program.store.staff import StaffQueries
 
 
@@ -18,6 +19,7 @@ class Store(
     CurriculumQueries,
     CohortQueries,
     PulseQueries,
+    ResultQueries,
     AuditQueries,
     AdminQueries,
     StoreBase,

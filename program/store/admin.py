@@ -22,28 +22,10 @@ from program.store.base import Cursor, StoreBase
 
 _NEXTVAL = re.compile(r"^nextval\('((?:[^']|'')+)'\)$")
 
-# Which rows belong to a cohort, in the order they are removed: answers before the responses that
-# hold their ids, and everything keyed by a session before the sessions themselves.
-_COHORT_SESSIONS = "SELECT id FROM sessions WHERE cohort_id = $cohort"
-COHORT_DATA: tuple[tuple[str, str], ...] = (
-    (
-        "answers",
-        f"response_id IN (SELECT id FROM responses WHERE session_id IN ({_COHORT_SESSIONS}))",
-    ),
-    ("responses", f"session_id IN ({_COHORT_SESSIONS})"),
-    ("card_codes", f"session_id IN ({_COHORT_SESSIONS})"),
-    ("pulse_windows", f"session_id IN ({_COHORT_SESSIONS})"),
-    (
-        "attendance",
-        f"session_id IN ({_COHORT_SESSIONS})"
-        " OR member_id IN (SELECT id FROM roster_members WHERE cohort_id = $cohort)",
-    ),
-    ("fidelity", f"session_id IN ({_COHORT_SESSIONS})"),
-    ("sessions", "cohort_id = $cohort"),
-    ("roster_members", "cohort_id = $cohort"),
-    ("cohort_facilitators", "cohort_id = $cohort"),
-    ("cohorts", "id = $cohort"),
-)
+# How a row belongs to a cohort: through one of these columns. Every table is searched for them,
+# so a table added by a later migration (scores, cell summaries, ...) is covered without a change
+# here, and nothing keyed to a deleted cohort can be left behind.
+COHORT_LINKS = ("cohort_id", "session_id", "member_id", "response_id")
 
 # What the audit filter may show a list of: a fixed column per choice, never a name a person typed.
 AUDIT_CHOICES = {
@@ -162,16 +144,64 @@ class AdminQueries(StoreBase):
 
     # ----------------------------------------------------------------------- cohort deletion
 
+    @staticmethod
+    def _cohort_rows(cur: Cursor, cohort_id: int) -> list[tuple[str, str, dict[str, Any]]]:
+        """For each table holding rows of the cohort: its name, the condition and its parameters.
+
+        The cohort's session, roster member and response ids are read first, so the rows can be
+        deleted in any order within the transaction."""
+        keys: dict[str, list[Any]] = {
+            "cohort_id": [cohort_id],
+            "session_id": [
+                r[0]
+                for r in cur.execute(
+                    "SELECT id FROM sessions WHERE cohort_id = ?", [cohort_id]
+                ).fetchall()
+            ],
+            "member_id": [
+                r[0]
+                for r in cur.execute(
+                    "SELECT id FROM roster_members WHERE cohort_id = ?", [cohort_id]
+                ).fetchall()
+            ],
+            "response_id": [
+                r[0]
+                for r in cur.execute(
+                    "SELECT r.id FROM responses r JOIN sessions s ON s.id = r.session_id"
+                    " WHERE s.cohort_id = ?",
+                    [cohort_id],
+                ).fetchall()
+            ],
+        }
+        linked: dict[str, list[str]] = {}
+        for table, column in cur.execute(
+            "SELECT table_name, column_name FROM duckdb_columns()"
+            " WHERE database_name = current_database() AND schema_name = 'main'"
+            " AND column_name IN (SELECT unnest(?)) ORDER BY table_name, column_index",
+            [list(COHORT_LINKS)],
+        ).fetchall():
+            linked.setdefault(table, []).append(column)
+        out: list[tuple[str, str, dict[str, Any]]] = [
+            ("cohorts", "id = $cohort_id", {"cohort_id": cohort_id})
+        ]
+        for table, columns in sorted(linked.items()):
+            condition = " OR ".join(f"{_name(c)} IN (SELECT unnest(${c}))" for c in columns)
+            out.append((table, condition, {c: keys[c] for c in columns}))
+        return out
+
     def cohort_data_counts(self, cohort_id: int) -> dict[str, int]:
         """How many rows of each table deleting the cohort's data would remove."""
-        return {
-            table: int(
-                self._named(f"SELECT count(*) FROM {table} WHERE {where}", {"cohort": cohort_id})[
-                    0
-                ][0]
-            )
-            for table, where in COHORT_DATA
-        }
+        cur = self.cursor()
+        try:
+            counts = {}
+            for table, condition, params in self._cohort_rows(cur, cohort_id):
+                row = cur.execute(
+                    f"SELECT count(*) FROM {_name(table)} WHERE {condition}", params
+                ).fetchone()
+                counts[table] = int(row[0]) if row else 0
+            return counts
+        finally:
+            cur.close()
 
     def delete_cohort_data(self, actor: Actor, cohort_id: int, name: str) -> dict[str, int]:
         """Remove every row of one cohort in one transaction; the audit event stays.
@@ -188,9 +218,9 @@ class AdminQueries(StoreBase):
             if row[0] != name:
                 raise Conflict("The cohort was renamed meanwhile. Check the name and try again.")
             counts = {}
-            for table, where in COHORT_DATA:
+            for table, condition, params in self._cohort_rows(cur, cohort_id):
                 done = cur.execute(
-                    f"DELETE FROM {table} WHERE {where}", {"cohort": cohort_id}
+                    f"DELETE FROM {_name(table)} WHERE {condition}", params
                 ).fetchone()
                 counts[table] = int(done[0]) if done else 0
             summary = ", ".join(f"{t}={n}" for t, n in counts.items() if n)

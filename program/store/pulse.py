@@ -8,10 +8,8 @@ import uuid
 from collections.abc import Sequence
 
 from program.errors import Conflict, PulseFull, PulseUnavailable
-from program.models import Actor, PulseWindow
+from program.models import Actor, PulseWindow, ScoredResponse
 from program.store.base import Cursor, StoreBase
-
-Answers = dict[tuple[str, str], int]  # (instrument id, item id) -> the chosen scale point
 
 _WINDOW = "SELECT session_id, room_code, opened_at, closes_at, closed_at FROM pulse_windows"
 
@@ -37,7 +35,7 @@ def _window(row: tuple[object, ...]) -> PulseWindow:
     )
 
 
-def _insert_shuffled(cur: Cursor, session_id: int, responses: Sequence[Answers]) -> None:
+def _insert_shuffled(cur: Cursor, session_id: int, responses: Sequence[ScoredResponse]) -> None:
     """Insert responses in a random order under fresh random ids."""
     shuffled = list(responses)
     random.SystemRandom().shuffle(shuffled)
@@ -51,9 +49,37 @@ def _insert_shuffled(cur: Cursor, session_id: int, responses: Sequence[Answers])
         "INSERT INTO answers VALUES (?, ?, ?, ?)",
         [
             [i, instrument, item, value]
-            for i, answers in zip(ids, shuffled, strict=True)
-            for (instrument, item), value in sorted(answers.items())
+            for i, response in zip(ids, shuffled, strict=True)
+            for (instrument, item), value in sorted(response.answers.items())
         ],
+    )
+    cur.executemany(
+        "INSERT INTO scores VALUES (?, ?, ?)",
+        [
+            [i, instrument, score]
+            for i, response in zip(ids, shuffled, strict=True)
+            for instrument, score in sorted(response.scores.items())
+        ],
+    )
+
+
+def _summarize_cells(cur: Cursor, session_id: int) -> None:
+    """Freeze the session's cell summaries: n, Σscore, Σscore² and the count of each score."""
+    cur.execute("DELETE FROM cell_summaries WHERE session_id = ?", [session_id])
+    cur.execute("DELETE FROM cell_counts WHERE session_id = ?", [session_id])
+    cur.execute(
+        "INSERT INTO cell_summaries"
+        " SELECT r.session_id, s.instrument_id, count(*), sum(s.score), sum(s.score * s.score)"
+        " FROM scores s JOIN responses r ON r.id = s.response_id WHERE r.session_id = ?"
+        " GROUP BY r.session_id, s.instrument_id",
+        [session_id],
+    )
+    cur.execute(
+        "INSERT INTO cell_counts"
+        " SELECT r.session_id, s.instrument_id, s.score, count(*)"
+        " FROM scores s JOIN responses r ON r.id = s.response_id WHERE r.session_id = ?"
+        " GROUP BY r.session_id, s.instrument_id, s.score",
+        [session_id],
     )
 
 
@@ -123,16 +149,33 @@ class PulseQueries(StoreBase):
                 " JOIN responses r ON r.id = a.response_id WHERE r.session_id = ?",
                 [session_id],
             ).fetchall()
-            grouped: dict[object, Answers] = {}
+            scores = cur.execute(
+                "SELECT s.response_id, s.instrument_id, s.score FROM scores s"
+                " JOIN responses r ON r.id = s.response_id WHERE r.session_id = ?",
+                [session_id],
+            ).fetchall()
+            grouped: dict[object, tuple[dict[tuple[str, str], int], dict[str, float]]] = {}
             for response_id, instrument, item, value in answers:
-                grouped.setdefault(response_id, {})[(instrument, item)] = value
+                grouped.setdefault(response_id, ({}, {}))[0][(instrument, item)] = value
+            for response_id, instrument, score in scores:
+                grouped.setdefault(response_id, ({}, {}))[1][instrument] = score
             cur.execute(
                 "DELETE FROM answers WHERE response_id IN"
                 " (SELECT id FROM responses WHERE session_id = ?)",
                 [session_id],
             )
+            cur.execute(
+                "DELETE FROM scores WHERE response_id IN"
+                " (SELECT id FROM responses WHERE session_id = ?)",
+                [session_id],
+            )
             cur.execute("DELETE FROM responses WHERE session_id = ?", [session_id])
-            _insert_shuffled(cur, session_id, list(grouped.values()))
+            _insert_shuffled(
+                cur,
+                session_id,
+                [ScoredResponse(answers=a, scores=s) for a, s in grouped.values()],
+            )
+            _summarize_cells(cur, session_id)
             self._audit(cur, actor, "close pulse", "session", session_id)
             return True
 
@@ -176,7 +219,11 @@ class PulseQueries(StoreBase):
         return bool(row and row[0])
 
     def submit_response(
-        self, session_id: int, answers: Answers, at: dt.datetime, card_hash: str | None = None
+        self,
+        session_id: int,
+        response: ScoredResponse,
+        at: dt.datetime,
+        card_hash: str | None = None,
     ) -> None:
         """Store one anonymous response, or refuse it whole.
 
@@ -214,7 +261,7 @@ class PulseQueries(StoreBase):
                     "Everyone who was here today seems to have answered already, so this answer"
                     " was not added. If you have not answered yet, please tell your facilitator."
                 )
-            _insert_shuffled(cur, session_id, [answers])
+            _insert_shuffled(cur, session_id, [response])
 
         self.write(unit)
 
@@ -231,7 +278,7 @@ class PulseQueries(StoreBase):
         actor: Actor,
         session_id: int,
         opened_at: dt.datetime,
-        responses: Sequence[Answers],
+        responses: Sequence[ScoredResponse],
     ) -> None:
         """Record a pulse that already happened: a closed window and its responses, shuffled.
 
@@ -250,6 +297,7 @@ class PulseQueries(StoreBase):
                 [session_id, opened_at, closed, closed],
             )
             _insert_shuffled(cur, session_id, responses)
+            _summarize_cells(cur, session_id)
             self._audit(cur, actor, "store closed pulse", "session", session_id)
 
         self.write(unit)

@@ -1,0 +1,97 @@
+"""Read-only queries behind the dashboards: frozen cell summaries, attendance and fidelity.
+
+They read summaries of closed cells, never raw answers, and aggregate in DuckDB, so a dashboard
+over thousands of cohorts reads a few thousand rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from program.store.base import StoreBase
+
+_IN_COHORTS = "s.cohort_id IN (SELECT unnest(?::INTEGER[]))"
+
+
+class ResultQueries(StoreBase):
+    def data_version(self) -> int:
+        """Changes whenever anything a dashboard shows may have changed (every such change is
+        audited), so cached dashboard queries can be keyed on it."""
+        row = self._one("SELECT coalesce(max(id), 0) FROM audit_events")
+        return int(row[0]) if row else 0
+
+    def pulse_states(self, cohort_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """(cohort id, session id, session number, closed?) for each session with a pulse."""
+        return self._rows(
+            "SELECT s.cohort_id, s.id, s.number, pw.closed_at IS NOT NULL"
+            " FROM sessions s JOIN pulse_windows pw ON pw.session_id = s.id"
+            f" WHERE {_IN_COHORTS}",
+            [list(cohort_ids)],
+        )
+
+    def cell_summaries(self, cohort_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """(session id, instrument id, n, Σscore, Σscore²) of every closed cell."""
+        return self._rows(
+            "SELECT c.session_id, c.instrument_id, c.n, c.total, c.total_sq"
+            " FROM cell_summaries c JOIN sessions s ON s.id = c.session_id"
+            f" WHERE {_IN_COHORTS}",
+            [list(cohort_ids)],
+        )
+
+    def cell_counts(self, cohort_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """(session id, instrument id, score, responses) of every closed cell."""
+        return self._rows(
+            "SELECT c.session_id, c.instrument_id, c.score, c.responses"
+            " FROM cell_counts c JOIN sessions s ON s.id = c.session_id"
+            f" WHERE {_IN_COHORTS} ORDER BY c.score",
+            [list(cohort_ids)],
+        )
+
+    def attendance_counts(self, cohort_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """(cohort id, session id, number, status, present, marked) for every session."""
+        return self._rows(
+            "SELECT s.cohort_id, s.id, s.number, s.status,"
+            " count(a.member_id) FILTER (WHERE a.status = 'present'), count(a.member_id)"
+            " FROM sessions s LEFT JOIN attendance a ON a.session_id = s.id"
+            f" WHERE {_IN_COHORTS} GROUP BY s.cohort_id, s.id, s.number, s.status"
+            " ORDER BY s.cohort_id, s.number",
+            [list(cohort_ids)],
+        )
+
+    def sessions_attended(self, cohort_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """(cohort id, member id, weekly sessions attended) for every roster member."""
+        return self._rows(
+            "SELECT r.cohort_id, r.id, count(a.session_id)"
+            " FROM roster_members r"
+            " LEFT JOIN attendance a ON a.member_id = r.id AND a.status = 'present'"
+            "   AND a.session_id IN (SELECT id FROM sessions WHERE number >= 1)"
+            " WHERE r.cohort_id IN (SELECT unnest(?::INTEGER[]))"
+            " GROUP BY r.cohort_id, r.id",
+            [list(cohort_ids)],
+        )
+
+    def enrolled_counts(self, cohort_ids: Sequence[int]) -> dict[int, int]:
+        rows = self._rows(
+            "SELECT cohort_id, count(*) FILTER (WHERE status = 'active') FROM roster_members"
+            " WHERE cohort_id IN (SELECT unnest(?::INTEGER[])) GROUP BY cohort_id",
+            [list(cohort_ids)],
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    def fidelity_counts(self, cohort_ids: Sequence[int]) -> list[tuple[Any, ...]]:
+        """(cohort id, session number, items delivered, items on the checklist)."""
+        return self._rows(
+            "SELECT s.cohort_id, s.number, count(*) FILTER (WHERE f.delivered), count(*)"
+            " FROM fidelity f JOIN sessions s ON s.id = f.session_id"
+            f" WHERE {_IN_COHORTS} GROUP BY s.cohort_id, s.number ORDER BY s.number",
+            [list(cohort_ids)],
+        )
+
+    def member_attendance(self, cohort_id: int) -> list[tuple[Any, ...]]:
+        """(member id, session number, status, late) for one cohort: who came, for its facilitators."""
+        return self._rows(
+            "SELECT a.member_id, s.number, a.status, a.late FROM attendance a"
+            " JOIN sessions s ON s.id = a.session_id WHERE s.cohort_id = ?",
+            [cohort_id],
+        )
