@@ -1,0 +1,202 @@
+"""Altair chart builders: pure functions from results to charts, readable in grayscale.
+
+Gaps, not zeros: a suppressed point is simply absent from the line (its reason is shown on
+hover over a marker at the bottom of the chart), so a missing number never looks like a low one.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import altair as alt
+
+from program.privacy import PooledFigure
+from program.results import MeasureSeries, SessionAttendance
+
+INK = "#1f2933"
+BAND = "#9aa5b1"
+FONT = "system-ui, -apple-system, Segoe UI, sans-serif"
+
+
+def _style(chart: alt.TopLevelMixin, title: str, subtitle: str | None = None) -> Any:
+    lines = textwrap.wrap(subtitle or "", 90)
+    return (
+        chart.properties(
+            title=alt.TitleParams(title, subtitle=lines, anchor="start", fontSize=15),
+            width="container",
+            height=260,
+        )
+        .configure(font=FONT)
+        .configure_axis(labelFontSize=12, titleFontSize=12, grid=False)
+    )
+
+
+def measure_trend(series: MeasureSeries, k: int) -> Any:
+    """The group's mean by session with its 95% interval as a band and n under each point."""
+    instrument = series.instrument
+    low, high = instrument.score_range
+    rows = [
+        {
+            "session": p.session_number,
+            "mean": p.cell.summary.mean,
+            "low": p.cell.summary.ci95[0] if p.cell.summary.ci95 else p.cell.summary.mean,
+            "high": p.cell.summary.ci95[1] if p.cell.summary.ci95 else p.cell.summary.mean,
+            "n": f"n={p.cell.n}",
+        }
+        for p in series.points
+        if p.cell is not None and p.cell.summary.mean is not None
+    ]
+    gaps = [
+        {"session": p.session_number, "reason": p.reason or "", "y": low}
+        for p in series.points
+        if p.cell is None
+    ]
+    x = alt.X("session:O", title="Session", axis=alt.Axis(labelAngle=0))
+    y_scale = alt.Scale(domain=[low, high])
+    base = alt.Chart(alt.Data(values=rows))
+    layers = [
+        base.mark_area(opacity=0.35, color=BAND).encode(
+            x=x, y=alt.Y("low:Q", scale=y_scale, title=instrument.short_title), y2="high:Q"
+        ),
+        base.mark_line(color=INK, strokeWidth=2).encode(x=x, y=alt.Y("mean:Q", scale=y_scale)),
+        base.mark_point(color=INK, filled=True, size=70).encode(
+            x=x,
+            y=alt.Y("mean:Q", scale=y_scale),
+            tooltip=[
+                alt.Tooltip("session:O", title="Session"),
+                alt.Tooltip("mean:Q", title="Group average", format=".1f"),
+                alt.Tooltip("low:Q", title="95% interval from", format=".1f"),
+                alt.Tooltip("high:Q", title="to", format=".1f"),
+                alt.Tooltip("n:N", title="Responses"),
+            ],
+        ),
+        base.mark_text(dy=18, color=INK, fontSize=11).encode(
+            x=x, y=alt.Y("low:Q", scale=y_scale), text="n:N"
+        ),
+    ]
+    first = next((p for p in series.points if p.cell and p.cell.summary.mean is not None), None)
+    if first is not None and first.cell is not None and first.cell.summary.mean is not None:
+        mic = instrument.minimal_important_change
+        ref = first.cell.summary.mean
+        layers.insert(
+            0,
+            alt.Chart(alt.Data(values=[{"lo": max(low, ref - mic), "hi": min(high, ref + mic)}]))
+            .mark_rect(opacity=0.12, color=INK)
+            .encode(y=alt.Y("lo:Q", scale=y_scale), y2="hi:Q"),
+        )
+    if gaps:
+        layers.append(
+            alt.Chart(alt.Data(values=gaps))
+            .mark_point(shape="triangle-up", color=BAND, size=90, filled=True)
+            .encode(
+                x=x,
+                y=alt.Y("y:Q", scale=y_scale),
+                tooltip=[
+                    alt.Tooltip("session:O", title="Session"),
+                    alt.Tooltip("reason:N", title="Not shown"),
+                ],
+            )
+        )
+    direction = (
+        "higher is better" if instrument.direction == "higher_is_better" else "lower is better"
+    )
+    subtitle = (
+        f"Group average with 95% interval; {direction}. Shaded strip: first session ± the smallest"
+        f" change that matters ({instrument.minimal_important_change:g}). Triangles: not shown"
+        f" (fewer than {k} responses, or still open)."
+    )
+    return _style(alt.layer(*layers), instrument.title, subtitle)
+
+
+def attendance_chart(rows: list[SessionAttendance]) -> Any:
+    """Share of enrolled members present at each held session."""
+    data = [
+        {"session": r.number, "rate": r.rate, "label": f"{r.present}/{r.enrolled}"}
+        for r in rows
+        if r.rate is not None
+    ]
+    x = alt.X("session:O", title="Session", axis=alt.Axis(labelAngle=0))
+    y = alt.Y("rate:Q", title="Present", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
+    base = alt.Chart(alt.Data(values=data))
+    chart = base.mark_bar(color=BAND, stroke=INK, strokeWidth=0.5).encode(
+        x=x, y=y, tooltip=[alt.Tooltip("label:N", title="Present of enrolled")]
+    ) + base.mark_text(dy=-8, fontSize=11, color=INK).encode(x=x, y=y, text="label:N")
+    return _style(chart, "Attendance by session", "Present ÷ enrolled, held sessions")
+
+
+def retention_chart(retention: dict[int, float], title: str = "Retention") -> Any:
+    data = [{"session": n, "rate": r} for n, r in sorted(retention.items())]
+    x = alt.X("session:O", title="Session", axis=alt.Axis(labelAngle=0))
+    y = alt.Y("rate:Q", title="Present", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1]))
+    base = alt.Chart(alt.Data(values=data))
+    chart = base.mark_line(color=INK, strokeDash=[4, 2]) + base.mark_point(
+        color=INK, filled=True
+    ).encode(tooltip=[alt.Tooltip("rate:Q", title="Present", format=".0%")])
+    return _style(chart.encode(x=x, y=y), title, "Share of enrolled members present, by session")
+
+
+def fidelity_chart(fidelity: dict[int, float | None]) -> Any:
+    data = [{"session": n, "share": s} for n, s in sorted(fidelity.items()) if s is not None]
+    x = alt.X("session:O", title="Session", axis=alt.Axis(labelAngle=0))
+    y = alt.Y(
+        "share:Q", title="Delivered", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])
+    )
+    chart = alt.Chart(alt.Data(values=data)).mark_bar(color=BAND, stroke=INK, strokeWidth=0.5)
+    return _style(
+        chart.encode(x=x, y=y, tooltip=[alt.Tooltip("share:Q", format=".0%")]),
+        "Fidelity",
+        "Share of the agenda delivered, by session",
+    )
+
+
+def pooled_trend(figures: list[PooledFigure], title: str, scale: tuple[float, float]) -> Any:
+    """A measure pooled across cohorts by session number, with cluster-robust 95% intervals."""
+    data = [
+        {
+            "session": f.session_number,
+            "mean": f.pooled.mean,
+            "low": f.pooled.ci95[0] if f.pooled.ci95 else f.pooled.mean,
+            "high": f.pooled.ci95[1] if f.pooled.ci95 else f.pooled.mean,
+            "label": f"G={f.pooled.G} N={f.pooled.N}",
+            "left_out": f.left_out,
+        }
+        for f in figures
+        if f.pooled.mean is not None
+    ]
+    x = alt.X("session:O", title="Session", axis=alt.Axis(labelAngle=0))
+    y_scale = alt.Scale(domain=list(scale))
+    base = alt.Chart(alt.Data(values=data))
+    chart = alt.layer(
+        base.mark_rule(color=BAND, strokeWidth=3).encode(
+            x=x, y=alt.Y("low:Q", scale=y_scale, title=title), y2="high:Q"
+        ),
+        base.mark_line(color=INK).encode(x=x, y=alt.Y("mean:Q", scale=y_scale)),
+        base.mark_point(color=INK, filled=True, size=60).encode(
+            x=x,
+            y=alt.Y("mean:Q", scale=y_scale),
+            tooltip=[
+                alt.Tooltip("mean:Q", title="Pooled average", format=".1f"),
+                alt.Tooltip("low:Q", title="95% interval from", format=".1f"),
+                alt.Tooltip("high:Q", title="to", format=".1f"),
+                alt.Tooltip("label:N", title="Cohorts (G), responses (N)"),
+                alt.Tooltip("left_out:Q", title="Cells left out"),
+            ],
+        ),
+        base.mark_text(dy=20, fontSize=10, color=INK).encode(
+            x=x, y=alt.Y("low:Q", scale=y_scale), text="label:N"
+        ),
+    )
+    return _style(
+        chart,
+        title,
+        "Pooled across cohorts (released cells only), cluster-robust 95% interval",
+    )
+
+
+def png(chart: Any) -> bytes:
+    """The chart as a PNG image, rendered offline by vl-convert."""
+    import vl_convert as vlc
+
+    data: bytes = vlc.vegalite_to_png(chart.to_json(), scale=2)
+    return data
