@@ -13,6 +13,7 @@ from program.accounts import create_user
 from program.curriculum import bundled_files, json_schemas, validate_files
 from program.demo import DEMO_PASSWORD, is_seeded, seed_demo
 from program.errors import CurriculumError, ProgramError
+from program.generate import generate
 from program.library import load_curriculum
 from program.models import Actor, Role
 from program.settings import get_settings
@@ -45,6 +46,26 @@ def cmd_write_schemas(args: argparse.Namespace) -> int:
     for name, text in json_schemas().items():
         (folder / name).write_text(text, encoding="utf-8")
         print(f"Wrote {folder / name}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    def progress(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // total
+        bar = "#" * filled + "-" * (width - filled)
+        print(f"\rGenerating [{bar}] {done}/{total} cohorts", end="", file=sys.stderr, flush=True)
+
+    store = _store()
+    try:
+        result = generate(store, get_settings(), args.cohorts, args.seed, progress=progress)
+    finally:
+        store.close()
+    print(file=sys.stderr)
+    print(
+        f"Program {result.program_id}: {result.cohorts} cohorts, {result.responses} responses,"
+        f" {result.answers} answers."
+    )
     return 0
 
 
@@ -123,6 +144,11 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("write-schemas", help="write the JSON Schemas of the file formats")
     p.add_argument("--folder", default="schemas")
     p.set_defaults(run=cmd_write_schemas)
+
+    p = sub.add_parser("generate", help="add a synthetic program for benchmarks")
+    p.add_argument("--cohorts", type=int, default=100)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(run=cmd_generate)
 
     p = sub.add_parser("init", help="create or migrate the database")
     p.set_defaults(run=cmd_init)

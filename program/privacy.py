@@ -124,9 +124,7 @@ def pool_released(
         for c in release.released_for(measure)
         if c.cell.session_number == session_number and c.summary.mean is not None
     ]
-    left_out = sum(
-        1 for s in release.suppressed_for(measure) if s.session_number == session_number
-    )
+    left_out = sum(1 for s in release.suppressed_for(measure) if s.session_number == session_number)
     pooled = pool([(c.n, c.summary.mean) for c in cells if c.summary.mean is not None], scale)
     return PooledFigure(measure, session_number, pooled, left_out)
 

@@ -7,6 +7,7 @@ of work inside explicit transactions, retried from the start when a concurrent w
 from program.store.admin import AdminQueries
 from program.store.audit import AuditQueries
 from program.store.base import CONNECT_CONFIG, Cursor, StoreBase, _migrations
+from program.store.bulk import BulkQueries
 from program.store.cohorts import CohortQueries
 from program.store.curricula import CurriculumQueries
 from program.store.pulse import PulseQueries
@@ -22,6 +23,7 @@ class Store(
     ResultQueries,
     AuditQueries,
     AdminQueries,
+    BulkQueries,
     StoreBase,
 ):
     """The app's database. Safe to share between threads: each call takes its own cursor."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from program.models import (
+    Actor,
     AuditEvent,
 )
-from program.store.base import StoreBase
+from program.store.base import Cursor, StoreBase
 
 
 class AuditQueries(StoreBase):
@@ -29,3 +30,16 @@ class AuditQueries(StoreBase):
             )
             for r in rows
         ]
+
+    def record_export(self, actor: Actor, what: str, object_id: object) -> None:
+        """Audit one download of released aggregates as the event "export <what>".
+
+        `what` starts with the kind of object exported, e.g. "program pooled trends csv", which
+        becomes the event's object type.
+        """
+
+        def unit(cur: Cursor) -> None:
+            object_type = what.partition(" ")[0] or "export"
+            self._audit(cur, actor, f"export {what}", object_type, object_id)
+
+        self.write(unit)

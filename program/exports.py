@@ -1,0 +1,102 @@
+"""CSV exports of released aggregates: never responses, never rosters."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from program.results import ProgramResults
+
+
+# --------------------------------------------------------------------------- program dashboard
+
+# Spreadsheets run a cell that starts with one of these as a formula; cohort names are typed by staff.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_text(value: str) -> str:
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
+def _csv_number(value: float | None, places: int) -> str:
+    return "" if value is None else f"{value:.{places}f}"
+
+
+def _csv(header: list[str], rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def program_headline_csv(results: ProgramResults, curriculum: str = "all versions") -> str:
+    """The selection and the headline figures of the program dashboard, one per row.
+
+    Attendance figures are about what facilitators recorded, not about answers; they come whole.
+    """
+    selection, headline = results.selection, results.headline
+    rows: list[tuple[str, str]] = [
+        ("Program", _csv_text(results.program.name)),
+        ("Curriculum version", _csv_text(curriculum)),
+        ("Cohorts starting from", str(selection.started_from or "any date")),
+        ("Cohorts starting until", str(selection.started_to or "any date")),
+        ("Minimum group size k", str(results.k)),
+        ("Cohorts running", str(headline.cohorts_running)),
+        ("Cohorts finished", str(headline.cohorts_finished)),
+        ("Cohorts scheduled", str(headline.cohorts_scheduled)),
+        ("People enrolled", str(headline.enrolled)),
+        ("Attendance rate (present / enrolled, held sessions)", _csv_number(headline.attendance_rate, 4)),
+        ("Completion rate (finished cohorts)", _csv_number(headline.completion_rate, 4)),
+        ("Cells left out (fewer than k responses, or still open)", str(results.left_out)),
+    ]
+    rows += [
+        (f"Present at session {number} (share of enrolled)", _csv_number(rate, 4))
+        for number, rate in sorted(results.retention.items())
+    ]
+    return _csv(["figure", "value"], [list(r) for r in rows])
+
+
+def pooled_trends_csv(results: ProgramResults) -> str:
+    """Each measure pooled across cohorts by session: released cells only, and how many were left out.
+
+    A session where every cell was left out has no mean and no interval, only its count.
+    """
+    rows = []
+    for measure, figures in sorted(results.trends.items()):
+        title = _csv_text(results.instruments[measure].short_title)
+        for f in figures:
+            low, high = f.pooled.ci95 if f.pooled.ci95 else (None, None)
+            rows.append(
+                [
+                    title,
+                    str(f.session_number),
+                    str(f.pooled.G),
+                    str(f.pooled.N),
+                    _csv_number(f.pooled.mean, 3),
+                    _csv_number(low, 3),
+                    _csv_number(high, 3),
+                    str(f.left_out),
+                ]
+            )
+    header = ["measure", "session", "cohorts_G", "responses_N", "mean", "ci95_low", "ci95_high"]
+    return _csv([*header, "cells_left_out"], rows)
+
+
+def cohort_comparison_csv(results: ProgramResults) -> str:
+    """The cohort comparison table: one row per released cell, none for a suppressed one."""
+    rows = [
+        [
+            _csv_text(r.cohort),
+            _csv_text(r.measure),
+            str(r.session_number),
+            str(r.n),
+            _csv_number(r.mean, 3),
+            _csv_number(r.ci_low, 3),
+            _csv_number(r.ci_high, 3),
+            _csv_number(r.response_rate, 4),
+        ]
+        for r in results.table
+    ]
+    header = ["cohort", "measure", "session", "n", "mean", "ci95_low", "ci95_high"]
+    return _csv([*header, "responses_per_enrolled"], rows)

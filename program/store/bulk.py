@@ -1,0 +1,71 @@
+"""Bulk loading for synthetic programs: whole tables from data frames in one transaction.
+
+Row-by-row inserts take about half a millisecond each; a data frame of 100,000 rows goes in
+in well under a second.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from program.store.base import Cursor, StoreBase
+
+# Table and sequence names come from these fixed sets, never from input.
+BULK_TABLES = (
+    "staff_users",
+    "cohorts",
+    "cohort_facilitators",
+    "roster_members",
+    "sessions",
+    "attendance",
+    "fidelity",
+    "pulse_windows",
+    "responses",
+    "answers",
+    "scores",
+)
+SEQUENCES = {
+    "staff_user_id",
+    "cohort_id",
+    "roster_member_id",
+    "session_id",
+}
+
+_INSERT = {t: "INSERT INTO " + t + " BY NAME SELECT * FROM frame" for t in BULK_TABLES}
+_RESERVE = {s: "SELECT nextval('" + s + "') FROM range(?)" for s in SEQUENCES}
+
+
+class BulkQueries(StoreBase):
+    def reserve_ids(self, sequence: str, count: int) -> list[int]:
+        """Take `count` ids from a sequence, so bulk rows never collide with later inserts."""
+        return [int(r[0]) for r in self._rows(_RESERVE[sequence], [count])]
+
+    def bulk_load(self, frames: Mapping[str, Any]) -> None:
+        """Insert each data frame into its table (columns by name), all in one transaction,
+        then freeze the cell summaries of every closed pulse that has none yet."""
+
+        def unit(cur: Cursor) -> None:
+            for table in BULK_TABLES:
+                frame = frames.get(table)
+                if frame is not None and len(frame):
+                    cur.register("frame", frame)
+                    cur.execute(_INSERT[table])
+                    cur.unregister("frame")
+            cur.execute(
+                "INSERT INTO cell_summaries"
+                " SELECT r.session_id, s.instrument_id, count(*), sum(s.score),"
+                " sum(s.score * s.score)"
+                " FROM scores s JOIN responses r ON r.id = s.response_id"
+                " WHERE r.session_id NOT IN (SELECT session_id FROM cell_summaries)"
+                " GROUP BY r.session_id, s.instrument_id"
+            )
+            cur.execute(
+                "INSERT INTO cell_counts"
+                " SELECT r.session_id, s.instrument_id, s.score, count(*)"
+                " FROM scores s JOIN responses r ON r.id = s.response_id"
+                " WHERE r.session_id NOT IN (SELECT DISTINCT session_id FROM cell_counts)"
+                " GROUP BY r.session_id, s.instrument_id, s.score"
+            )
+
+        self.write(unit)
