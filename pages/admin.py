@@ -1,10 +1,472 @@
-"""Admin."""
+"""Admin: staff accounts, programs, privacy settings, backups and deleting a cohort's data."""
+
+import datetime as dt
 
 import streamlit as st
 
 import ui
+from program import access, admin
 from program.models import Role
 
 viewer = ui.page("Admin", frozenset({Role.ADMIN}))
+store = ui.store()
+
+ROLE_LABELS = {
+    Role.ADMIN: "Admin",
+    Role.LEAD: "Program lead",
+    Role.FACILITATOR: "Facilitator",
+}
+TABLE_LABELS = {
+    "cohorts": "Cohort record",
+    "sessions": "Sessions",
+    "roster_members": "Roster members",
+    "cohort_facilitators": "Facilitator assignments",
+    "attendance": "Attendance marks",
+    "fidelity": "Fidelity checklist entries",
+    "pulse_windows": "Pulse windows",
+    "card_codes": "Card codes",
+    "responses": "Pulse responses",
+    "answers": "Item answers",
+    "scores": "Instrument scores",
+    "cell_summaries": "Result summaries",
+    "cell_counts": "Result counts",
+}
+FLASH = "admin_flash"
+GENERATION = "admin_form_generation"
+
+
+def key(name: str) -> str:
+    """A widget key that changes after each successful action, so its form starts empty again."""
+    return f"{name}-{st.session_state.get(GENERATION, 0)}"
+
+
+def done(message: str) -> None:
+    """After a change: clear the forms, redraw the page with fresh data, then confirm."""
+    st.session_state[FLASH] = message
+    st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1
+    st.rerun()
+
 
 st.title("Admin")
+if message := st.session_state.pop(FLASH, None):
+    st.toast(message, icon=":material/check_circle:")
+
+staff_tab, programs_tab, privacy_tab, backup_tab, delete_tab = st.tabs(
+    ["Staff", "Programs", "Privacy", "Backup", "Delete cohort data"],
+    key="tab",
+    bind="query-params",
+)
+
+
+# --------------------------------------------------------------------------- staff
+
+
+def staff_section() -> None:
+    accounts = admin.staff_accounts(store, viewer)
+    st.dataframe(
+        [
+            {
+                "Username": a.user.username,
+                "Name": a.user.display_name,
+                "Role": ROLE_LABELS[a.user.role],
+                "Email (single sign-on)": a.user.email or "",
+                "Signs in with": a.sign_in,
+                "Status": "Active" if a.user.active else "Deactivated",
+                "Signed-in sessions": a.open_sessions,
+            }
+            for a in accounts
+        ],
+        hide_index=True,
+    )
+    add, change = st.columns(2, gap="large")
+    with add, st.form(key("create_staff")):
+        st.subheader("Add a staff member")
+        username = st.text_input(
+            "Username",
+            key=key("new_username"),
+            help="2–32 characters: lowercase letters, digits, '.', '_' or '-'.",
+        )
+        display_name = st.text_input("Display name", key=key("new_display_name"))
+        role = st.selectbox(
+            "Role",
+            list(Role),
+            index=list(Role).index(Role.FACILITATOR),
+            format_func=ROLE_LABELS.__getitem__,
+            key=key("new_role"),
+        )
+        password = st.text_input(
+            "Initial password",
+            type="password",
+            key=key("new_password"),
+            help="At least 10 characters. Leave it empty for an account that signs in with single"
+            " sign-on only; it then needs an email.",
+        )
+        email = st.text_input(
+            "Email for single sign-on (optional)",
+            key=key("new_email"),
+            help="Links the account to the identity provider's account with this email.",
+        )
+        if st.form_submit_button("Create account", type="primary"):
+            with ui.shown_errors():
+                user = admin.create_staff(
+                    store, viewer, username, display_name, role, password or None, email
+                )
+                done(f"Created {ROLE_LABELS[user.role].lower()} account {user.username}.")
+
+    with change:
+        st.subheader("Change an account")
+        by_id = {a.user.id: a.user for a in accounts}
+        user_id = st.selectbox(
+            "Staff member",
+            list(by_id),
+            format_func=lambda i: (
+                f"{by_id[i].display_name} ({by_id[i].username}) ·"
+                f" {ROLE_LABELS[by_id[i].role]}{'' if by_id[i].active else ' · deactivated'}"
+            ),
+            key="manage_user",
+        )
+        if user_id is None:
+            return
+        user = by_id[user_id]
+        with st.form(key(f"role_{user.id}")):
+            new_role = st.selectbox(
+                "New role",
+                list(Role),
+                index=list(Role).index(user.role),
+                format_func=ROLE_LABELS.__getitem__,
+                key=key(f"role_{user.id}_value"),
+                help="A program lead who gets another role stops leading their programs.",
+            )
+            if st.form_submit_button("Change role"):
+                with ui.shown_errors():
+                    changed = admin.change_role(store, viewer, user.id, new_role)
+                    done(f"{changed.username} is now a {ROLE_LABELS[changed.role].lower()}.")
+        with st.form(key(f"password_{user.id}")):
+            first = st.text_input(
+                "New password",
+                type="password",
+                key=key(f"password_{user.id}_1"),
+                help="At least 10 characters. Tell the person in person or by phone.",
+            )
+            second = st.text_input(
+                "New password again", type="password", key=key(f"password_{user.id}_2")
+            )
+            if st.form_submit_button("Set new password"):
+                if first != second:
+                    st.error("The two passwords differ. Nothing was changed.")
+                else:
+                    with ui.shown_errors():
+                        admin.reset_password(store, viewer, user.id, first)
+                        done(f"New password set for {user.username}; their sessions were ended.")
+        with st.form(key(f"email_{user.id}")):
+            new_email = st.text_input(
+                "Email for single sign-on",
+                value=user.email or "",
+                key=key(f"email_{user.id}_value"),
+                help="Leave empty to unlink the account from single sign-on.",
+            )
+            if st.form_submit_button("Save email"):
+                with ui.shown_errors():
+                    changed = admin.set_staff_email(store, viewer, user.id, new_email)
+                    done(
+                        f"Email of {changed.username} set to {changed.email}."
+                        if changed.email
+                        else f"{changed.username} no longer signs in with single sign-on."
+                    )
+        if user.active:
+            st.caption("Deactivating ends their sessions at once; their history stays.")
+            if st.button(
+                f"Deactivate {user.username}",
+                key=key(f"deactivate_{user.id}"),
+                disabled=user.id == viewer.id,
+                help="You cannot deactivate your own account." if user.id == viewer.id else None,
+                icon=":material/person_off:",
+            ):
+                with ui.shown_errors():
+                    admin.deactivate_staff(store, viewer, user.id)
+                    done(f"Deactivated {user.username}.")
+        elif st.button(
+            f"Reactivate {user.username}",
+            key=key(f"reactivate_{user.id}"),
+            icon=":material/person_check:",
+        ):
+            with ui.shown_errors():
+                admin.reactivate_staff(store, viewer, user.id)
+                done(f"Reactivated {user.username}.")
+
+
+# --------------------------------------------------------------------------- programs
+
+
+def programs_section() -> None:
+    overview = admin.programs_overview(store, viewer)
+    if overview:
+        st.dataframe(
+            [
+                {
+                    "Program": o.program.name,
+                    "Description": o.program.description,
+                    "Minimum group size": o.program.min_cell_size,
+                    "Leads": ", ".join(u.display_name for u in o.leads),
+                    "Cohorts": o.cohorts,
+                }
+                for o in overview
+            ],
+            hide_index=True,
+        )
+    else:
+        st.info("No programs yet. Create the first one below.")
+    create, change = st.columns(2, gap="large")
+    with create, st.form(key("create_program")):
+        st.subheader("Create a program")
+        name = st.text_input("Program name", key=key("program_name"), max_chars=120)
+        description = st.text_area(
+            "Description", key=key("program_description"), max_chars=admin.MAX_DESCRIPTION
+        )
+        k = st.number_input(
+            "Minimum group size (k)",
+            min_value=admin.MIN_K,
+            max_value=admin.MAX_K,
+            value=admin.DEFAULT_K,
+            step=1,
+            key=key("program_k"),
+            help="A result is shown only when at least this many people answered."
+            " It locks when the program's first pulse response arrives.",
+        )
+        if st.form_submit_button("Create program", type="primary"):
+            with ui.shown_errors():
+                program = admin.create_program(store, viewer, name, description, int(k))
+                done(f"Created the program {program.name}.")
+    if not overview:
+        return
+    with change:
+        st.subheader("Change a program")
+        by_id = {o.program.id: o for o in overview}
+        program_id = st.selectbox(
+            "Program",
+            list(by_id),
+            format_func=lambda i: by_id[i].program.name,
+            key="manage_program",
+        )
+        if program_id is None:
+            return
+        chosen = by_id[program_id]
+        program = chosen.program
+        with st.form(key(f"description_{program.id}")):
+            new_description = st.text_area(
+                "Program description",
+                value=program.description,
+                max_chars=admin.MAX_DESCRIPTION,
+                key=key(f"description_{program.id}_value"),
+            )
+            if st.form_submit_button("Save description"):
+                with ui.shown_errors():
+                    admin.set_program_description(store, viewer, program.id, new_description)
+                    done(f"Saved the description of {program.name}.")
+        lead_ids = {u.id for u in chosen.leads}
+        candidates = [
+            u
+            for u in store.staff_users()
+            if u.role == Role.LEAD and u.active and u.id not in lead_ids
+        ]
+        with st.form(key(f"assign_{program.id}")):
+            st.markdown("**Assign a program lead**")
+            if not candidates:
+                st.caption(
+                    "Every active program lead already leads this program. Add a lead on the"
+                    " Staff tab, or give someone the program lead role."
+                )
+            lead = st.selectbox(
+                "Program lead",
+                candidates,
+                format_func=lambda u: f"{u.display_name} ({u.username})",
+                key=key(f"assign_{program.id}_value"),
+            )
+            if st.form_submit_button("Assign lead", disabled=not candidates) and lead:
+                with ui.shown_errors():
+                    admin.assign_program_lead(store, viewer, program.id, lead.id)
+                    done(f"{lead.display_name} now leads {program.name}.")
+        if chosen.leads:
+            with st.form(key(f"unassign_{program.id}")):
+                st.markdown("**Remove a program lead**")
+                former = st.selectbox(
+                    "Current lead",
+                    chosen.leads,
+                    format_func=lambda u: f"{u.display_name} ({u.username})",
+                    key=key(f"unassign_{program.id}_value"),
+                )
+                if st.form_submit_button("Remove lead") and former:
+                    with ui.shown_errors():
+                        admin.unassign_program_lead(store, viewer, program.id, former.id)
+                        done(f"{former.display_name} no longer leads {program.name}.")
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+def privacy_section() -> None:
+    st.markdown(
+        "Each program has a **minimum group size k** (3–10, default 5): a result about one"
+        " cohort's session is shown only when at least k people answered, and pooled figures use"
+        " only such results. k can change until the program's first pulse response arrives;"
+        " then it is locked, so results already seen never change meaning."
+    )
+    overview = admin.programs_overview(store, viewer)
+    if not overview:
+        st.info("No programs yet. Create one on the Programs tab.")
+        return
+    st.dataframe(
+        [
+            {
+                "Program": o.program.name,
+                "Minimum group size": o.program.min_cell_size,
+                "State": "Locked" if o.k_locked else "Can change",
+                "Pulse responses": o.responses,
+            }
+            for o in overview
+        ],
+        hide_index=True,
+    )
+    names = {o.program.id: o.program.name for o in overview}
+    program_id = st.selectbox(
+        "Program", list(names), format_func=names.__getitem__, key="privacy_program"
+    )
+    if program_id is None:
+        return
+    status = admin.privacy_status(store, viewer, program_id)
+    if status.locked:
+        st.warning(status.explanation, icon=":material/lock:")
+    else:
+        st.info(status.explanation, icon=":material/lock_open:")
+    with st.form(key(f"k_{status.program.id}")):
+        k = st.number_input(
+            "Minimum group size (k)",
+            min_value=admin.MIN_K,
+            max_value=admin.MAX_K,
+            value=status.program.min_cell_size,
+            step=1,
+            disabled=status.locked,
+            key=key(f"k_{status.program.id}_value"),
+        )
+        if st.form_submit_button("Save minimum group size", disabled=status.locked):
+            with ui.shown_errors():
+                program = admin.set_min_cell_size(store, viewer, status.program.id, int(k))
+                done(f"The minimum group size of {program.name} is now {program.min_cell_size}.")
+
+
+# --------------------------------------------------------------------------- backup
+
+
+def backup_section() -> None:
+    st.subheader("Download a backup")
+    st.markdown(
+        "A zip file with every table of the database as Parquet, made with DuckDB's"
+        " `EXPORT DATABASE`. It includes password hashes and roster names: keep it as safe as"
+        " the database itself. Each download is recorded in the audit log."
+    )
+    st.download_button(
+        "Download backup (.zip)",
+        data=lambda: admin.export_backup(store, viewer),
+        file_name=f"program-backup-{dt.datetime.now():%Y-%m-%d-%H%M}.zip",
+        mime="application/zip",
+        icon=":material/download:",
+        on_click="ignore",
+        key="download_backup",
+    )
+    with st.expander("What the database holds now"):
+        counts = admin.table_row_counts(store, viewer)
+        st.dataframe(
+            [{"Table": t, "Rows": n} for t, n in counts.items()],
+            hide_index=True,
+        )
+
+    st.subheader("Restore from a backup")
+    st.warning(
+        "Restoring **replaces all data** with the backup's: accounts, programs, cohorts,"
+        " responses and the audit log. Everyone is signed out, you too; sign in again with an"
+        " account from the backup. A file that is not a backup of this app changes nothing.",
+        icon=":material/warning:",
+    )
+    with st.form(key("restore")):
+        upload = st.file_uploader(
+            "Backup file (.zip)", type=["zip"], key=key("restore_file"), max_upload_size=1024
+        )
+        typed = st.text_input(
+            f"Type {admin.RESTORE_WORD} to confirm", key=key("restore_confirm"), autocomplete="off"
+        )
+        if st.form_submit_button("Restore from this backup", type="primary"):
+            if upload is None:
+                st.error("Choose a backup file first.")
+            else:
+                with ui.shown_errors():
+                    summary = admin.restore_backup(
+                        store, viewer, upload.getvalue(), typed, upload.name
+                    )
+                    st.success(
+                        f"Restored {summary.total} rows in {len(summary.rows)} tables from"
+                        f" {upload.name}. Everyone has been signed out: reload the page and sign"
+                        " in again.",
+                        icon=":material/check_circle:",
+                    )
+
+
+# --------------------------------------------------------------------------- delete cohort data
+
+
+def delete_section() -> None:
+    st.markdown(
+        "Removes everything recorded about one cohort: its sessions, roster, facilitator"
+        " assignments, attendance, fidelity checklists, pulse windows, card codes and anonymous"
+        " responses. It cannot be undone except by restoring an earlier backup. The audit log"
+        " keeps a record of the deletion with the cohort's name."
+    )
+    cohorts = access.visible_cohorts(store, viewer)
+    if not cohorts:
+        st.info("There are no cohorts.")
+        return
+    programs = {p.id: p.name for p in store.programs()}
+    by_id = {c.id: c for c in cohorts}
+    cohort_id = st.selectbox(
+        "Cohort",
+        list(by_id),
+        format_func=lambda i: (
+            f"{by_id[i].name} · {programs.get(by_id[i].program_id, '?')} ·"
+            f" {by_id[i].status}, starts {by_id[i].start_date:%d %b %Y}"
+        ),
+        key="delete_cohort",
+    )
+    if cohort_id is None:
+        return
+    cohort = by_id[cohort_id]
+    data = admin.cohort_data(store, viewer, cohort.id)
+    st.dataframe(
+        [
+            {"What is removed": TABLE_LABELS.get(t, t.replace("_", " ")), "Rows": n}
+            for t, n in data.rows.items()
+            if n
+        ],
+        hide_index=True,
+    )
+    st.markdown("To confirm, type the cohort's name exactly as shown here:")
+    st.text(cohort.name)
+    with st.form(key(f"delete_{cohort.id}")):
+        typed = st.text_input(
+            "Cohort name", key=key(f"delete_{cohort.id}_name"), autocomplete="off"
+        )
+        if st.form_submit_button("Delete this cohort's data", type="primary"):
+            with ui.shown_errors():
+                admin.delete_cohort_data(store, viewer, cohort.id, typed)
+                done(f"Deleted all data of the cohort {cohort.name}.")
+
+
+for tab, section in (
+    (staff_tab, staff_section),
+    (programs_tab, programs_section),
+    (privacy_tab, privacy_section),
+    (backup_tab, backup_section),
+    (delete_tab, delete_section),
+):
+    # Only the open tab runs: the others would query the database for nothing.
+    if tab.open:
+        with tab, ui.shown_errors():
+            section()

@@ -1,10 +1,319 @@
-"""Cohort results."""
+"""Cohort results: one cohort's attendance, fidelity and released pulse results, for its facilitators."""
+
+import datetime as dt
+import re
+from functools import partial
 
 import streamlit as st
 
 import ui
-from program.models import Role
+from program import charts, exports, pulse, results, session_runner
+from program.cohorts import actor
+from program.errors import ProgramError
+from program.models import Direction, Role, SessionStatus, StaffUser
+from program.results import CohortResults, MeasureSeries
+from program.store import Store
 
 viewer = ui.page("Cohort results", frozenset({Role.FACILITATOR}))
+store = ui.store()
 
 st.title("Cohort results")
+mine = session_runner.my_cohorts(store, viewer)
+if not mine:
+    st.info("You are not running a cohort yet. Results appear here once you do.")
+    st.stop()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def load_results(
+    _store: Store, _viewer: StaffUser, database: str, viewer_id: int, cohort_id: int, version: int
+) -> CohortResults:
+    """The cohort's results, cached until anything a dashboard shows may have changed.
+
+    The key holds the database and the viewer, so one facilitator's cached results never reach
+    another database or person; `version` (store.data_version) changes with every audited write.
+    """
+    return results.cohort_results(_store, _viewer, cohort_id)
+
+
+cohort = st.selectbox("Cohort", mine, format_func=lambda c: c.name, key="dash_cohort")
+# A pulse past its closing time counts as closed the moment anyone looks (as on the session page).
+pulse.close_due(store, dt.datetime.now())
+with st.spinner("Loading the cohort's results…"):
+    try:
+        data = load_results(store, viewer, store.path, viewer.id, cohort.id, store.data_version())
+    except ProgramError as exc:
+        st.error(f"**{exc.title}.** {exc}")
+        st.stop()
+
+k = data.k
+rule = data.bundle.curriculum.completion.min_sessions_attended
+weekly = len(data.bundle.curriculum.weekly_numbers)
+slug = re.sub(r"[^a-z0-9]+", "-", data.cohort.name.lower()).strip("-") or "cohort"
+
+
+def audited(what: str) -> None:
+    """Record one export in the audit log (runs when the download button is clicked)."""
+    store.record_export(actor(viewer), what, data.cohort.id)
+
+
+def png_button(chart: object, name: str, label: str) -> None:
+    """A download of the chart as PNG, drawn only when clicked (each takes most of a second)."""
+    st.download_button(
+        f"PNG: {label}",
+        data=partial(charts.png, chart),
+        file_name=f"{slug}-{name}.png",
+        mime="image/png",
+        on_click=audited,
+        args=(f"cohort chart png {name}",),
+        type="tertiary",
+        icon=":material/download:",
+        key=f"png_{name}",
+    )
+
+
+# --------------------------------------------------------------------------- headline
+
+held = [a for a in data.attendance if a.status == SessionStatus.HELD]
+scheduled = [a for a in data.attendance if a.status != SessionStatus.CANCELLED]
+rates = [a.rate for a in held if a.rate is not None]
+st.caption(
+    f"{data.bundle.curriculum.title} · started {data.cohort.start_date:%d %B %Y} ·"
+    f" {data.cohort.status} · minimum group size for pulse results: {k}"
+)
+enrolled_col, held_col, attendance_col, completers_col = st.columns(4)
+enrolled_col.metric("Enrolled", data.enrolled, border=True)
+held_col.metric("Sessions held", f"{len(held)} of {len(scheduled)}", border=True)
+attendance_col.metric(
+    "Attendance",
+    f"{sum(rates) / len(rates):.0%}" if rates else "—",
+    help="Present ÷ enrolled, averaged over the sessions held so far.",
+    border=True,
+)
+completers_col.metric(
+    "Completed" if data.cohort.status == "finished" else "Completed so far",
+    f"{data.completers} of {data.enrolled}",
+    help=f"Attended at least {rule} of the {weekly} weekly sessions: the curriculum's rule.",
+    border=True,
+)
+
+# --------------------------------------------------------------------------- attendance
+
+st.header("Attendance")
+if held:
+    attendance_left, attendance_right = st.columns(2)
+    with attendance_left:
+        chart = charts.attendance_chart(data.attendance)
+        st.altair_chart(chart, width="stretch")
+        png_button(chart, "attendance", "attendance")
+    with attendance_right:
+        retention = {a.number: a.rate for a in held if a.rate is not None and a.number >= 1}
+        chart = charts.retention_chart(retention, "Retention over the weekly sessions")
+        st.altair_chart(chart, width="stretch")
+        png_button(chart, "retention", "retention")
+else:
+    st.info("No session has been marked held yet. Attendance appears here once one is.")
+
+marked = sorted({n for sessions in data.who_came.values() for n in sessions})
+with st.expander("Who came", icon=":material/group:"):
+    st.caption(
+        "Only this cohort's facilitators see names. Program leads and admins never do, and"
+        " names are never part of an export."
+    )
+    if marked and data.who_came:
+        st.dataframe(
+            [
+                {"Name": name}
+                | {
+                    f"Session {n}": sessions.get(n, "—").replace(" (late)", ", late")
+                    for n in marked
+                }
+                for name, sessions in data.who_came.items()
+            ],
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        st.write("No attendance taken yet.")
+
+# --------------------------------------------------------------------------- measures
+
+st.header("Pulse results")
+
+
+def open_sessions(data: CohortResults) -> list[int]:
+    """Session numbers whose pulse is still taking answers."""
+    numbers = set()
+    for cell in data.release.suppressed:
+        window = store.pulse_window(cell.session_id)
+        if window is not None and window.closed_at is None:
+            numbers.add(cell.session_number)
+    return sorted(numbers)
+
+
+def change_card(series: MeasureSeries) -> None:
+    """First vs last session: the change in the group's average, and what it does not mean."""
+    st.markdown("**Change in the group's average**")
+    fl = series.first_last
+    if fl is None:
+        st.caption(f"Not available: {series.first_last_reason}.")
+        return
+    instrument = series.instrument
+    c = fl.comparison
+    higher_better = instrument.direction == Direction.HIGHER_IS_BETTER
+    st.caption(
+        f"Session {fl.first} → session {fl.last}; "
+        + ("higher is better." if higher_better else "lower is better.")
+    )
+    lines = []
+    if c.welch is not None:
+        w = c.welch
+        lines.append(
+            f"- **Difference (last − first): {w.diff:+.1f} points**, 95% interval"
+            f" {w.ci95[0]:+.1f} to {w.ci95[1]:+.1f}"
+        )
+    else:
+        lines.append("- **Difference:** no interval, because the answers had no spread.")
+    if c.hedges is not None:
+        h = c.hedges
+        lines.append(
+            f"- **Hedges' g: {h.g:+.2f}**, 95% interval {h.ci95[0]:+.2f} to {h.ci95[1]:+.2f}"
+        )
+    if c.cliffs is not None:
+        lines.append(f"- **Cliff's δ: {c.cliffs.delta:+.2f}** (from −1 to +1)")
+    enrolled = data.enrolled
+    shares = [
+        f"session {number}: {n} of {enrolled} enrolled ({n / enrolled:.0%})"
+        if enrolled
+        else f"session {number}: {n}"
+        for number, n in ((fl.first, fl.n_first), (fl.last, fl.n_last))
+    ]
+    lines.append(f"- **Answered:** {'; '.join(shares)}")
+    st.markdown("\n".join(lines))
+    meaning = []
+    if c.welch is not None:
+        w = c.welch
+        direction = "higher" if w.diff > 0 else "lower"
+        meaning.append(
+            f"The group's average at session {fl.last} was {abs(w.diff):.1f} points {direction}"
+            f" than at session {fl.first}"
+            + (
+                "; the interval includes zero, so the data also fit no change at all."
+                if w.ci95[0] <= 0 <= w.ci95[1]
+                else "; the interval does not include zero."
+            )
+        )
+        meaning.append(
+            f"The smallest change that matters on this scale is"
+            f" {instrument.minimal_important_change:g} points."
+        )
+    meaning.append(
+        "What it does not mean: answers are anonymous and not linked from week to week, so this"
+        " compares two separate snapshots of whoever answered (independent samples). It does not"
+        " show that any one member improved, and the people answering may differ between the two"
+        " sessions."
+    )
+    st.caption(" ".join(meaning))
+
+
+released_any = bool(data.release.released)
+still_open = open_sessions(data)
+if not released_any:
+    if data.release.suppressed and len(still_open) < len(
+        {c.session_number for c in data.release.suppressed}
+    ):
+        st.info(
+            f"Pulse results are held back: fewer than {k} responses at every session so far;"
+            " nothing is shown so that nobody's answers can be singled out. Attendance and"
+            " fidelity above and below are about what you recorded, so they are shown in full.",
+            icon=":material/lock:",
+        )
+    elif not data.release.suppressed:
+        st.info(
+            "No pulse has closed yet. Results appear here after a session's pulse closes, for"
+            f" each question at least {k} people answered."
+        )
+    if still_open:
+        st.info(
+            f"The pulse of session {', '.join(map(str, still_open))} is still open: results"
+            " appear after it closes.",
+            icon=":material/schedule:",
+        )
+else:
+    with st.expander("How to read this", icon=":material/help:"):
+        st.markdown(
+            f"""
+- Each chart shows **the group's average** at each session, with its **95% interval** as a
+  grey band: the range of averages that fit the answers given. Under each point, **n** is how
+  many people answered.
+- A session is shown only when its pulse has closed and **at least {k} people** answered. A
+  triangle at the bottom marks a session that is held back; hover it for the reason. A gap is
+  not a low score.
+- The darker strip around the first session's average is **the smallest change that matters**
+  on that scale: movements inside it are noise-sized.
+- **Change in the group's average** compares the first and last session the question was asked.
+  Answers are anonymous and not linked across weeks, so these are two separate snapshots of
+  whoever answered, not the same people measured twice. **Hedges' g** puts the difference on
+  a common scale (about 0.2 small, 0.5 medium, 0.8 large); **Cliff's δ** is the chance a
+  last-session answer is higher than a first-session one minus the chance it is lower.
+- With groups this small, intervals are wide. Read the direction and size together, and
+  alongside what you saw in the room.
+"""
+        )
+    if still_open:
+        st.caption(
+            f"The pulse of session {', '.join(map(str, still_open))} is still open: its results"
+            " appear after it closes."
+        )
+    not_asked = []
+    for series in data.measures:
+        if not series.points:
+            not_asked.append(series.instrument.short_title)
+            continue
+        with st.container(border=True):
+            chart_col, card_col = st.columns([3, 2], gap="large")
+            with chart_col:
+                chart = charts.measure_trend(series, k)
+                st.altair_chart(chart, width="stretch")
+                png_button(chart, series.instrument.id, series.instrument.short_title)
+            with card_col:
+                change_card(series)
+                held_back = [p for p in series.points if p.cell is None]
+                if held_back:
+                    st.caption(
+                        "Not shown: "
+                        + "; ".join(f"session {p.session_number} ({p.reason})" for p in held_back)
+                        + "."
+                    )
+    if not_asked:
+        st.caption(f"Not asked yet: {', '.join(not_asked)}.")
+
+# --------------------------------------------------------------------------- fidelity
+
+st.header("Fidelity")
+if any(share is not None for share in data.fidelity.values()):
+    chart = charts.fidelity_chart(data.fidelity)
+    st.altair_chart(chart, width="stretch")
+    png_button(chart, "fidelity", "fidelity")
+else:
+    st.info("No fidelity checklist saved yet. Tick agenda items on the session page.")
+
+# --------------------------------------------------------------------------- export
+
+st.header("Export")
+st.caption(
+    "The CSV holds exactly the figures released on this page: attendance and agenda delivered by"
+    " session, and each question's n, average, SD and 95% interval where at least"
+    f" {k} people answered. Held-back sessions are listed with their reason and no numbers, and"
+    " no names are included. Every download is recorded in the audit log."
+)
+st.download_button(
+    "Download results (CSV)",
+    data=exports.cohort_csv(data),
+    file_name=f"{slug}-results.csv",
+    mime="text/csv",
+    on_click=audited,
+    args=("cohort results csv",),
+    icon=":material/download:",
+    key="csv",
+)

@@ -1,10 +1,199 @@
-"""Group mirror."""
+"""Group mirror: the group's own released averages for one closed session, to project in the room."""
+
+import datetime as dt
+import html
 
 import streamlit as st
 
 import ui
-from program.models import Role
+from program import pulse, results, session_runner
+from program.errors import ProgramError
+from program.models import Direction, Instrument, Role, SessionStatus, StaffUser
+from program.results import Mirror, MirrorLine
+from program.store import Store
 
 viewer = ui.page("Group mirror", frozenset({Role.FACILITATOR}))
+store = ui.store()
 
-st.title("Group mirror")
+# Projector-friendly: big type, dark ink on white, calm colour, nothing but the group's averages.
+st.html(
+    """
+    <style>
+    .mirror { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #111820;
+              max-width: 72rem; margin: 0 auto; }
+    .mirror h1 { font-size: 3.2rem; line-height: 1.15; margin: 0 0 .3rem; font-weight: 700;
+                 color: #111820; }
+    .mirror .when { font-size: 1.5rem; color: #3a4450; margin: 0 0 1.6rem; }
+    .mirror .line { border-left: .6rem solid #2f6f5e; background: #f3f6f5; border-radius: .5rem;
+                    padding: 1.1rem 1.6rem; margin: 0 0 1.1rem; }
+    .mirror .line p { margin: 0; }
+    .mirror .what { font-size: 1.3rem; font-weight: 600; color: #2f6f5e; text-transform: uppercase;
+                    letter-spacing: .04em; }
+    .mirror .words { font-size: 2.1rem; line-height: 1.3; margin: .2rem 0 .4rem !important; }
+    .mirror .number { font-size: 1.45rem; color: #2b333c; }
+    .mirror .number strong { font-size: 2rem; color: #111820; }
+    .mirror .change { font-size: 1.45rem; color: #2b333c; margin-top: .2rem !important; }
+    .mirror .promise { font-size: 1.35rem; line-height: 1.45; color: #2b333c; margin-top: 1.6rem;
+                       padding-top: 1rem; border-top: 2px solid #d5dbe0; }
+    .mirror .kind { font-size: 2rem; line-height: 1.4; background: #f3f6f5; border-radius: .5rem;
+                    padding: 1.6rem 2rem; }
+    .mirror .aside { font-size: 1.35rem; color: #3a4450; }
+    </style>
+    """
+)
+
+mine = session_runner.my_cohorts(store, viewer)
+if not mine:
+    st.info("You are not running a cohort yet. The group mirror works once you do.")
+    st.stop()
+# A pulse past its closing time counts as closed the moment anyone looks (as on the session page).
+pulse.close_due(store, dt.datetime.now())
+
+with st.sidebar:
+    st.subheader("What to show")
+    cohort = st.selectbox("Cohort", mine, format_func=lambda c: c.name, key="mirror_cohort")
+    bundle = store.curriculum_bundle(cohort.curriculum_version_id)
+    closed, waiting = [], []
+    for record in store.sessions(cohort.id):
+        if record.status == SessionStatus.CANCELLED or not bundle.pulse_items(record.number):
+            continue
+        window = store.pulse_window(record.id)
+        if window is not None and window.closed_at is not None:
+            closed.append(record)
+        else:
+            state = "pulse still open" if window else "no pulse yet"
+            waiting.append(f"{record.number} ({state})")
+    titles = {s.number: s.title for s in bundle.curriculum.sessions}
+    chosen = st.selectbox(
+        "Session",
+        closed,
+        index=len(closed) - 1 if closed else None,
+        format_func=lambda s: f"{s.number}. {titles[s.number]}",
+        key=f"mirror_session_{cohort.id}",
+        placeholder="No closed pulse yet",
+        disabled=not closed,
+    )
+    if waiting:
+        st.caption(
+            "Only sessions whose pulse has closed can be shown. Not yet: session "
+            + ", ".join(waiting)
+            + "."
+        )
+    st.caption("Collapse this sidebar (the « at its top) before projecting.")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def load_mirror(
+    _store: Store, _viewer: StaffUser, database: str, viewer_id: int, session_id: int, version: int
+) -> Mirror:
+    """The session's mirror, cached like the dashboard: per database, viewer and data version."""
+    return results.mirror(_store, _viewer, session_id)
+
+
+# What the sentence says for each bundled measure; {words} is a scale label or "between" two.
+SENTENCES = {
+    "who5": "Over the last two weeks, the group felt good, on average, {words}.",
+    "connection": "On average, the group's answer to “I identify with this group” was {words}.",
+    "stress": "On average, the group's stress this past week was {words}.",
+    "self-kindness": (
+        "When symptoms showed up this past week, the group's kindness toward themselves was,"
+        " on average, {words}."
+    ),
+    "usefulness": "On average, the group found today's session {words}.",
+}
+FALLBACK = "On average, the group's answer was {words}."
+
+
+def label_words(instrument: Instrument, mean: float) -> str:
+    """The scale's own words for an average: its nearest label, or "between" the two around it.
+
+    Scales labelled only at a few points (0, 5, 10) would otherwise call a 2.4 "no stress at all".
+    """
+    raw = mean / instrument.scoring.multiplier
+    if instrument.scoring.method == "sum":
+        raw /= len(instrument.items)
+    labels = instrument.scale.labels
+
+    def quoted(point: int) -> str:
+        text = labels[point].strip()
+        return f"“{text[:1].lower() + text[1:]}”"
+
+    nearest = min(labels, key=lambda p: abs(p - raw))
+    if abs(nearest - raw) <= 0.5:
+        return quoted(nearest)
+    below = max(p for p in labels if p <= raw)
+    above = min(p for p in labels if p >= raw)
+    return f"between {quoted(below)} and {quoted(above)}"
+
+
+def line_html(line: MirrorLine) -> str:
+    instrument = line.instrument
+    words = label_words(instrument, line.mean)
+    sentence = SENTENCES.get(instrument.id, FALLBACK).format(words=words)
+    low, high = instrument.score_range
+    better = "higher" if instrument.direction == Direction.HIGHER_IS_BETTER else "lower"
+    change = ""
+    if line.change:
+        change = (
+            f'<p class="change">Compared with the first session: {html.escape(line.change)}.</p>'
+        )
+    return (
+        '<div class="line">'
+        f'<p class="what">{html.escape(instrument.short_title)}</p>'
+        f'<p class="words">{html.escape(sentence)}</p>'
+        f'<p class="number">Group average <strong>{line.mean:.1f}</strong>'
+        f" on a scale from {low:g} to {high:g} ({better} is better)</p>"
+        f"{change}</div>"
+    )
+
+
+def promise(k: int) -> str:
+    return (
+        '<p class="promise">Nobody’s answers are shown here, only the group’s average, and only'
+        f" when at least {k} people answered. No names, devices or times are stored with the"
+        " answers.</p>"
+    )
+
+
+if chosen is None:
+    st.html(
+        '<section class="mirror"><h1>How the group is doing</h1>'
+        '<p class="kind">There is nothing to show yet. The group mirror shows a session once its'
+        " pulse has closed.</p></section>"
+    )
+    st.stop()
+
+try:
+    view = load_mirror(store, viewer, store.path, viewer.id, chosen.id, store.data_version())
+except ProgramError as exc:
+    st.error(f"**{exc.title}.** {exc}")
+    st.stop()
+
+heading = (
+    "<h1>How the group is doing</h1>"
+    f'<p class="when">Session {view.session_number}: {html.escape(view.session_title)}</p>'
+)
+if not view.lines:
+    # Everything held back: a kind explanation, and nothing else.
+    st.html(
+        f'<section class="mirror">{heading}'
+        f'<p class="kind">This time, fewer than {view.k} people answered, so the group’s results'
+        " stay private: nothing is shown, so that nobody’s answers can be singled out. Thank you"
+        " to everyone who took part.</p>"
+        "</section>"
+    )
+    st.stop()
+
+aside = ""
+if view.held_back:
+    aside = (
+        '<p class="aside">Some questions are not shown this time because fewer than'
+        f" {view.k} people answered them.</p>"
+    )
+st.html(
+    f'<section class="mirror">{heading}'
+    + "".join(line_html(line) for line in view.lines)
+    + aside
+    + promise(view.k)
+    + "</section>"
+)

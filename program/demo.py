@@ -96,11 +96,12 @@ def seed_demo(store: Store, curricula: Path, today: dt.date | None = None) -> li
     today = today or dt.date.today()
     rng = random.Random(2026)
     actor = Actor.system()
+    # The curriculum first: if it cannot load, no account exists yet and a later try starts clean.
+    version, _ = load_curriculum(store, actor, curricula / BUNDLED_CURRICULUM)
     users = {
         a.username: create_user(store, actor, a.username, a.display_name, a.role, DEMO_PASSWORD)
         for a in DEMO_ACCOUNTS
     }
-    version, _ = load_curriculum(store, actor, curricula / BUNDLED_CURRICULUM)
     bundle = store.curriculum_bundle(version.id)
     program = store.create_program(
         actor, "Community pain collective", "Peer groups across the city's clinics.", 5

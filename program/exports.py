@@ -5,8 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from program.results import ProgramResults
-
+from program.results import CohortResults, ProgramResults
 
 # --------------------------------------------------------------------------- program dashboard
 
@@ -46,7 +45,10 @@ def program_headline_csv(results: ProgramResults, curriculum: str = "all version
         ("Cohorts finished", str(headline.cohorts_finished)),
         ("Cohorts scheduled", str(headline.cohorts_scheduled)),
         ("People enrolled", str(headline.enrolled)),
-        ("Attendance rate (present / enrolled, held sessions)", _csv_number(headline.attendance_rate, 4)),
+        (
+            "Attendance rate (present / enrolled, held sessions)",
+            _csv_number(headline.attendance_rate, 4),
+        ),
         ("Completion rate (finished cohorts)", _csv_number(headline.completion_rate, 4)),
         ("Cells left out (fewer than k responses, or still open)", str(results.left_out)),
     ]
@@ -100,3 +102,85 @@ def cohort_comparison_csv(results: ProgramResults) -> str:
     ]
     header = ["cohort", "measure", "session", "n", "mean", "ci95_low", "ci95_high"]
     return _csv([*header, "responses_per_enrolled"], rows)
+
+
+# --------------------------------------------------------------------------- cohort dashboard
+
+COHORT_CSV_HEADER = [
+    "cohort",
+    "kind",
+    "session",
+    "date",
+    "session_status",
+    "measure",
+    "n",
+    "mean",
+    "sd",
+    "ci95_low",
+    "ci95_high",
+    "present",
+    "enrolled",
+    "attendance_rate",
+    "agenda_delivered",
+    "note",
+]
+
+
+def cohort_csv(results: CohortResults) -> str:
+    """The cohort dashboard's aggregates: attendance by session, then each measure by session.
+
+    No names: who came stays on the facilitator's screen. A measure cell that is not released
+    gets a row with its reason and no numbers at all, so nothing derives from it.
+    """
+    cohort = _csv_text(results.cohort.name)
+    blank = [""] * len(COHORT_CSV_HEADER)
+
+    def row(**values: str) -> list[str]:
+        out = list(blank)
+        for name, value in values.items():
+            out[COHORT_CSV_HEADER.index(name)] = value
+        return out
+
+    rows = []
+    dates = {a.number: a.date.isoformat() for a in results.attendance}
+    for a in results.attendance:
+        held = a.status == "held"
+        rows.append(
+            row(
+                cohort=cohort,
+                kind="attendance",
+                session=str(a.number),
+                date=a.date.isoformat(),
+                session_status=a.status.value,
+                present=str(a.present) if held else "",
+                enrolled=str(a.enrolled),
+                attendance_rate=_csv_number(a.rate, 4),
+                agenda_delivered=_csv_number(results.fidelity.get(a.number), 4),
+            )
+        )
+    for series in results.measures:
+        measure = _csv_text(series.instrument.short_title)
+        for p in series.points:
+            where = {
+                "cohort": cohort,
+                "kind": "measure",
+                "session": str(p.session_number),
+                "date": dates.get(p.session_number, ""),
+                "measure": measure,
+            }
+            if p.cell is None:
+                rows.append(row(**where, note=f"not shown: {p.reason}"))
+                continue
+            s = p.cell.summary
+            low, high = s.ci95 if s.ci95 else (None, None)
+            rows.append(
+                row(
+                    **where,
+                    n=str(p.cell.n),
+                    mean=_csv_number(s.mean, 3),
+                    sd=_csv_number(s.sd, 3),
+                    ci95_low=_csv_number(low, 3),
+                    ci95_high=_csv_number(high, 3),
+                )
+            )
+    return _csv(COHORT_CSV_HEADER, rows)

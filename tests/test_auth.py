@@ -127,7 +127,10 @@ def test_after_the_pause_the_right_password_works_again(store, settings, maya):
     with pytest.raises(AccessDenied, match="paused"):
         auth.sign_in(store, settings, "maya", PASSWORD, at=T0 + pause - dt.timedelta(minutes=1))
     token = auth.sign_in(store, settings, "maya", PASSWORD, at=T0 + pause + dt.timedelta(minutes=1))
-    assert auth.resolve_session(store, settings, token, at=T0 + pause + dt.timedelta(minutes=2)) == maya
+    assert (
+        auth.resolve_session(store, settings, token, at=T0 + pause + dt.timedelta(minutes=2))
+        == maya
+    )
 
 
 def test_after_the_pause_the_count_starts_again(store, settings, maya):
@@ -169,7 +172,9 @@ def test_activity_just_inside_the_idle_timeout_keeps_the_session(store, settings
 def test_idle_past_the_timeout_ends_and_revokes_the_session(store, settings, maya):
     token = auth.sign_in(store, settings, "maya", PASSWORD, at=T0)
     idle = dt.timedelta(minutes=settings.session_idle_minutes)
-    assert auth.resolve_session(store, settings, token, at=T0 + idle + dt.timedelta(minutes=1)) is None
+    assert (
+        auth.resolve_session(store, settings, token, at=T0 + idle + dt.timedelta(minutes=1)) is None
+    )
     assert revoked(store, token)
     assert "session timed out" in audit_actions(store)
     # Revoked for good: going back in time does not bring it back.
@@ -228,7 +233,9 @@ def test_a_changed_token_in_the_cookie_is_refused():
     value = auth.sign_cookie("abc-DEF_123", KEY)
     token, signature = value.rsplit(".", 1)
     assert auth.read_cookie(f"abc-DEF_124.{signature}", KEY) is None
-    assert auth.read_cookie(f"{auth.sign_cookie('other', KEY).split('.')[0]}.{signature}", KEY) is None
+    assert (
+        auth.read_cookie(f"{auth.sign_cookie('other', KEY).split('.')[0]}.{signature}", KEY) is None
+    )
     assert auth.read_cookie(f"{token}.{signature}", KEY) == token
 
 

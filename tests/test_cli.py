@@ -355,21 +355,16 @@ def database_held_elsewhere(settings_env: Path) -> Iterator[Path]:
         holder.wait(timeout=30)
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [["init"], ["create-user", "maya", "--role", "facilitator"]],
-    ids=["init", "create-user"],
-)
-def test_a_command_refuses_clearly_while_another_process_holds_the_database(
+def test_commands_refuse_clearly_while_another_process_holds_the_database(
     database_held_elsewhere: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
-    argv: list[str],
 ) -> None:
     monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
-    assert main(argv) == 1
-    err = capsys.readouterr().err
-    assert "in use" in err
-    assert "Another process" in err
-    assert str(database_held_elsewhere) in err
-    assert "Traceback" not in err
+    for argv in (["init"], ["create-user", "maya", "--role", "facilitator"], ["seed-demo"]):
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err
+        assert "in use" in err, argv
+        assert "Another process" in err, argv
+        assert str(database_held_elsewhere) in err, argv
+        assert "Traceback" not in err, argv

@@ -385,7 +385,9 @@ def test_a_held_session_cannot_move(world):
     one = session_no(store, cohort, 1)
     sheet = open_sheet(store, world.maya, one.id)
     marks = {m.id: AttendanceMark(status=Mark.PRESENT) for m in sheet.members}
-    save_sheet(store, world.maya, one.id, marks, set(), "", True, sheet.revision, one.scheduled_date)
+    save_sheet(
+        store, world.maya, one.id, marks, set(), "", True, sheet.revision, one.scheduled_date
+    )
     with pytest.raises(Conflict):
         cohorts.reschedule(store, world.maya, one.id, one.scheduled_date + dt.timedelta(days=1))
     assert store.session(one.id).scheduled_date == one.scheduled_date
@@ -452,7 +454,9 @@ def test_a_held_session_cannot_be_cancelled(world):
     one = session_no(store, cohort, 1)
     sheet = open_sheet(store, world.maya, one.id)
     marks = {m.id: AttendanceMark(status=Mark.PRESENT) for m in sheet.members}
-    save_sheet(store, world.maya, one.id, marks, set(), "", True, sheet.revision, one.scheduled_date)
+    save_sheet(
+        store, world.maya, one.id, marks, set(), "", True, sheet.revision, one.scheduled_date
+    )
     with pytest.raises(Conflict):
         cohorts.cancel_session(store, world.maya, one.id)
     assert store.session(one.id).status == SessionStatus.HELD

@@ -250,9 +250,7 @@ def test_withdrawn_members_keep_past_attendance(s):
     future = open_sheet(s.store, s.maya, s.session(2).id)
     assert ben not in {m.id for m in future.members}
     assert ana in {m.id for m in future.members}
-    assert session_runner.all_present(future.members) == {
-        m.id: PRESENT for m in future.members
-    }
+    assert session_runner.all_present(future.members) == {m.id: PRESENT for m in future.members}
     assert ben not in session_runner.all_present(past.members)
 
 
@@ -281,7 +279,7 @@ def test_default_session_skips_cancelled_and_falls_back_to_the_last(s):
     sessions = store.sessions(s.cohort.id)
     cohorts.cancel_session(store, s.maya, sessions[1].id)
     sessions = store.sessions(s.cohort.id)
-    # Session 2 is cancelled: on its date the next planned one is offered instead.
+    # Session 2 is cancelled: on its date the first session still planned is offered.
     assert session_runner.default_session(sessions, sessions[1].scheduled_date).number == 1
     held = [r.model_copy(update={"status": SessionStatus.HELD}) for r in sessions]
     assert session_runner.default_session(held, DAY1 + dt.timedelta(weeks=52)).number == 6

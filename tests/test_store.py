@@ -208,38 +208,39 @@ def test_a_new_database_whose_migration_fails_refuses_to_open(
 # --------------------------------------------------------------------------- CHECK constraints
 
 
-@pytest.mark.parametrize("k", [2, 11])
-def test_min_cell_size_outside_3_to_10_is_refused(store: Store, k: int) -> None:
-    with pytest.raises(duckdb.ConstraintException):
-        store.create_program(ACTOR, "Too small a cell", min_cell_size=k)
+def test_min_cell_size_just_outside_3_to_10_is_refused(store: Store) -> None:
+    for k in (2, 11):
+        with pytest.raises(duckdb.ConstraintException):
+            store.create_program(ACTOR, f"Cell {k}", min_cell_size=k)
     assert count(store, "programs") == 0
     assert count(store, "audit_events") == 0
 
 
-@pytest.mark.parametrize("k", [3, 4, 9, 10])
-def test_min_cell_size_3_to_10_is_accepted(store: Store, k: int) -> None:
-    program = store.create_program(ACTOR, f"Cell {k}", min_cell_size=k)
-    assert store.program(program.id).min_cell_size == k
+def test_min_cell_size_at_and_inside_3_to_10_is_accepted(store: Store) -> None:
+    for k in (3, 4, 9, 10):
+        program = store.create_program(ACTOR, f"Cell {k}", min_cell_size=k)
+        assert store.program(program.id).min_cell_size == k
 
 
-@pytest.mark.parametrize("status", ["present", "absent", "excused"])
-def test_attendance_status_in_the_list_is_accepted(store: Store, status: str) -> None:
+def test_attendance_statuses_in_the_list_are_accepted(store: Store) -> None:
     _, cohort_id = make_cohort(store)
     session = store.sessions(cohort_id)[1]
-    member = store.roster(cohort_id)[0]
-    record(store, session.id, {member.id: status}, [0], 1, held=True)
-    assert attendance(store, session.id) == {member.id: status}
+    ana, ben, chloe = store.roster(cohort_id)
+    marks = {ana.id: "present", ben.id: "absent", chloe.id: "excused"}
+    record(store, session.id, marks, [0], 1, held=True)
+    assert attendance(store, session.id) == marks
 
 
-@pytest.mark.parametrize("status", ["late", "Present"])
-def test_attendance_status_outside_the_list_is_refused(store: Store, status: str) -> None:
+def test_attendance_status_outside_the_list_is_refused(store: Store) -> None:
     """The CHECK holds even for a writer that skips the models (SessionReport validates too)."""
     cur = store.cursor()
     try:
-        with pytest.raises(duckdb.ConstraintException):
-            cur.execute(
-                "INSERT INTO attendance (session_id, member_id, status) VALUES (1, 1, ?)", [status]
-            )
+        for status in ("late", "Present", ""):
+            with pytest.raises(duckdb.ConstraintException):
+                cur.execute(
+                    "INSERT INTO attendance (session_id, member_id, status) VALUES (1, 1, ?)",
+                    [status],
+                )
     finally:
         cur.close()
     assert count(store, "attendance") == 0
@@ -253,30 +254,29 @@ def test_session_number_outside_0_to_52_is_refused(store: Store, number: int) ->
     assert count(store, "sessions") == 0
 
 
-@pytest.mark.parametrize("number", [0, 52])
-def test_session_number_0_and_52_are_accepted(store: Store, number: int) -> None:
-    _, cohort_id = make_cohort(store, numbers=(number,))
-    assert [s.number for s in store.sessions(cohort_id)] == [number]
+def test_session_numbers_0_and_52_are_accepted(store: Store) -> None:
+    _, cohort_id = make_cohort(store, numbers=(0, 1, 52))
+    assert [s.number for s in store.sessions(cohort_id)] == [0, 1, 52]
 
 
-@pytest.mark.parametrize("role", ["owner", "Admin"])
-def test_staff_role_outside_admin_lead_facilitator_is_refused(store: Store, role: str) -> None:
+def test_staff_role_outside_admin_lead_facilitator_is_refused(store: Store) -> None:
     cur = store.cursor()
     try:
-        with pytest.raises(duckdb.ConstraintException):
-            cur.execute(
-                "INSERT INTO staff_users (username, display_name, role) VALUES (?, ?, ?)",
-                ["someone", "Someone", role],
-            )
+        for role in ("owner", "Admin", ""):
+            with pytest.raises(duckdb.ConstraintException):
+                cur.execute(
+                    "INSERT INTO staff_users (username, display_name, role) VALUES (?, ?, ?)",
+                    ["someone", "Someone", role],
+                )
     finally:
         cur.close()
     assert count(store, "staff_users") == 0
 
 
-@pytest.mark.parametrize("role", list(Role))
-def test_every_role_is_accepted(store: Store, role: Role) -> None:
-    user = store.create_staff_user(ACTOR, f"user-{role.value}", "Someone", role, None)
-    assert store.staff_user(user.id).role is role
+def test_every_role_is_accepted(store: Store) -> None:
+    for role in Role:
+        user = store.create_staff_user(ACTOR, f"user-{role.value}", "Someone", role, None)
+        assert store.staff_user(user.id).role is role
 
 
 # --------------------------------------------------------------------------- privacy shape
@@ -286,15 +286,14 @@ def test_a_response_is_only_an_id_and_a_session(store: Store) -> None:
     assert store.table_columns("responses") == ["id", "session_id"]
 
 
-@pytest.mark.parametrize("table", ["responses", "answers"])
-def test_responses_and_answers_carry_no_time(store: Store, table: str) -> None:
+def test_responses_and_answers_carry_no_time(store: Store) -> None:
     rows = query(
         store,
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
-        [table],
+        "SELECT table_name, column_name, data_type FROM information_schema.columns"
+        " WHERE table_name IN ('responses', 'answers')",
     )
-    assert rows, f"{table} has no columns"
-    for column, data_type in rows:
+    assert {r[0] for r in rows} == {"responses", "answers"}
+    for table, column, data_type in rows:
         assert not data_type.upper().startswith(TIME_TYPES), (table, column, data_type)
         assert not any(w in column.lower() for w in ("time", "date", "_at", "created")), column
 
@@ -434,25 +433,21 @@ def test_the_store_still_writes_after_a_failed_unit(store: Store) -> None:
     assert [p.name for p in store.programs()] == ["After"]
 
 
-@pytest.mark.parametrize("kind", ["programs", "staff_users"])
-def test_appends_from_many_threads_all_land(store: Store, kind: str) -> None:
+def test_appends_from_many_threads_all_land(store: Store) -> None:
     threads, each = 8, 50
     escaped: list[BaseException] = []
 
     def work(t: int) -> None:
         for i in range(each):
             try:
-                if kind == "programs":
-                    store.create_program(ACTOR, f"program-{t}-{i}")
-                else:
-                    store.create_staff_user(ACTOR, f"user-{t}-{i}", "Someone", Role.LEAD, None)
+                store.create_program(ACTOR, f"program-{t}-{i}")
             except BaseException as exc:  # asserted on below
                 escaped.append(exc)
 
     run_threads(threads, work)
     assert escaped == []
-    assert count(store, kind) == threads * each
-    assert query(store, f"SELECT count(DISTINCT id) FROM {kind}")[0][0] == threads * each
+    assert count(store, "programs") == threads * each
+    assert query(store, "SELECT count(DISTINCT id) FROM programs")[0][0] == threads * each
     assert count(store, "audit_events") == threads * each
 
 
@@ -482,7 +477,7 @@ def test_racing_creations_of_one_username_make_exactly_one_account(store: Store)
                 outcomes.append(type(exc).__name__)
 
         run_threads(8, work)
-        assert sorted(outcomes) == ["Conflict"] * 7 + ["created"], f"round {round_}"
+        assert sorted(outcomes) == ["Conflict"] * 7 + ["created"], (round_, sorted(outcomes))
     assert count(store, "staff_users") == 3
 
 
@@ -490,20 +485,25 @@ def test_racing_creations_of_one_username_in_different_cases_make_exactly_one_ac
     store: Store,
 ) -> None:
     """Usernames are unique ignoring case, also when two admins submit at the same moment."""
-    for round_ in range(5):
+    for round_ in range(3):
         name = f"sam{round_}"
 
-        def work(t: int, name: str = name) -> None:
+        errors: list[str] = []
+
+        def work(t: int, name: str = name, errors: list[str] = errors) -> None:
             try:
                 store.create_staff_user(
                     ACTOR, name if t % 2 else name.upper(), "Sam", Role.LEAD, None
                 )
             except Conflict:
                 pass
+            except Exception as exc:  # reported below rather than lost in a thread
+                errors.append(type(exc).__name__)
 
         run_threads(8, work)
         rows = query(store, "SELECT username FROM staff_users WHERE lower(username) = ?", [name])
         assert len(rows) == 1, f"round {round_}: {rows}"
+        assert errors == [], f"round {round_}"
 
 
 def test_creating_a_staff_user_is_audited(store: Store) -> None:
@@ -689,30 +689,6 @@ def test_every_session_held_makes_the_cohort_finished(store: Store) -> None:
     for session in store.sessions(cohort_id):
         record(store, session.id, {ana.id: "present"}, [0], 1, held=True)
     assert store.cohort(cohort_id).status == "finished"
-
-
-# --------------------------------------------------------------------------- pulse
-
-
-def test_store_closed_pulse_writes_responses_without_time_and_only_once(store: Store) -> None:
-    _, cohort_id = make_cohort(store)
-    session = store.sessions(cohort_id)[1]
-    opened = dt.datetime(2026, 3, 9, 19, 45)
-    answers = [{("who5", "calm"): v, ("who5", "rested"): 5 - v} for v in range(4)]
-
-    store.store_closed_pulse(ACTOR, session.id, opened, answers)
-
-    assert count(store, "responses") == 4
-    assert count(store, "answers") == 8
-    sums = query(store, "SELECT sum(value) FROM answers WHERE item_id = 'calm'")
-    assert sums == [(0 + 1 + 2 + 3,)]
-    window = query(
-        store, "SELECT opened_at, closed_at FROM pulse_windows WHERE session_id = ?", [session.id]
-    )
-    assert window == [(opened, opened + dt.timedelta(minutes=10))]
-    with pytest.raises(Conflict):
-        store.store_closed_pulse(ACTOR, session.id, opened, answers)
-    assert count(store, "responses") == 4
 
 
 # --------------------------------------------------------------------------- the file lock

@@ -35,7 +35,9 @@ CONNECT_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
-RETRIES = 6
+# Retries of a unit of work that lost a race. Backoff grows to ~0.1 s with jitter, so under heavy
+# contention every writer eventually gets a turn (measured: 8 threads × 25 updates of one row).
+RETRIES = 25
 
 
 def _migrations() -> list[tuple[str, str]]:
@@ -64,7 +66,11 @@ class StoreBase:
             raise
         self._closed = False
         self._lock = threading.Lock()
-        self.migrate()
+        try:
+            self.migrate()
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         with self._lock:
@@ -99,12 +105,16 @@ class StoreBase:
             try:
                 with self._transaction() as cur:
                     return unit(cur)
-            except duckdb.TransactionException:
+            except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
+                # A duplicate key from a concurrent insert surfaces only at COMMIT; running the
+                # unit again lets its own check see the other row and refuse with a clear message.
+                if isinstance(exc, duckdb.ConstraintException) and "Duplicate key" not in str(exc):
+                    raise
                 if attempt == RETRIES - 1:
                     raise Conflict(
                         "Too many people changed the same thing at once. Please try again."
                     ) from None
-                time.sleep(random.uniform(0.002, 0.02) * (attempt + 1))
+                time.sleep(random.uniform(0.001, 0.004) * min(2**attempt, 32))
         raise AssertionError("unreachable")
 
     def _rows(

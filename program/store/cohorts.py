@@ -142,10 +142,11 @@ class CohortQueries(StoreBase):
                 "INSERT INTO sessions (cohort_id, number, scheduled_date) VALUES (?, ?, ?)",
                 [[cohort_id, n, d] for n, d in sorted(session_dates.items())],
             )
-            cur.executemany(
-                "INSERT INTO cohort_facilitators VALUES (?, ?)",
-                [[cohort_id, u] for u in sorted(set(facilitator_ids))],
-            )
+            if facilitator_ids:
+                cur.executemany(
+                    "INSERT INTO cohort_facilitators VALUES (?, ?)",
+                    [[cohort_id, u] for u in sorted(set(facilitator_ids))],
+                )
             if roster:
                 cur.executemany(
                     "INSERT INTO roster_members (cohort_id, display_name) VALUES (?, ?)",
@@ -245,13 +246,14 @@ class CohortQueries(StoreBase):
             ).fetchone()
             assert status is not None
             cur.execute("DELETE FROM attendance WHERE session_id = ?", [session_id])
-            cur.executemany(
-                "INSERT INTO attendance (session_id, member_id, status, late) VALUES (?, ?, ?, ?)",
-                [
-                    [session_id, m, mark.status.value, mark.late]
-                    for m, mark in sorted(report.attendance.items())
-                ],
-            )
+            if report.attendance:
+                cur.executemany(
+                    "INSERT INTO attendance (session_id, member_id, status, late) VALUES (?, ?, ?, ?)",
+                    [
+                        [session_id, m, mark.status.value, mark.late]
+                        for m, mark in sorted(report.attendance.items())
+                    ],
+                )
             cur.execute("DELETE FROM fidelity WHERE session_id = ?", [session_id])
             if report.agenda_length:
                 cur.executemany(
@@ -307,10 +309,11 @@ class CohortQueries(StoreBase):
     ) -> None:
         def unit(cur: Cursor) -> None:
             cur.execute("DELETE FROM cohort_facilitators WHERE cohort_id = ?", [cohort_id])
-            cur.executemany(
-                "INSERT INTO cohort_facilitators VALUES (?, ?)",
-                [[cohort_id, u] for u in sorted(set(user_ids))],
-            )
+            if user_ids:
+                cur.executemany(
+                    "INSERT INTO cohort_facilitators VALUES (?, ?)",
+                    [[cohort_id, u] for u in sorted(set(user_ids))],
+                )
             self._audit(
                 cur,
                 actor,

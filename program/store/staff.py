@@ -39,6 +39,8 @@ class StaffQueries(StoreBase):
         password_hash: str | None,
         email: str | None = None,
     ) -> StaffUser:
+        username = username.lower()  # usernames compare without case; store them one way
+
         def unit(cur: Cursor) -> StaffUser:
             if cur.execute(
                 "SELECT 1 FROM staff_users WHERE lower(username) = lower(?)", [username]

@@ -1,0 +1,435 @@
+"""The program-lead results (program/results.py `program_results`, `select_cohorts`): pooled figures
+built from released cells only, the k threshold, the fixed selection dimensions, who may read them,
+and the headline figures, on small programs built through the domain API."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from scipy import stats as scipy_stats  # type: ignore[import-untyped]
+
+from program import pulse
+from program.cohorts import create_cohort
+from program.errors import AccessDenied
+from program.library import load_curriculum, upload_curriculum
+from program.models import (
+    Actor,
+    AttendanceMark,
+    Cohort,
+    CurriculumBundle,
+    Mark,
+    Program,
+    Role,
+    StaffUser,
+    score_answers,
+)
+from program.results import ProgramResults, Selection, program_results, select_cohorts
+from program.session_runner import save_sheet
+from program.settings import get_settings
+from program.store import Store
+from tests.conftest import CURRICULA, INSTRUMENTS
+
+BUNDLED = CURRICULA / "collective-healing.yaml"
+SYSTEM = Actor.system()
+PAST = dt.date(2025, 1, 6)  # a Monday: every session of these cohorts can be marked held
+
+
+# --------------------------------------------------------------------------- building programs
+
+
+@dataclass
+class World:
+    """One program with its lead and a facilitator, and the bundled curriculum loaded."""
+
+    store: Store
+    program: Program
+    lead: StaffUser
+    facilitator: StaffUser
+    version_id: int
+
+    def bundle(self, version_id: int | None = None) -> CurriculumBundle:
+        return self.store.curriculum_bundle(version_id or self.version_id)
+
+
+def make_world(store: Store, make_staff, k: int = 5, name: str = "Test program") -> World:  # type: ignore[no-untyped-def]
+    version, _ = load_curriculum(store, SYSTEM, BUNDLED)
+    lead = make_staff(f"lead-{name.split()[0].lower()}", Role.LEAD)
+    facilitator = make_staff(f"fac-{name.split()[0].lower()}", Role.FACILITATOR)
+    program = store.create_program(SYSTEM, name, "", k)
+    store.add_program_lead(SYSTEM, program.id, lead.id)
+    return World(store, program, lead, facilitator, version.id)
+
+
+def add_cohort(
+    world: World,
+    name: str,
+    roster: Sequence[str],
+    start: dt.date = PAST,
+    version_id: int | None = None,
+) -> Cohort:
+    """A weekly cohort without orientation, so its sessions are numbered 1–6."""
+    return create_cohort(
+        world.store,
+        world.facilitator,
+        world.program.id,
+        version_id or world.version_id,
+        name,
+        start,
+        start.weekday(),
+        False,
+        [world.facilitator.id],
+        "\n".join(roster),
+    )
+
+
+def roster(prefix: str, size: int) -> list[str]:
+    return [f"{prefix} {i}" for i in range(1, size + 1)]
+
+
+def session_id(world: World, cohort: Cohort, number: int) -> int:
+    return next(s.id for s in world.store.sessions(cohort.id) if s.number == number)
+
+
+def hold(world: World, cohort: Cohort, number: int, present: Sequence[str]) -> int:
+    """Mark the session held with these roster members present and the others absent."""
+    sid = session_id(world, cohort, number)
+    marks = {
+        m.id: AttendanceMark(status=Mark.PRESENT if m.display_name in present else Mark.ABSENT)
+        for m in world.store.roster(cohort.id)
+    }
+    save_sheet(
+        world.store,
+        world.facilitator,
+        sid,
+        marks,
+        set(),
+        "",
+        held=True,
+        revision=world.store.session_revision(sid),
+    )
+    return sid
+
+
+def answers(bundle: CurriculumBundle, number: int, value: int) -> dict[tuple[str, str], int]:
+    """Every item of the session's pulse answered with `value`, clipped to the item's scale."""
+    return {
+        (instrument.id, item.id): max(instrument.scale.min, min(instrument.scale.max, value))
+        for instrument, item in bundle.pulse_items(number)
+    }
+
+
+def closed_pulse(world: World, cohort: Cohort, number: int, values: Sequence[int]) -> None:
+    """Hold the session with enough people present and store a closed pulse, one answer each."""
+    members = [m.display_name for m in world.store.roster(cohort.id)]
+    sid = hold(world, cohort, number, members)
+    bundle = world.bundle(cohort.curriculum_version_id)
+    responses = [score_answers(bundle.pulse_items(number), answers(bundle, number, v)) for v in values]
+    opened = dt.datetime.combine(world.store.session(sid).scheduled_date, dt.time(19, 0))
+    world.store.store_closed_pulse(SYSTEM, sid, opened, responses)
+
+
+def results(world: World, viewer: StaffUser | None = None, **selection: object) -> ProgramResults:
+    return program_results(
+        world.store, viewer or world.lead, Selection(world.program.id, **selection)  # type: ignore[arg-type]
+    )
+
+
+def figure(res: ProgramResults, measure: str, number: int):  # type: ignore[no-untyped-def]
+    return next(f for f in res.trends[measure] if f.session_number == number)
+
+
+def t_quantile(df: int) -> float:
+    return float(scipy_stats.t.ppf(0.975, df))
+
+
+# --------------------------------------------------------------------------- pooling by hand
+
+
+def test_a_pooled_figure_is_the_cluster_robust_pool_of_exactly_the_released_cells(
+    store, make_staff
+):
+    world = make_world(store, make_staff)
+    # Stress is one 0–10 item, scored as given. Three released cells and one below k = 5.
+    cells = {
+        "North": [2, 3, 3, 4, 8],
+        "South": [5, 5, 6, 6, 7, 9],
+        "East": [1, 2, 2, 3, 3, 4, 6],
+        "Small": [10, 10, 10, 10],  # n = 4: left out, and far from the others on purpose
+    }
+    for name, values in cells.items():
+        cohort = add_cohort(world, name, roster(name, 8))
+        closed_pulse(world, cohort, 1, values)
+
+    pooled = figure(results(world), "stress", 1)
+
+    released = [(len(v), sum(v) / len(v)) for name, v in cells.items() if name != "Small"]
+    big_n = sum(n for n, _ in released)
+    mean = sum(n * m for n, m in released) / big_n
+    g = len(released)
+    se = math.sqrt(g / (g - 1) * sum(n * n * (m - mean) ** 2 for n, m in released) / big_n**2)
+    t = t_quantile(g - 1)
+    assert (pooled.pooled.G, pooled.pooled.N, pooled.left_out) == (3, 18, 1)
+    assert pooled.pooled.mean == pytest.approx(mean, abs=1e-9)
+    assert pooled.pooled.se == pytest.approx(se, abs=1e-9)
+    low, high = pooled.pooled.ci95
+    assert low == pytest.approx(max(0.0, mean - t * se), abs=1e-9)
+    assert high == pytest.approx(min(10.0, mean + t * se), abs=1e-9)
+
+
+def test_who5_is_pooled_on_its_0_to_100_score(store, make_staff):
+    world = make_world(store, make_staff)
+    # Every WHO-5 item answered 3 gives a raw 15, times 4: 60; items answered 2 give 40.
+    for name, value, n in (("A", 3, 5), ("B", 2, 5)):
+        closed_pulse(world, add_cohort(world, name, roster(name, 6)), 1, [value] * n)
+    pooled = figure(results(world), "who5", 1).pooled
+    assert (pooled.G, pooled.N, pooled.mean) == (2, 10, pytest.approx(50.0))
+
+
+# --------------------------------------------------------------------------- the threshold
+
+
+def test_cells_below_k_are_left_out_and_counted_and_k_and_k_plus_one_are_pooled(
+    store, make_staff
+):
+    world = make_world(store, make_staff, k=5)
+    sizes = {"Four": 4, "Five": 5, "Six": 6}
+    for name, n in sizes.items():
+        closed_pulse(world, add_cohort(world, name, roster(name, 8)), 1, [5] * n)
+
+    res = results(world)
+
+    for measure, figures in res.trends.items():
+        (only,) = figures  # only session 1 has a closed pulse
+        assert (only.pooled.G, only.pooled.N, only.left_out) == (2, 11, 1), measure
+    measures_at_1 = len(world.bundle().curriculum.instruments_at(1))
+    assert res.left_out == measures_at_1  # the cohort of four, once per measure
+    assert {row.cohort for row in res.table} == {"Five", "Six"}
+    assert {(row.cohort, row.n) for row in res.table} == {("Five", 5), ("Six", 6)}
+    assert len(res.table) == 2 * measures_at_1
+
+
+def test_the_threshold_follows_the_programs_k(store, make_staff):
+    world = make_world(store, make_staff, k=3)
+    closed_pulse(world, add_cohort(world, "Two", roster("Two", 5)), 1, [4, 6])
+    closed_pulse(world, add_cohort(world, "Three", roster("Three", 5)), 1, [4, 5, 6])
+    res = results(world)
+    assert res.k == 3
+    assert figure(res, "stress", 1).pooled.N == 3
+    assert {row.cohort for row in res.table} == {"Three"}
+
+
+def test_an_open_pulse_is_left_out_however_many_answered(store, make_staff):
+    world = make_world(store, make_staff)
+    closed_pulse(world, add_cohort(world, "Closed", roster("Closed", 8)), 1, [5] * 6)
+    open_cohort = add_cohort(world, "Open", roster("Open", 8))
+    sid = hold(world, open_cohort, 1, roster("Open", 8))
+    now = dt.datetime.now()
+    window = pulse.open_pulse(store, get_settings(), world.facilitator, sid, now)
+    assert window.room_code is not None
+    for _ in range(7):
+        invitation = pulse.resolve_code(store, window.room_code, now)
+        raw = {pulse.answer_key(i, item): i.scale.max for i, item in invitation.items}
+        pulse.submit(store, invitation, raw, now)
+
+    stress = figure(results(world), "stress", 1)
+    assert (stress.pooled.G, stress.pooled.N, stress.left_out) == (1, 6, 1)
+    assert stress.pooled.mean == pytest.approx(5.0)
+    assert {row.cohort for row in results(world).table} == {"Closed"}
+
+
+# --------------------------------------------------------------------------- no derivation
+
+
+def build_with_small_cell(
+    path: Path, small_values: Sequence[int], big_values: Sequence[int] = (3, 4, 5, 6, 7)
+) -> ProgramResults:
+    """A program whose cohort "Small" has a suppressed cell (n = 4) holding `small_values`."""
+    from program.accounts import create_user
+
+    store = Store(path)
+    try:
+
+        def make_staff(username: str, role: Role = Role.FACILITATOR) -> StaffUser:
+            return create_user(store, SYSTEM, username, username.title(), role, "correct horse battery")
+
+        world = make_world(store, make_staff)
+        closed_pulse(world, add_cohort(world, "Big A", roster("A", 8)), 1, big_values)
+        closed_pulse(world, add_cohort(world, "Big B", roster("B", 8)), 1, [2, 2, 5, 8, 9, 9])
+        closed_pulse(world, add_cohort(world, "Small", roster("S", 8)), 1, small_values)
+        return results(world)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    "other", [[0, 0, 0, 0], [10, 10, 10, 10], [1, 9, 2, 8]], ids=["all low", "all high", "mixed"]
+)
+def test_changing_a_suppressed_cells_answers_changes_no_number_shown(tmp_path, other):
+    baseline = build_with_small_cell(tmp_path / "a.duckdb", [5, 5, 5, 5])
+    changed = build_with_small_cell(tmp_path / "b.duckdb", other)
+    assert changed == baseline  # every field: headline, trends, table, left out, ...
+
+
+def test_changing_a_released_cells_answers_does_change_the_pooled_figures(tmp_path):
+    """The counterpart of the test above, so that it cannot pass by comparing nothing."""
+    baseline = build_with_small_cell(tmp_path / "a.duckdb", [5, 5, 5, 5])
+    changed = build_with_small_cell(tmp_path / "b.duckdb", [5, 5, 5, 5], [9, 9, 9, 9, 9])
+    assert changed.trends != baseline.trends
+    assert changed.table != baseline.table
+
+
+def test_no_field_of_the_results_holds_a_suppressed_cells_count_or_score(store, make_staff):
+    world = make_world(store, make_staff)
+    closed_pulse(world, add_cohort(world, "Released", roster("R", 8)), 1, [5] * 5)
+    closed_pulse(world, add_cohort(world, "Suppressed", roster("S", 8)), 1, [7, 7, 7, 7])
+    res = results(world)
+    assert all(row.cohort == "Released" for row in res.table)
+    for figures in res.trends.values():
+        for f in figures:
+            assert f.pooled.N == 5 and f.pooled.G == 1
+    # Nothing in the results mentions the suppressed cohort other than its place in the list.
+    assert "Suppressed" in [c.name for c in res.cohorts]
+    flat = repr(dataclasses.replace(res, cohorts=[]))
+    assert "Suppressed" not in flat
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def second_version(world: World) -> int:
+    """The bundled curriculum edited to a new version: a cohort pinned to it is told apart."""
+    text = BUNDLED.read_text(encoding="utf-8")
+    version = world.bundle().curriculum.version
+    edited = text.replace(f"version: {version}", f"version: {version}-b", 1)
+    assert edited != text
+    loaded, _ = upload_curriculum(world.store, SYSTEM, "edited.yaml", edited, INSTRUMENTS)
+    assert loaded.id != world.version_id
+    return loaded.id
+
+
+def test_selection_by_curriculum_version_and_period(store, make_staff):
+    world = make_world(store, make_staff)
+    v2 = second_version(world)
+    january = add_cohort(world, "January", roster("J", 6), dt.date(2025, 1, 6))
+    february = add_cohort(world, "February v2", roster("F", 6), dt.date(2025, 2, 3), v2)
+    march = add_cohort(world, "March", roster("M", 6), dt.date(2025, 3, 3))
+    for cohort in (january, february, march):
+        closed_pulse(world, cohort, 1, [5] * 5)
+
+    def chosen(**fields: object) -> list[str]:
+        selection = Selection(world.program.id, **fields)  # type: ignore[arg-type]
+        names = [c.name for c in select_cohorts(store, selection)]
+        res = results(world, **fields)
+        assert [c.name for c in res.cohorts] == names
+        assert {row.cohort for row in res.table} == set(names)
+        assert figure(res, "stress", 1).pooled.G == len(names)
+        return names
+
+    assert chosen() == ["January", "February v2", "March"]
+    assert chosen(curriculum_version_id=world.version_id) == ["January", "March"]
+    assert chosen(curriculum_version_id=v2) == ["February v2"]
+    # Both ends of the period are inclusive.
+    assert chosen(started_from=dt.date(2025, 2, 3)) == ["February v2", "March"]
+    assert chosen(started_to=dt.date(2025, 2, 3)) == ["January", "February v2"]
+    assert chosen(started_from=dt.date(2025, 1, 7), started_to=dt.date(2025, 3, 2)) == [
+        "February v2"
+    ]
+    assert (
+        chosen(curriculum_version_id=world.version_id, started_from=dt.date(2025, 2, 1))
+        == ["March"]
+    )
+    assert chosen(started_from=dt.date(2026, 1, 1)) == []
+
+
+def test_an_empty_selection_gives_empty_results_not_an_error(store, make_staff):
+    world = make_world(store, make_staff)
+    res = results(world)
+    assert res.cohorts == [] and res.table == [] and res.left_out == 0
+    assert res.headline.enrolled == 0
+    assert res.headline.attendance_rate is None and res.headline.completion_rate is None
+    assert res.retention == {}
+
+
+def test_other_programs_cohorts_never_enter_the_results(store, make_staff):
+    world = make_world(store, make_staff)
+    other = store.create_program(SYSTEM, "Other program", "", 5)
+    mine = add_cohort(world, "Mine", roster("M", 6))
+    closed_pulse(world, mine, 1, [5] * 5)
+    theirs = create_cohort(
+        store, world.facilitator, other.id, world.version_id, "Theirs", PAST, 0, False,
+        [world.facilitator.id], "\n".join(roster("T", 6)),
+    )  # fmt: skip
+    closed_pulse(world, theirs, 1, [9] * 6)
+    res = results(world)
+    assert [c.name for c in res.cohorts] == ["Mine"]
+    assert figure(res, "stress", 1).pooled.N == 5
+
+
+# --------------------------------------------------------------------------- who may read
+
+
+def test_a_lead_of_another_program_is_refused(store, make_staff):
+    world = make_world(store, make_staff)
+    stranger = make_staff("other-lead", Role.LEAD)
+    elsewhere = store.create_program(SYSTEM, "Elsewhere", "", 5)
+    store.add_program_lead(SYSTEM, elsewhere.id, stranger.id)
+    with pytest.raises(AccessDenied):
+        results(world, stranger)
+
+
+def test_facilitators_are_refused_even_for_the_program_they_facilitate_in(store, make_staff):
+    world = make_world(store, make_staff)
+    closed_pulse(world, add_cohort(world, "Theirs", roster("T", 6)), 1, [5] * 5)
+    with pytest.raises(AccessDenied):
+        results(world, world.facilitator)
+    with pytest.raises(AccessDenied):
+        results(world, make_staff("someone-else", Role.FACILITATOR))
+
+
+def test_the_lead_and_admins_may_read(store, make_staff):
+    world = make_world(store, make_staff)
+    assert results(world).program == world.program
+    assert results(world, make_staff("root", Role.ADMIN)).program == world.program
+
+
+# --------------------------------------------------------------------------- headline
+
+
+def test_headline_figures_of_a_small_hand_made_program(store, make_staff):
+    world = make_world(store, make_staff)
+    # Finished: four members; Ana comes to all six weekly sessions, Ben to 1–4, Cai to 1–3,
+    # Dee to none. Completion (4 of 6): Ana and Ben.
+    finished = add_cohort(world, "Finished", ["Ana", "Ben", "Cai", "Dee"])
+    came = {1: "Ana Ben Cai", 2: "Ana Ben Cai", 3: "Ana Ben Cai", 4: "Ana Ben", 5: "Ana", 6: "Ana"}
+    for number, present in came.items():
+        hold(world, finished, number, present.split())
+    # Running: three members, two at session 1. Scheduled: two members, in the future.
+    running = add_cohort(world, "Running", ["Eve", "Fay", "Gus"])
+    hold(world, running, 1, ["Eve", "Fay"])
+    add_cohort(world, "Scheduled", ["Hal", "Ida"], dt.date.today() + dt.timedelta(days=30))
+
+    res = results(world)
+    h = res.headline
+    assert (h.cohorts_running, h.cohorts_finished, h.cohorts_scheduled) == (1, 1, 1)
+    assert h.enrolled == 4 + 3 + 2
+    assert h.attendance_rate == pytest.approx((3 + 3 + 3 + 2 + 1 + 1 + 2) / (4 * 6 + 3))
+    assert h.completion_rate == pytest.approx(2 / 4)  # finished cohorts only
+    assert res.retention == pytest.approx(
+        {1: 5 / 7, 2: 3 / 4, 3: 3 / 4, 4: 2 / 4, 5: 1 / 4, 6: 1 / 4}
+    )
+    assert res.table == [] and res.left_out == 0  # no pulse anywhere
+
+
+def test_completion_is_none_until_a_cohort_finishes(store, make_staff):
+    world = make_world(store, make_staff)
+    running = add_cohort(world, "Running", ["Eve", "Fay", "Gus"])
+    hold(world, running, 1, ["Eve"])
+    h = results(world).headline
+    assert h.completion_rate is None
+    assert h.attendance_rate == pytest.approx(1 / 3)

@@ -1,0 +1,469 @@
+"""AppTests of the pulse pages: the participant page (no account) and the facilitator's Pulse tab."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from program import pulse
+from program.store import Store
+from tests.conftest import app_test
+from tests.test_pulse import GENERIC, Group, build_template, count, fill, make_group
+
+STAFF_WORDS = ("Run a session", "Cohorts", "Cohort results", "Admin", "Audit", "Sign out", "Roster")
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_template(tmp_path_factory.mktemp("pulse-pages-template"))
+
+
+@pytest.fixture
+def store(settings_env: Path, template: Path) -> Iterator[Store]:
+    shutil.copyfile(template, settings_env)
+    s = Store(settings_env)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def group(store: Store) -> Group:
+    return make_group(store)
+
+
+def now() -> dt.datetime:
+    # The pages use the wall clock, so windows are opened at the wall clock too.
+    return dt.datetime.now()
+
+
+def texts(at: AppTest) -> list[str]:
+    """Every piece of text the page rendered: values, labels, captions, options, alerts."""
+    out: list[str] = []
+    stack: list[Any] = [at._tree]
+    while stack:
+        node = stack.pop()
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            stack.extend(children.values())
+        for attr in ("value", "label", "body", "caption", "help", "placeholder", "options"):
+            try:
+                v = getattr(node, attr, None)
+            except Exception:  # a widget without a value yet
+                continue
+            if isinstance(v, str):
+                out.append(v)
+            elif isinstance(v, list):
+                out.extend(str(x) for x in v)
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "body") and isinstance(proto.body, str):
+            out.append(proto.body)
+    return out
+
+
+def page_text(at: AppTest) -> str:
+    return "\n".join(texts(at))
+
+
+def participant(store: Store, code: str | None = None) -> AppTest:
+    at = app_test("pages/pulse.py", store)
+    if code is not None:
+        at.query_params["code"] = code
+    return at.run()
+
+
+def type_code(at: AppTest, typed: str) -> AppTest:
+    at.text_input[0].input(typed)
+    return at.button[0].click().run()
+
+
+def answer_all(at: AppTest, skip: int | None = None) -> AppTest:
+    for index, radio in enumerate(at.radio):
+        if index != skip:
+            radio.set_value(radio.options and int(radio.options[-1].split()[0]))
+    return send(at)
+
+
+def send(at: AppTest) -> AppTest:
+    (button,) = [b for b in at.button if b.label == "Send my answers"]
+    return button.click().run()
+
+
+def shows_code_form(at: AppTest) -> bool:
+    return [t.label for t in at.text_input] == ["Code"] and [b.label for b in at.button] == [
+        "Continue"
+    ]
+
+
+# --------------------------------------------------------------------------- participant page
+
+
+def test_with_no_code_the_page_asks_for_one(store: Store) -> None:
+    at = participant(store)
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Today's pulse"]
+    assert shows_code_form(at)
+    assert not at.radio
+    assert not at.error
+
+
+def test_a_wrong_typed_code_shows_the_generic_error_and_the_form_again(
+    store: Store, group: Group
+) -> None:
+    group.open(at=now())
+    at = type_code(participant(store), "ABCD-EFGH")
+    assert not at.exception
+    assert [e.value for e in at.error] == [GENERIC]
+    assert shows_code_form(at)
+    assert not at.radio
+
+
+def test_a_wrong_code_in_the_link_shows_the_generic_error_and_the_form(store: Store) -> None:
+    at = participant(store, "ABCDEFGH")
+    assert not at.exception
+    assert [e.value for e in at.error] == [GENERIC]
+    assert shows_code_form(at)
+
+
+def test_a_closed_code_in_the_link_reads_like_a_wrong_one(store: Store, group: Group) -> None:
+    code = group.open(at=now())
+    pulse.close_pulse(store, group.facilitator, group.session_id, now())
+    at = participant(store, code)
+    assert [e.value for e in at.error] == [GENERIC]
+    assert shows_code_form(at)
+
+
+def test_a_valid_room_code_shows_the_session_the_promise_and_one_question_each(
+    store: Store, group: Group
+) -> None:
+    code = group.open(at=now())
+    at = participant(store, code)
+    assert not at.exception
+    invitation = pulse.resolve_code(store, code, now())
+    assert [t.value for t in at.title] == [
+        f"Session 1: {invitation.session_title}"
+    ]
+    (promise,) = [i.value for i in at.info]
+    assert re.search(r"at least 5 people", promise)
+    assert "no name" in promise
+    assert "random order" in promise
+    assert "no device" in promise and "no time" in promise
+    assert "after the pulse closes" in promise
+    assert [r.label for r in at.radio] == [
+        f"{n}. {item.text}" for n, (_, item) in enumerate(invitation.items, start=1)
+    ]
+    for radio, (instrument, _) in zip(at.radio, invitation.items, strict=True):
+        assert radio.value is None  # nothing is chosen for the participant
+        assert len(radio.options) == instrument.scale.max - instrument.scale.min + 1
+    assert not at.error
+
+
+def test_the_participant_page_shows_no_staff_links(store: Store, group: Group) -> None:
+    for at in (participant(store), participant(store, group.open(at=now()))):
+        assert not at.sidebar.children or not page_text(at.sidebar)  # type: ignore[arg-type]
+        assert not at.get("page_link")
+        text = page_text(at)
+        for word in STAFF_WORDS:
+            assert word not in text, word
+        assert "Sign in" not in [t.value for t in at.title]
+
+
+def test_a_code_typed_loosely_in_the_form_leads_to_the_questions(
+    store: Store, group: Group
+) -> None:
+    code = group.open(at=now())
+    at = type_code(participant(store), f" {code[:4].lower()}-{code[4:]} ")
+    assert not at.exception
+    assert len(at.radio) == 9
+
+
+def test_answering_everything_stores_one_response_and_thanks(store: Store, group: Group) -> None:
+    at = answer_all(participant(store, group.open(at=now())))
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Thank you"]
+    assert at.success
+    (receipt,) = [i.value for i in at.info]
+    assert "at least 5 people" in receipt
+    assert "no name" in receipt
+    assert count(store, "responses", group.session_id) == 1
+    assert count(store, "answers", group.session_id) == 9
+    # A second visit in the same browser session: still thanked, and nothing is added.
+    at.run()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Thank you"]
+    assert not at.radio
+    assert count(store, "responses", group.session_id) == 1
+
+
+def test_the_chosen_options_are_stored(store: Store, group: Group) -> None:
+    code = group.open(at=now())
+    at = participant(store, code)
+    invitation = pulse.resolve_code(store, code, now())
+    raw = fill(invitation, 7)
+    for radio, (instrument, item) in zip(at.radio, invitation.items, strict=True):
+        radio.set_value(raw[pulse.answer_key(instrument, item)])
+    send(at)
+    rows = store._rows("SELECT instrument_id, item_id, value FROM answers")
+    assert {(i, item): v for i, item, v in rows} == {
+        tuple(k.split("/")): v for k, v in raw.items()
+    }
+
+
+@pytest.mark.parametrize("skip", [0, 8])
+def test_leaving_a_question_unanswered_shows_its_number_and_stores_nothing(
+    store: Store, group: Group, skip: int
+) -> None:
+    at = answer_all(participant(store, group.open(at=now())), skip=skip)
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"Please answer question {skip + 1}. Every question is needed for the group's averages"
+        " to be fair."
+    ]
+    assert len(at.radio) == 9  # the form is still there, the other answers kept
+    assert sum(r.value is not None for r in at.radio) == 8
+    assert count(store, "responses") == 0
+    assert count(store, "answers") == 0
+
+
+def test_a_full_room_gets_the_kind_message(store: Store, group: Group) -> None:
+    group.attendance(1)
+    code = group.open(at=now())
+    answer_all(participant(store, code))
+    at = answer_all(participant(store, code))
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert "Everyone who was here today seems to have answered already" in error
+    assert count(store, "responses") == 1
+
+
+def test_eight_wrong_codes_pause_the_form(store: Store, group: Group) -> None:
+    code = group.open(at=now())
+    at = participant(store)
+    for attempt in range(1, 8):
+        at = type_code(at, f"WRONG{attempt:03d}")
+        assert shows_code_form(at), attempt
+        assert not at.warning
+    at = type_code(at, "WRONG008")
+    assert not at.exception
+    assert any("Too many codes" in w.value for w in at.warning)
+    assert not at.text_input  # no form to type the next guess into
+    assert not at.button
+    at.run()
+    assert any("Too many codes" in w.value for w in at.warning)
+    assert not at.text_input
+    assert code  # the right code exists; the pause is what keeps a guesser out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: pages/pulse.py copies ?code= into session state on every run, so after arriving"
+        " with a code that does not work (an old QR code, a typo in the link) the code typed into"
+        " the form is overwritten by the link's code on the rerun: the participant sees the"
+        " error again and can never answer from that page."
+    ),
+)
+def test_a_code_typed_after_arriving_with_a_bad_link_is_used(store: Store, group: Group) -> None:
+    code = group.open(at=now())
+    at = participant(store, "OLDCODE1")
+    assert at.error
+    at = type_code(at, code)
+    assert not at.error
+    assert len(at.radio) == 9
+
+
+def _hold_the_pulse_row(store: Store, session_id: int) -> Any:
+    """Another writer's transaction on the session's pulse window, as many phones at once make."""
+    cur = store.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    cur.execute(
+        "UPDATE pulse_windows SET accepted = accepted WHERE session_id = ?", [session_id]
+    )
+    return cur
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: pages/pulse.py catches only InvalidInput, PulseUnavailable and PulseFull around"
+        " pulse.submit; the Conflict that store.write raises when concurrent answers keep"
+        " colliding (see test_pulse_load) reaches the participant as an uncaught exception."
+    ),
+)
+def test_a_busy_moment_shows_a_message_not_a_traceback(store: Store, group: Group) -> None:
+    at = participant(store, group.open(at=now()))
+    other = _hold_the_pulse_row(store, group.session_id)
+    try:
+        at = answer_all(at)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert count(store, "responses") == 0
+    assert not at.exception
+    assert at.error
+
+
+def test_a_card_code_in_the_link_works_once(store: Store, group: Group) -> None:
+    group.open(at=now())
+    (card,) = pulse.make_cards(store, group.facilitator, group.session_id, 1, now())
+    at = answer_all(participant(store, card))
+    assert [t.value for t in at.title] == ["Thank you"]
+    again = participant(store, card)
+    assert any("used already" in e.value for e in again.error)
+    assert shows_code_form(again)
+    assert count(store, "responses") == 1
+
+
+# --------------------------------------------------------------------------- facilitator Pulse tab
+
+
+def session_page(store: Store, group: Group) -> AppTest:
+    return app_test("pages/session.py", store, group.facilitator).run()
+
+
+def pulse_tab_text(at: AppTest) -> str:
+    (tab,) = [t for t in at.tabs if t.label == "Pulse"]
+    return "\n".join(texts(tab))  # type: ignore[arg-type]
+
+
+def open_from_page(store: Store, group: Group) -> tuple[AppTest, str]:
+    at = session_page(store, group)
+    assert not at.exception
+    (opener,) = [b for b in at.button if b.label == "Open the pulse"]
+    at = opener.click().run()
+    assert not at.exception
+    window = store.pulse_window(group.session_id)
+    assert window is not None and window.room_code is not None
+    return at, window.room_code
+
+
+def test_opening_the_pulse_shows_the_room_code_and_not_yet(store: Store, group: Group) -> None:
+    at, code = open_from_page(store, group)
+    text = pulse_tab_text(at)
+    assert pulse.format_code(code) in text
+    assert "Enough responses to report: **not yet** (needs 5)." in text
+    assert "yes" not in re.findall(r"\*\*(\w+)\*\*", text)
+    assert not [b for b in at.button if b.label == "Open the pulse"]
+
+
+def test_the_pulse_tab_says_yes_at_k_and_not_yet_at_k_minus_1(store: Store, group: Group) -> None:
+    at, code = open_from_page(store, group)
+    for seed in range(4):
+        pulse.submit(store, pulse.resolve_code(store, code, now()), fill(pulse.resolve_code(store, code, now()), seed), now())
+    at.run()
+    assert "**not yet**" in pulse_tab_text(at)
+    invitation = pulse.resolve_code(store, code, now())
+    pulse.submit(store, invitation, fill(invitation, 4), now())
+    at.run()
+    text = pulse_tab_text(at)
+    assert "Enough responses to report: **yes** (at least 5)." in text
+    assert "not yet" not in text
+
+
+COUNT_PATTERNS = (
+    r"\b(\d+)\s+(?:responses?|answers?|people answered|have answered|answered)\b",
+    r"\b(?:responses?|answers?|answered)\b\W{0,3}(\d+)",
+    r"\b(\d+)\s+(?:of|/)\s+\d+\s+(?:answered|responded|responses)",
+)
+
+
+@pytest.mark.parametrize("n", [1, 4, 5, 6])
+def test_the_pulse_tab_never_shows_a_number_of_responses(
+    store: Store, group: Group, n: int
+) -> None:
+    at, code = open_from_page(store, group)
+    for seed in range(n):
+        invitation = pulse.resolve_code(store, code, now())
+        pulse.submit(store, invitation, fill(invitation, seed), now())
+    at.run()
+    text = page_text(at)
+    for rule in COUNT_PATTERNS:
+        assert not re.findall(rule, text, flags=re.IGNORECASE), rule
+    tab = pulse_tab_text(at)
+    # The only numbers on the tab are the code, k, the card default and times; never n itself
+    # unless it equals one of those.
+    allowed = {"5", "10", "60", "1", "2", "300"}  # k, cards default (8 + 2), card limits, widths
+    window = store.pulse_window(group.session_id)
+    assert window is not None
+    allowed |= set(re.findall(r"\d+", f"{window.closes_at:%A %d %B at %H:%M}"))
+    allowed |= set(re.findall(r"\d+", pulse.join_link(group.settings, code)))
+    allowed |= set(re.findall(r"\d+", pulse.format_code(code)))
+    allowed |= {"0"}  # unused cards: none made
+    assert set(re.findall(r"\d+", tab)) <= allowed
+
+
+def test_the_pulse_tab_reads_the_same_at_1_and_k_minus_1_room_code_answers(
+    store: Store, group: Group
+) -> None:
+    at, code = open_from_page(store, group)
+    invitation = pulse.resolve_code(store, code, now())
+    pulse.submit(store, invitation, fill(invitation, 0), now())
+    one = pulse_tab_text(at.run())
+    for seed in range(1, 4):
+        pulse.submit(store, invitation, fill(invitation, seed), now())
+    assert pulse_tab_text(at.run()) == one
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: pages/session.py shows 'Unused cards: N' on the Pulse tab while the pulse is open;"
+        " each card answer lowers N, so the facilitator can count card responses below k"
+        " (DESIGN §3 rule 1: at most 'enough: yes/no' while open)."
+    ),
+)
+def test_the_pulse_tab_reads_the_same_at_1_and_k_minus_1_card_answers(
+    store: Store, group: Group
+) -> None:
+    at, _ = open_from_page(store, group)
+    codes = pulse.make_cards(store, group.facilitator, group.session_id, 6, now())
+    pulse.submit(store, pulse.resolve_code(store, codes[0], now()), fill_for(store, codes[0]), now())
+    one = pulse_tab_text(at.run())
+    for card in codes[1:4]:
+        pulse.submit(store, pulse.resolve_code(store, card, now()), fill_for(store, card), now())
+    assert pulse_tab_text(at.run()) == one
+
+
+def fill_for(store: Store, code: str) -> dict[str, object]:
+    return fill(pulse.resolve_code(store, code, now()))
+
+
+def test_closing_the_pulse_needs_the_confirmation(store: Store, group: Group) -> None:
+    at, _ = open_from_page(store, group)
+    (close,) = [b for b in at.button if b.label == "Close the pulse"]
+    assert close.disabled
+    close.click().run()
+    assert store.pulse_window(group.session_id).closed_at is None  # type: ignore[union-attr]
+    (confirm,) = [c for c in at.checkbox if c.label == "Everyone who wants to answer has answered"]
+    at = confirm.check().run()
+    (close,) = [b for b in at.button if b.label == "Close the pulse"]
+    assert not close.disabled
+    at = close.click().run()
+    assert not at.exception
+    window = store.pulse_window(group.session_id)
+    assert window is not None and window.closed_at is not None
+    assert "The pulse closed on" in pulse_tab_text(at)
+
+
+def test_another_facilitator_cannot_see_the_pulse_tab_of_this_cohort(
+    store: Store, group: Group
+) -> None:
+    other = make_group(store, name="Other").facilitator  # the same facilitator runs both
+    assert other == group.facilitator
+    from tests.test_pulse import staff
+    from program.models import Role
+
+    stranger = staff(store, "stranger", Role.FACILITATOR)
+    from program import auth
+
+    at = app_test("pages/session.py", store)
+    at.session_state["staff_token"] = auth.start_session(store, stranger)
+    at.run()
+    assert not at.exception
+    assert not [b for b in at.button if b.label == "Open the pulse"]
