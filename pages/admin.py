@@ -17,7 +17,6 @@ ROLE_LABELS = {
     Role.FACILITATOR: "Facilitator",
 }
 TABLE_LABELS = {
-    "cohorts": "Cohort record",
     "sessions": "Sessions",
     "roster_members": "Roster members",
     "cohort_facilitators": "Facilitator assignments",
@@ -30,6 +29,7 @@ TABLE_LABELS = {
     "scores": "Instrument scores",
     "cell_summaries": "Result summaries",
     "cell_counts": "Result counts",
+    "cohorts": "Cohort record",
 }
 FLASH = "admin_flash"
 GENERATION = "admin_form_generation"
@@ -79,8 +79,9 @@ def staff_section() -> None:
         hide_index=True,
     )
     add, change = st.columns(2, gap="large")
-    with add, st.form(key("create_staff")):
+    with add:
         st.subheader("Add a staff member")
+    with add, st.form(key("create_staff")):
         username = st.text_input(
             "Username",
             key=key("new_username"),
@@ -146,7 +147,8 @@ def staff_section() -> None:
                 "New password",
                 type="password",
                 key=key(f"password_{user.id}_1"),
-                help="At least 10 characters. Tell the person in person or by phone.",
+                help="At least 10 characters. Tell the person in person or by phone. Saving signs"
+                " them out everywhere (you too, if it is your own account).",
             )
             second = st.text_input(
                 "New password again", type="password", key=key(f"password_{user.id}_2")
@@ -217,8 +219,9 @@ def programs_section() -> None:
     else:
         st.info("No programs yet. Create the first one below.")
     create, change = st.columns(2, gap="large")
-    with create, st.form(key("create_program")):
+    with create:
         st.subheader("Create a program")
+    with create, st.form(key("create_program")):
         name = st.text_input("Program name", key=key("program_name"), max_chars=120)
         description = st.text_area(
             "Description", key=key("program_description"), max_chars=admin.MAX_DESCRIPTION
@@ -439,14 +442,17 @@ def delete_section() -> None:
         return
     cohort = by_id[cohort_id]
     data = admin.cohort_data(store, viewer, cohort.id)
-    st.dataframe(
-        [
-            {"What is removed": TABLE_LABELS.get(t, t.replace("_", " ")), "Rows": n}
-            for t, n in data.rows.items()
-            if n
-        ],
-        hide_index=True,
-    )
+    # Known tables in a reader's order, then any a later migration added.
+    order = [*TABLE_LABELS, *sorted(set(data.rows) - set(TABLE_LABELS))]
+    removed = [
+        {
+            "What is removed": TABLE_LABELS.get(t, t.replace("_", " ").capitalize()),
+            "Rows": data.rows[t],
+        }
+        for t in order
+        if data.rows.get(t)
+    ]
+    st.dataframe(removed, hide_index=True, height=35 * (len(removed) + 1) + 3)
     st.markdown("To confirm, type the cohort's name exactly as shown here:")
     st.text(cohort.name)
     with st.form(key(f"delete_{cohort.id}")):

@@ -72,7 +72,10 @@ with ui.shown_errors():
             for e in events
         ],
         hide_index=True,
-        column_config={"When": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")},
+        column_config={
+            "When": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+            "Detail": st.column_config.TextColumn(width="large"),
+        },
     )
     st.download_button(
         "Download these events as CSV",

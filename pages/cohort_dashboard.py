@@ -3,6 +3,7 @@
 import datetime as dt
 import re
 from functools import partial
+from typing import Any
 
 import streamlit as st
 
@@ -36,7 +37,9 @@ def load_results(
     return results.cohort_results(_store, _viewer, cohort_id)
 
 
-cohort = st.selectbox("Cohort", mine, format_func=lambda c: c.name, key="dash_cohort")
+cohort = st.columns([1, 2])[0].selectbox(
+    "Cohort", mine, format_func=lambda c: c.name, key="dash_cohort"
+)
 # A pulse past its closing time counts as closed the moment anyone looks (as on the session page).
 pulse.close_due(store, dt.datetime.now())
 with st.spinner("Loading the cohort's results…"):
@@ -49,6 +52,10 @@ with st.spinner("Loading the cohort's results…"):
 k = data.k
 rule = data.bundle.curriculum.completion.min_sessions_attended
 weekly = len(data.bundle.curriculum.weekly_numbers)
+# Streamlit fits title, axes and plot into the chart's height; 260 leaves a thin plot.
+CHART_HEIGHT = 400
+SMALL_CHART_HEIGHT = 320
+PNG_WIDTH = 640
 slug = re.sub(r"[^a-z0-9]+", "-", data.cohort.name.lower()).strip("-") or "cohort"
 
 
@@ -57,11 +64,16 @@ def audited(what: str) -> None:
     store.record_export(actor(viewer), what, data.cohort.id)
 
 
-def png_button(chart: object, name: str, label: str) -> None:
+def chart_png(chart: Any) -> bytes:
+    # The charts fill their container on the page; an image has none, so give it a width.
+    return charts.png(chart.properties(width=PNG_WIDTH))
+
+
+def png_button(chart: Any, name: str, label: str) -> None:
     """A download of the chart as PNG, drawn only when clicked (each takes most of a second)."""
     st.download_button(
-        f"PNG: {label}",
-        data=partial(charts.png, chart),
+        f"Chart as PNG: {label}",
+        data=partial(chart_png, chart),
         file_name=f"{slug}-{name}.png",
         mime="image/png",
         on_click=audited,
@@ -104,12 +116,12 @@ if held:
     attendance_left, attendance_right = st.columns(2)
     with attendance_left:
         chart = charts.attendance_chart(data.attendance)
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(chart, width="stretch", height=SMALL_CHART_HEIGHT)
         png_button(chart, "attendance", "attendance")
     with attendance_right:
         retention = {a.number: a.rate for a in held if a.rate is not None and a.number >= 1}
         chart = charts.retention_chart(retention, "Retention over the weekly sessions")
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(chart, width="stretch", height=SMALL_CHART_HEIGHT)
         png_button(chart, "retention", "retention")
 else:
     st.info("No session has been marked held yet. Attendance appears here once one is.")
@@ -151,6 +163,11 @@ def open_sessions(data: CohortResults) -> list[int]:
     return sorted(numbers)
 
 
+def signed(value: float, places: int) -> str:
+    """+1.2 or −1.2, with a true minus sign (a hyphen reads as a dash next to "to")."""
+    return f"{value:+.{places}f}".replace("-", "−")
+
+
 def change_card(series: MeasureSeries) -> None:
     """First vs last session: the change in the group's average, and what it does not mean."""
     st.markdown("**Change in the group's average**")
@@ -169,18 +186,19 @@ def change_card(series: MeasureSeries) -> None:
     if c.welch is not None:
         w = c.welch
         lines.append(
-            f"- **Difference (last − first): {w.diff:+.1f} points**, 95% interval"
-            f" {w.ci95[0]:+.1f} to {w.ci95[1]:+.1f}"
+            f"- **Difference (last − first): {signed(w.diff, 1)} points**, 95% interval"
+            f" {signed(w.ci95[0], 1)} to {signed(w.ci95[1], 1)}"
         )
     else:
         lines.append("- **Difference:** no interval, because the answers had no spread.")
     if c.hedges is not None:
         h = c.hedges
         lines.append(
-            f"- **Hedges' g: {h.g:+.2f}**, 95% interval {h.ci95[0]:+.2f} to {h.ci95[1]:+.2f}"
+            f"- **Hedges' g: {signed(h.g, 2)}**, 95% interval {signed(h.ci95[0], 2)} to"
+            f" {signed(h.ci95[1], 2)}"
         )
     if c.cliffs is not None:
-        lines.append(f"- **Cliff's δ: {c.cliffs.delta:+.2f}** (from −1 to +1)")
+        lines.append(f"- **Cliff's δ: {signed(c.cliffs.delta, 2)}** (from −1 to +1)")
     enrolled = data.enrolled
     shares = [
         f"session {number}: {n} of {enrolled} enrolled ({n / enrolled:.0%})"
@@ -189,14 +207,18 @@ def change_card(series: MeasureSeries) -> None:
         for number, n in ((fl.first, fl.n_first), (fl.last, fl.n_last))
     ]
     lines.append(f"- **Answered:** {'; '.join(shares)}")
-    st.markdown("\n".join(lines))
+    figures, meaning_col = st.columns([1, 1], gap="large")
+    figures.markdown("\n".join(lines))
     meaning = []
     if c.welch is not None:
         w = c.welch
-        direction = "higher" if w.diff > 0 else "lower"
+        moved = (
+            f"{abs(w.diff):.1f} points {'higher' if w.diff > 0 else 'lower'} than"
+            if w.diff
+            else "the same as"
+        )
         meaning.append(
-            f"The group's average at session {fl.last} was {abs(w.diff):.1f} points {direction}"
-            f" than at session {fl.first}"
+            f"The group's average at session {fl.last} was {moved} at session {fl.first}"
             + (
                 "; the interval includes zero, so the data also fit no change at all."
                 if w.ci95[0] <= 0 <= w.ci95[1]
@@ -208,12 +230,12 @@ def change_card(series: MeasureSeries) -> None:
             f" {instrument.minimal_important_change:g} points."
         )
     meaning.append(
-        "What it does not mean: answers are anonymous and not linked from week to week, so this"
+        "\n\n**What it does not mean:** answers are anonymous and not linked from week to week, so this"
         " compares two separate snapshots of whoever answered (independent samples). It does not"
         " show that any one member improved, and the people answering may differ between the two"
         " sessions."
     )
-    st.caption(" ".join(meaning))
+    meaning_col.markdown(" ".join(meaning))
 
 
 released_any = bool(data.release.released)
@@ -223,9 +245,10 @@ if not released_any:
         {c.session_number for c in data.release.suppressed}
     ):
         st.info(
-            f"Pulse results are held back: fewer than {k} responses at every session so far;"
-            " nothing is shown so that nobody's answers can be singled out. Attendance and"
-            " fidelity above and below are about what you recorded, so they are shown in full.",
+            f"Pulse results for this group are held back: fewer than {k} responses at every"
+            " session so far; nothing is shown so that nobody's answers can be singled out."
+            " That is the privacy promise at work, not a problem with the group. Attendance and"
+            " fidelity are about what you recorded, so they are shown in full.",
             icon=":material/lock:",
         )
     elif not data.release.suppressed:
@@ -265,26 +288,23 @@ else:
             f"The pulse of session {', '.join(map(str, still_open))} is still open: its results"
             " appear after it closes."
         )
-    not_asked = []
-    for series in data.measures:
-        if not series.points:
-            not_asked.append(series.instrument.short_title)
-            continue
-        with st.container(border=True):
-            chart_col, card_col = st.columns([3, 2], gap="large")
-            with chart_col:
-                chart = charts.measure_trend(series, k)
-                st.altair_chart(chart, width="stretch")
-                png_button(chart, series.instrument.id, series.instrument.short_title)
-            with card_col:
+    asked = [series for series in data.measures if series.points]
+    not_asked = [series.instrument.short_title for series in data.measures if not series.points]
+    tabs = st.tabs([series.instrument.short_title for series in asked])
+    for tab, series in zip(tabs, asked, strict=True):
+        with tab:
+            chart = charts.measure_trend(series, k)
+            st.altair_chart(chart, width="stretch", height=CHART_HEIGHT)
+            held_back = [p for p in series.points if p.cell is None]
+            if held_back:
+                st.caption(
+                    "Not shown: "
+                    + "; ".join(f"session {p.session_number} ({p.reason})" for p in held_back)
+                    + "."
+                )
+            png_button(chart, series.instrument.id, series.instrument.short_title)
+            with st.container(border=True):
                 change_card(series)
-                held_back = [p for p in series.points if p.cell is None]
-                if held_back:
-                    st.caption(
-                        "Not shown: "
-                        + "; ".join(f"session {p.session_number} ({p.reason})" for p in held_back)
-                        + "."
-                    )
     if not_asked:
         st.caption(f"Not asked yet: {', '.join(not_asked)}.")
 
@@ -292,21 +312,34 @@ else:
 
 st.header("Fidelity")
 if any(share is not None for share in data.fidelity.values()):
-    chart = charts.fidelity_chart(data.fidelity)
-    st.altair_chart(chart, width="stretch")
-    png_button(chart, "fidelity", "fidelity")
+    fidelity_left, fidelity_right = st.columns(2)
+    with fidelity_left:
+        chart = charts.fidelity_chart(data.fidelity)
+        st.altair_chart(chart, width="stretch", height=SMALL_CHART_HEIGHT)
+        png_button(chart, "fidelity", "fidelity")
+    fidelity_right.caption(
+        "The share of each session's agenda ticked on the checklist. A session that ran short is"
+        " worth keeping in mind when its pulse results move."
+    )
 else:
     st.info("No fidelity checklist saved yet. Tick agenda items on the session page.")
 
 # --------------------------------------------------------------------------- export
 
 st.header("Export")
-st.caption(
-    "The CSV holds exactly the figures released on this page: attendance and agenda delivered by"
-    " session, and each question's n, average, SD and 95% interval where at least"
-    f" {k} people answered. Held-back sessions are listed with their reason and no numbers, and"
-    " no names are included. Every download is recorded in the audit log."
-)
+if released_any:
+    st.caption(
+        "The CSV holds exactly the figures released on this page: attendance and agenda"
+        " delivered by session, and each question's n, average, SD and 95% interval where at"
+        f" least {k} people answered. Held-back sessions are listed with their reason and no"
+        " numbers, and no names are included. Every download is recorded in the audit log."
+    )
+else:
+    st.caption(
+        "The CSV holds attendance and agenda delivered by session. Pulse results are held back,"
+        " so they are listed with their reason and no numbers. No names are included. Every"
+        " download is recorded in the audit log."
+    )
 st.download_button(
     "Download results (CSV)",
     data=exports.cohort_csv(data),

@@ -15,14 +15,19 @@ store = ui.store()
 st.title("Cohorts")
 overview = cohorts.overview(store, viewer)
 
+# After a cohort is created: empty the form and show the new cohort below.
+created = st.session_state.pop("cohort_created", None)
+if created is not None:
+    for key in ("new_cohort_name", "new_cohort_roster"):
+        st.session_state.pop(key, None)
+    st.session_state["cohort"] = next((o for o in overview if o.cohort.id == created), None)
+
 # --------------------------------------------------------------------------- at a glance
 if overview:
     st.dataframe(
         [
             {
                 "Cohort": o.cohort.name,
-                "Program": o.program,
-                "Curriculum": o.curriculum,
                 "Status": o.cohort.status,
                 "Sessions held": f"{o.sessions_held} of {o.sessions_total}",
                 "Next session": (
@@ -31,6 +36,8 @@ if overview:
                     else "—"
                 ),
                 "Enrolled": o.enrolled,
+                "Program": o.program,
+                "Curriculum": o.curriculum,
             }
             for o in overview
         ],
@@ -57,7 +64,9 @@ with st.expander("Create a cohort", expanded=not overview, icon=":material/group
                 list(reversed(versions)),
                 format_func=lambda v: f"{v.title} {v.version} · {v.content_hash[:8]}",
             )
-            name = st.text_input("Cohort name", placeholder="e.g. Tuesday evening, Northside")
+            name = st.text_input(
+                "Cohort name", placeholder="e.g. Tuesday evening, Northside", key="new_cohort_name"
+            )
             left, right = st.columns(2)
             start = left.date_input("Starting from", value=dt.date.today(), format="DD/MM/YYYY")
             weekday = right.selectbox(
@@ -77,23 +86,29 @@ with st.expander("Create a cohort", expanded=not overview, icon=":material/group
                 roster_text = st.text_area(
                     "Roster: one display name or pseudonym per line (no other personal details)",
                     height=160,
+                    key="new_cohort_roster",
                 )
             if st.form_submit_button("Create cohort", type="primary"):
-                ui.attempt(
-                    lambda: cohorts.create_cohort(
-                        store,
-                        viewer,
-                        program.id,
-                        version.id,
-                        name,
-                        start,
-                        weekday,
-                        orientation,
-                        [u.id for u in chosen],
-                        roster_text,
+                made = []
+                if ui.attempt(
+                    lambda: made.append(
+                        cohorts.create_cohort(
+                            store,
+                            viewer,
+                            program.id,
+                            version.id,
+                            name,
+                            start,
+                            weekday,
+                            orientation,
+                            [u.id for u in chosen],
+                            roster_text,
+                        )
                     ),
                     f"Cohort {name.strip()!r} created.",
-                ) and st.rerun()
+                ):
+                    st.session_state["cohort_created"] = made[0].id
+                    st.rerun()
 
 if not overview:
     st.stop()

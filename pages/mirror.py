@@ -24,15 +24,19 @@ st.html(
     .mirror h1 { font-size: 3.2rem; line-height: 1.15; margin: 0 0 .3rem; font-weight: 700;
                  color: #111820; }
     .mirror .when { font-size: 1.5rem; color: #3a4450; margin: 0 0 1.6rem; }
+    .mirror .lines { display: grid; gap: 1rem;
+                     grid-template-columns: repeat(auto-fit, minmax(26rem, 1fr)); }
     .mirror .line { border-left: .6rem solid #2f6f5e; background: #f3f6f5; border-radius: .5rem;
-                    padding: 1.1rem 1.6rem; margin: 0 0 1.1rem; }
+                    padding: 1rem 1.5rem; }
     .mirror .line p { margin: 0; }
-    .mirror .what { font-size: 1.3rem; font-weight: 600; color: #2f6f5e; text-transform: uppercase;
+    .mirror .head { display: flex; justify-content: space-between; align-items: baseline;
+                    gap: 1rem; flex-wrap: wrap; }
+    .mirror .what { font-size: 1.2rem; font-weight: 700; color: #24574a; text-transform: uppercase;
                     letter-spacing: .04em; }
-    .mirror .words { font-size: 2.1rem; line-height: 1.3; margin: .2rem 0 .4rem !important; }
-    .mirror .number { font-size: 1.45rem; color: #2b333c; }
-    .mirror .number strong { font-size: 2rem; color: #111820; }
-    .mirror .change { font-size: 1.45rem; color: #2b333c; margin-top: .2rem !important; }
+    .mirror .number { font-size: 1.15rem; color: #2b333c; white-space: nowrap; }
+    .mirror .number strong { font-size: 2.2rem; color: #111820; }
+    .mirror .words { font-size: 1.7rem; line-height: 1.3; margin: .3rem 0 .5rem !important; }
+    .mirror .change { font-size: 1.3rem; color: #2b333c; }
     .mirror .promise { font-size: 1.35rem; line-height: 1.45; color: #2b333c; margin-top: 1.6rem;
                        padding-top: 1rem; border-top: 2px solid #d5dbe0; }
     .mirror .kind { font-size: 2rem; line-height: 1.4; background: #f3f6f5; border-radius: .5rem;
@@ -96,12 +100,20 @@ SENTENCES = {
     "connection": "On average, the group's answer to “I identify with this group” was {words}.",
     "stress": "On average, the group's stress this past week was {words}.",
     "self-kindness": (
-        "When symptoms showed up this past week, the group's kindness toward themselves was,"
-        " on average, {words}."
+        "When symptoms showed up, the group's kindness toward themselves was, on average, {words}."
     ),
     "usefulness": "On average, the group found today's session {words}.",
 }
 FALLBACK = "On average, the group's answer was {words}."
+# Mirror.lines say how the average moved since the first session; said warmly for the room.
+CHANGE_WORDS = {
+    "about the same as at the first session": "About the same as at the first session.",
+    "better than at the first session": "Better than at the first session.",
+    "harder than at the first session": (
+        "A harder stretch than at the first session. That is part of it: healing is not a"
+        " straight line."
+    ),
+}
 
 
 def label_words(instrument: Instrument, mean: float) -> str:
@@ -134,15 +146,14 @@ def line_html(line: MirrorLine) -> str:
     better = "higher" if instrument.direction == Direction.HIGHER_IS_BETTER else "lower"
     change = ""
     if line.change:
-        change = (
-            f'<p class="change">Compared with the first session: {html.escape(line.change)}.</p>'
-        )
+        words = CHANGE_WORDS.get(line.change, line.change[:1].upper() + line.change[1:] + ".")
+        change = f'<p class="change">{html.escape(words)}</p>'
     return (
-        '<div class="line">'
+        '<div class="line"><div class="head">'
         f'<p class="what">{html.escape(instrument.short_title)}</p>'
+        f'<p class="number"><strong>{line.mean:.1f}</strong> on {low:g}–{high:g},'
+        f" {better} is better</p></div>"
         f'<p class="words">{html.escape(sentence)}</p>'
-        f'<p class="number">Group average <strong>{line.mean:.1f}</strong>'
-        f" on a scale from {low:g} to {high:g} ({better} is better)</p>"
         f"{change}</div>"
     )
 
@@ -191,8 +202,9 @@ if view.held_back:
         f" {view.k} people answered them.</p>"
     )
 st.html(
-    f'<section class="mirror">{heading}'
+    f'<section class="mirror">{heading}<div class="lines">'
     + "".join(line_html(line) for line in view.lines)
+    + "</div>"
     + aside
     + promise(view.k)
     + "</section>"

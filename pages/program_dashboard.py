@@ -23,6 +23,7 @@ viewer = ui.page("Program dashboard", frozenset({Role.LEAD, Role.ADMIN}))
 store = ui.store()
 
 PNG_WIDTH = 640  # charts fill their container on the page; a PNG has none, so give it a width
+CHART_HEIGHT = 340  # the page fits title, axes and plot into this; the builders' 260 leaves ~120
 
 
 # Cached with st.cache_data: ProgramResults are frozen dataclasses and pydantic models, which pickle
@@ -68,11 +69,13 @@ def left_out_line(count: int, k: int) -> str:
     )
 
 
-def g_and_n(figures: list[PooledFigure]) -> str:
-    shown = [f for f in figures if f.pooled.mean is not None]
-    return " · ".join(
-        f"session {f.session_number}: G = {f.pooled.G}, N = {f.pooled.N}" for f in shown
-    )
+def g_and_n_table(figures: list[PooledFigure]) -> str:
+    """G, N and cells left out at each session, as a small Markdown table beside the chart."""
+    lines = ["| Session | G | N | Left out |", "|---:|---:|---:|---:|"]
+    lines += [
+        f"| {f.session_number} | {f.pooled.G} | {f.pooled.N} | {f.left_out} |" for f in figures
+    ]
+    return "\n".join(lines)
 
 
 st.title("Program dashboard")
@@ -198,28 +201,31 @@ rule = (
     if len(rules) == 1
     else "met their curriculum's completion rule"
 )
-columns = st.columns(6)
-columns[0].metric("Cohorts running", headline.cohorts_running, border=True)
-columns[1].metric("Cohorts finished", headline.cohorts_finished, border=True)
-columns[2].metric("Cohorts scheduled", headline.cohorts_scheduled, border=True)
-columns[3].metric(
-    "People enrolled",
-    headline.enrolled,
-    border=True,
-    help="Active roster members of the cohorts in this view.",
-)
-columns[4].metric(
-    "Attendance",
-    percent(headline.attendance_rate),
-    border=True,
-    help="Present ÷ enrolled, over every held session of these cohorts.",
-)
-columns[5].metric(
-    "Completion",
-    percent(headline.completion_rate),
-    border=True,
-    help=f"Finished cohorts only: members who {rule}, ÷ enrolled.",
-)
+cohort_box, people_box = st.columns(2)
+with cohort_box.container(border=True):
+    st.markdown("**Cohorts**")
+    running, finished, scheduled = st.columns(3)
+    running.metric("Running", headline.cohorts_running)
+    finished.metric("Finished", headline.cohorts_finished)
+    scheduled.metric("Scheduled", headline.cohorts_scheduled)
+with people_box.container(border=True):
+    st.markdown("**People**")
+    enrolled, attendance, completion = st.columns(3)
+    enrolled.metric(
+        "Enrolled",
+        headline.enrolled,
+        help="Active roster members of the cohorts in this view.",
+    )
+    attendance.metric(
+        "Attendance",
+        percent(headline.attendance_rate),
+        help="Present ÷ enrolled, over every held session of these cohorts.",
+    )
+    completion.metric(
+        "Completion",
+        percent(headline.completion_rate),
+        help=f"Finished cohorts only: members who {rule}, ÷ enrolled.",
+    )
 
 # --------------------------------------------------------------------------- retention
 st.subheader("Retention")
@@ -228,11 +234,13 @@ if results.retention:
     st.altair_chart(
         retention,
         width="stretch",
+        height=CHART_HEIGHT,
         alt="Share of enrolled members present at each session, pooled across cohorts.",
     )
+    orientation = " Session 0 is the optional orientation." if 0 in results.retention else ""
     st.caption(
         "At each session number: members present ÷ members enrolled, over the cohorts that have"
-        " held that session. Session 0 is the optional orientation."
+        f" held that session.{orientation}"
     )
     st.download_button(
         "Retention chart (PNG)",
@@ -262,26 +270,28 @@ if not any_released:
     else:
         st.info("No pulse has closed yet in these cohorts.", icon=":material/info:")
 else:
-    shown = [(m, f) for m, f in results.trends.items() if f]
-    grid = st.columns(2)
-    for index, (measure, figures) in enumerate(shown):
+    for measure, figures in results.trends.items():
+        if not figures:
+            continue  # asked at no session of these cohorts so far
         instrument = results.instruments[measure]
-        with grid[index % 2], st.container(border=True):
+        measure_left_out = sum(f.left_out for f in figures)
+        with st.container(border=True):
             if not any(f.pooled.mean is not None for f in figures):
                 st.markdown(f"**{instrument.title}**")
-                st.caption(
-                    f"Nothing released yet. {left_out_line(sum(f.left_out for f in figures), k)}"
-                )
+                st.caption(f"Nothing released yet. {left_out_line(measure_left_out, k)}")
                 continue
             chart = charts.pooled_trend(figures, instrument.short_title, instrument.score_range)
-            st.altair_chart(
+            plot, numbers = st.columns([3, 1], vertical_alignment="center")
+            plot.altair_chart(
                 chart,
                 width="stretch",
+                height=CHART_HEIGHT,
                 alt=f"{instrument.title}: pooled average by session with 95% intervals.",
             )
-            st.caption(f"G (cohorts) and N (responses) — {g_and_n(figures)}")
-            measure_left_out = sum(f.left_out for f in figures)
-            st.caption(left_out_line(measure_left_out, k))
+            numbers.markdown(g_and_n_table(figures))
+            st.caption(
+                f"{left_out_line(measure_left_out, k)} G: cohorts pooled; N: their responses."
+            )
             st.download_button(
                 "Chart (PNG)",
                 data=png_of(chart),
@@ -309,7 +319,9 @@ if results.table:
                     if row.ci_low is not None and row.ci_high is not None
                     else "—"
                 ),
-                "Responses ÷ enrolled": row.response_rate,
+                "Responses ÷ enrolled": (
+                    None if row.response_rate is None else 100 * row.response_rate
+                ),
             }
             for row in results.table
         ],
@@ -317,7 +329,7 @@ if results.table:
         width="stretch",
         column_config={
             "Mean": st.column_config.NumberColumn(format="%.1f"),
-            "Responses ÷ enrolled": st.column_config.NumberColumn(format="percent"),
+            "Responses ÷ enrolled": st.column_config.NumberColumn(format="%.0f%%"),
         },
     )
     st.caption(

@@ -31,7 +31,7 @@ record = pick_session.selectbox(
     sessions,
     index=sessions.index(default) if default in sessions else 0,
     format_func=lambda s: (
-        f"{s.number}. {titles[s.number]} · {s.scheduled_date:%a %d %b} ({s.status})"
+        f"{s.number} · {s.scheduled_date:%a %d %b} · {s.status} · {titles[s.number]}"
     ),
     key=f"run_session_{cohort.id}",
 )
@@ -66,8 +66,9 @@ status = (
 st.subheader(f"Session {guide.number}: {guide.title}")
 st.caption(f"{cohort.name} · {status} · {guide.minutes} minutes of agenda")
 
+# Keyed, so a save (which reruns the page) leaves the facilitator on the tab they were using.
 guide_tab, attendance_tab, pulse_tab, notes_tab = st.tabs(
-    ["Guide and checklist", f"Attendance ({len(sheet.members)})", "Pulse", "Notes"]
+    ["Guide and checklist", "Attendance", "Pulse", "Notes"], key="session_tab"
 )
 
 with guide_tab:
@@ -257,11 +258,15 @@ st.markdown(
     f"**{sum(m.status == Mark.PRESENT for m in marks.values())} present**, "
     f"{unmarked} not yet marked · {len(delivered)} of {len(guide.agenda)} agenda items delivered"
 )
-save, held = st.columns(2)
-do_save = save.button("Save", icon=":material/save:", width="stretch")
-do_held = record.status != SessionStatus.HELD and held.button(
-    "Save and mark held", type="primary", icon=":material/task_alt:", width="stretch"
-)
+if record.status == SessionStatus.HELD:
+    do_save = st.button("Save changes", type="primary", icon=":material/save:", width="stretch")
+    do_held = False
+else:
+    save, held = st.columns(2)
+    do_save = save.button("Save", icon=":material/save:", width="stretch")
+    do_held = held.button(
+        "Save and mark held", type="primary", icon=":material/task_alt:", width="stretch"
+    )
 if do_save or do_held:
     try:
         session_runner.save_sheet(

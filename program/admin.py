@@ -313,21 +313,12 @@ def export_backup(store: Store, viewer: StaffUser) -> bytes:
     _require_admin(viewer)
     with tempfile.TemporaryDirectory(prefix="program-backup-") as tmp:
         folder = Path(tmp) / "export"
-        store.export_database(folder)
-        files = sorted(folder.iterdir())
+        store.export_database(_actor(viewer), folder)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for f in files:
+            for f in sorted(folder.iterdir()):
                 archive.write(f, f.name)
-    data = buffer.getvalue()
-    store.record_audit(
-        _actor(viewer),
-        "export backup",
-        "database",
-        "backup",
-        f"{len(files)} files, {len(data)} bytes",
-    )
-    return data
+    return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -355,7 +346,10 @@ def _archive_tables(archive: zipfile.ZipFile) -> dict[str, str]:
     prefix = "" if folder == "." else folder + "/"
     if prefix + "load.sql" not in names:
         raise _not_ours("it has no load.sql beside schema.sql.")
-    load = archive.read(prefix + "load.sql").decode("utf-8", errors="replace")
+    try:
+        load = archive.read(prefix + "load.sql").decode("utf-8", errors="replace")
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        raise _not_ours(f"its load.sql is damaged ({exc}).") from None
     tables: dict[str, str] = {}
     for line in load.splitlines():
         found = _COPY.match(line.strip())

@@ -209,12 +209,8 @@ def session_in_cohort(store: Store, cohort_id: int, number: int) -> SessionRecor
     raise InvalidInput(f"This cohort has no session {number}.")
 
 
-def reschedule(store: Store, viewer: StaffUser, session_id: int, date: dt.date) -> None:
-    """Move a session to another date, keeping the sessions in their order."""
-    session = store.session(session_id)
-    access.require_cohort_manager(store, viewer, session.cohort_id)
-    if session.status == SessionStatus.HELD:
-        raise Conflict("This session was held already; its date cannot change.")
+def _check_order(store: Store, session: SessionRecord, date: dt.date) -> None:
+    """Refuse a date that would put a session out of order with the other live sessions."""
     others = [
         s
         for s in store.sessions(session.cohort_id)
@@ -232,6 +228,15 @@ def reschedule(store: Store, viewer: StaffUser, session_id: int, date: dt.date) 
             f"Session {session.number} must come before session {after[0].number}"
             f" ({after[0].scheduled_date:%d %b %Y}). Move that one first."
         )
+
+
+def reschedule(store: Store, viewer: StaffUser, session_id: int, date: dt.date) -> None:
+    """Move a session to another date, keeping the sessions in their order."""
+    session = store.session(session_id)
+    access.require_cohort_manager(store, viewer, session.cohort_id)
+    if session.status == SessionStatus.HELD:
+        raise Conflict("This session was held already; its date cannot change.")
+    _check_order(store, session, date)
     store.set_session_date(actor(viewer), session_id, date)
 
 
@@ -248,6 +253,8 @@ def restore_session(store: Store, viewer: StaffUser, session_id: int) -> None:
     access.require_cohort_manager(store, viewer, session.cohort_id)
     if session.status != SessionStatus.CANCELLED:
         raise Conflict("Only a cancelled session can be restored.")
+    # Other sessions may have moved into its place while it was cancelled.
+    _check_order(store, session, session.scheduled_date)
     store.set_session_status(actor(viewer), session_id, SessionStatus.PLANNED)
 
 

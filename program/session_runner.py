@@ -114,8 +114,10 @@ def save_sheet(
         raise InvalidInput("The checklist names an agenda item that this session does not have.")
     if len(notes) > 4000:
         raise InvalidInput("Notes may have at most 4,000 characters.")
-    if held and not marks:
-        raise InvalidInput("Take attendance before marking the session held.")
+    if (held or record.status == SessionStatus.HELD) and not marks:
+        raise InvalidInput(
+            "A held session needs its attendance. Mark each person present, absent or excused."
+        )
     report = SessionReport(
         attendance=marks,
         delivered=frozenset(delivered),

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import pytest
 
 from program import cohorts, session_runner
 from program.accounts import create_user
+from program.curriculum import load_curriculum_file
 from program.errors import AccessDenied, Conflict, InvalidInput
-from program.library import load_curriculum
+from program.library import save_bundle
 from program.models import (
     Actor,
     AttendanceMark,
     Cohort,
+    CurriculumBundle,
+    CurriculumVersion,
     Mark,
     Role,
     SessionRecord,
@@ -25,10 +29,25 @@ from program.session_runner import open_sheet, save_sheet
 from program.store import Store
 from tests.conftest import CURRICULA
 
+BUNDLED = CURRICULA / "collective-healing.yaml"
+
 DAY1 = dt.date(2026, 3, 9)  # a Monday: session 1 of the cohort below
 PRESENT = AttendanceMark(status=Mark.PRESENT)
 ABSENT = AttendanceMark(status=Mark.ABSENT)
 EXCUSED = AttendanceMark(status=Mark.EXCUSED)
+
+
+@functools.cache
+def _bundled() -> CurriculumBundle:
+    return load_curriculum_file(BUNDLED)
+
+
+def load_bundled(store: Store) -> CurriculumVersion:
+    """Store the bundled curriculum, as library.load_curriculum does, parsing the file only once."""
+    version, _ = save_bundle(
+        store, Actor.system(), _bundled(), BUNDLED.name, BUNDLED.read_text(encoding="utf-8")
+    )
+    return version
 
 
 @dataclass
@@ -57,7 +76,7 @@ def staff(store: Store, username: str, role: Role) -> StaffUser:
 @pytest.fixture
 def s(store: Store) -> Setup:
     system = Actor.system()
-    version, _ = load_curriculum(store, system, CURRICULA / "collective-healing.yaml")
+    version = load_bundled(store)
     program = store.create_program(system, "Community pain collective")
     maya = staff(store, "maya", Role.FACILITATOR)
     sam = staff(store, "sam", Role.FACILITATOR)
@@ -197,6 +216,17 @@ def test_editing_after_held_is_allowed_audited_and_keeps_it_held(s):
     assert s.session(1).status == SessionStatus.HELD
     edits = [e for e in s.store.audit_events() if e.action == "edit held session"]
     assert len(edits) == 1 and edits[0].object_id == str(record.id)
+
+
+def test_a_held_session_cannot_be_left_without_attendance(s):
+    save(s, held=True)
+    record = s.session(1)
+    try:
+        save(s, marks={})
+    except InvalidInput:
+        pass
+    assert s.session(1).status == SessionStatus.HELD
+    assert len(s.store.attendance_marks(record.id)) == 3
 
 
 def test_a_member_of_another_cohort_is_refused(s):

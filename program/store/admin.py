@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -238,14 +239,20 @@ class AdminQueries(StoreBase):
 
     # ----------------------------------------------------------------------- backup and restore
 
-    def export_database(self, folder: Path) -> None:
-        """Write every table as Parquet plus schema.sql and load.sql into a new folder."""
-        cur = self.cursor()
-        try:
+    def export_database(self, actor: Actor, folder: Path) -> None:
+        """Write every table as Parquet plus schema.sql and load.sql into a new folder.
+
+        The audit event is written first in the same transaction, so the backup holds the record
+        of its own making, and the event exists only if the export succeeded."""
+
+        def unit(cur: Cursor) -> None:
+            if folder.exists():  # left by an attempt that lost a write conflict
+                shutil.rmtree(folder)
+            self._audit(cur, actor, "export backup", "database", "backup", "whole database")
             # EXPORT DATABASE takes no parameters; the folder is one this process just created.
             cur.execute(f"EXPORT DATABASE {_text(str(folder))} (FORMAT parquet)")
-        finally:
-            cur.close()
+
+        self.write(unit)
 
     def base_tables(self) -> list[str]:
         rows = self._rows(
