@@ -198,5 +198,8 @@ def png(chart: Any) -> bytes:
     """The chart as a PNG image, rendered offline by vl-convert."""
     import vl_convert as vlc
 
+    # "container" width means nothing outside a page: give exported images a readable width.
+    if getattr(chart, "width", None) == "container":
+        chart = chart.properties(width=720)
     data: bytes = vlc.vegalite_to_png(chart.to_json(), scale=2)
     return data

@@ -72,12 +72,13 @@ def add_cohort(
     roster: Sequence[str],
     start: dt.date = PAST,
     version_id: int | None = None,
+    program_id: int | None = None,
 ) -> Cohort:
     """A weekly cohort without orientation, so its sessions are numbered 1–6."""
     return create_cohort(
         world.store,
         world.facilitator,
-        world.program.id,
+        program_id or world.program.id,
         version_id or world.version_id,
         name,
         start,
@@ -129,14 +130,18 @@ def closed_pulse(world: World, cohort: Cohort, number: int, values: Sequence[int
     members = [m.display_name for m in world.store.roster(cohort.id)]
     sid = hold(world, cohort, number, members)
     bundle = world.bundle(cohort.curriculum_version_id)
-    responses = [score_answers(bundle.pulse_items(number), answers(bundle, number, v)) for v in values]
+    responses = [
+        score_answers(bundle.pulse_items(number), answers(bundle, number, v)) for v in values
+    ]
     opened = dt.datetime.combine(world.store.session(sid).scheduled_date, dt.time(19, 0))
     world.store.store_closed_pulse(SYSTEM, sid, opened, responses)
 
 
 def results(world: World, viewer: StaffUser | None = None, **selection: object) -> ProgramResults:
     return program_results(
-        world.store, viewer or world.lead, Selection(world.program.id, **selection)  # type: ignore[arg-type]
+        world.store,
+        viewer or world.lead,
+        Selection(world.program.id, **selection),  # type: ignore[arg-type]
     )
 
 
@@ -194,9 +199,7 @@ def test_who5_is_pooled_on_its_0_to_100_score(store, make_staff):
 # --------------------------------------------------------------------------- the threshold
 
 
-def test_cells_below_k_are_left_out_and_counted_and_k_and_k_plus_one_are_pooled(
-    store, make_staff
-):
+def test_cells_below_k_are_left_out_and_counted_and_k_and_k_plus_one_are_pooled(store, make_staff):
     world = make_world(store, make_staff, k=5)
     sizes = {"Four": 4, "Five": 5, "Six": 6}
     for name, n in sizes.items():
@@ -256,7 +259,9 @@ def build_with_small_cell(
     try:
 
         def make_staff(username: str, role: Role = Role.FACILITATOR) -> StaffUser:
-            return create_user(store, SYSTEM, username, username.title(), role, "correct horse battery")
+            return create_user(
+                store, SYSTEM, username, username.title(), role, "correct horse battery"
+            )
 
         world = make_world(store, make_staff)
         closed_pulse(world, add_cohort(world, "Big A", roster("A", 8)), 1, big_values)
@@ -306,7 +311,7 @@ def second_version(world: World) -> int:
     """The bundled curriculum edited to a new version: a cohort pinned to it is told apart."""
     text = BUNDLED.read_text(encoding="utf-8")
     version = world.bundle().curriculum.version
-    edited = text.replace(f"version: {version}", f"version: {version}-b", 1)
+    edited = text.replace(f'\nversion: "{version}"', f'\nversion: "{version}-b"', 1)
     assert edited != text
     loaded, _ = upload_curriculum(world.store, SYSTEM, "edited.yaml", edited, INSTRUMENTS)
     assert loaded.id != world.version_id
@@ -328,7 +333,11 @@ def test_selection_by_curriculum_version_and_period(store, make_staff):
         res = results(world, **fields)
         assert [c.name for c in res.cohorts] == names
         assert {row.cohort for row in res.table} == set(names)
-        assert figure(res, "stress", 1).pooled.G == len(names)
+        if names:
+            pooled_cohorts = figure(res, "stress", 1).pooled.G
+            assert pooled_cohorts == len(names)
+        else:
+            assert res.trends == {} and res.left_out == 0
         return names
 
     assert chosen() == ["January", "February v2", "March"]
@@ -340,10 +349,9 @@ def test_selection_by_curriculum_version_and_period(store, make_staff):
     assert chosen(started_from=dt.date(2025, 1, 7), started_to=dt.date(2025, 3, 2)) == [
         "February v2"
     ]
-    assert (
-        chosen(curriculum_version_id=world.version_id, started_from=dt.date(2025, 2, 1))
-        == ["March"]
-    )
+    assert chosen(curriculum_version_id=world.version_id, started_from=dt.date(2025, 2, 1)) == [
+        "March"
+    ]
     assert chosen(started_from=dt.date(2026, 1, 1)) == []
 
 
@@ -361,10 +369,7 @@ def test_other_programs_cohorts_never_enter_the_results(store, make_staff):
     other = store.create_program(SYSTEM, "Other program", "", 5)
     mine = add_cohort(world, "Mine", roster("M", 6))
     closed_pulse(world, mine, 1, [5] * 5)
-    theirs = create_cohort(
-        store, world.facilitator, other.id, world.version_id, "Theirs", PAST, 0, False,
-        [world.facilitator.id], "\n".join(roster("T", 6)),
-    )  # fmt: skip
+    theirs = add_cohort(world, "Theirs", roster("T", 6), program_id=other.id)
     closed_pulse(world, theirs, 1, [9] * 6)
     res = results(world)
     assert [c.name for c in res.cohorts] == ["Mine"]
@@ -433,3 +438,17 @@ def test_completion_is_none_until_a_cohort_finishes(store, make_staff):
     h = results(world).headline
     assert h.completion_rate is None
     assert h.attendance_rate == pytest.approx(1 / 3)
+
+
+def test_a_member_who_withdraws_after_attending_keeps_every_rate_within_0_and_1(store, make_staff):
+    world = make_world(store, make_staff)
+    cohort = add_cohort(world, "Finished", ["Ana", "Ben"])
+    for number in range(1, 7):
+        hold(world, cohort, number, ["Ana", "Ben"])
+    ben = next(m for m in store.roster(cohort.id) if m.display_name == "Ben")
+    store.set_roster_status(SYSTEM, ben.id, "withdrawn")
+    res = results(world)
+    h = res.headline
+    assert h.attendance_rate is not None and 0 <= h.attendance_rate <= 1
+    assert h.completion_rate is not None and 0 <= h.completion_rate <= 1
+    assert all(0 <= r <= 1 for r in res.retention.values())

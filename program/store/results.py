@@ -72,8 +72,10 @@ class ResultQueries(StoreBase):
         )
 
     def enrolled_counts(self, cohort_ids: Sequence[int]) -> dict[int, int]:
+        """Everyone who joined each roster, withdrawn or not: the denominator of attendance,
+        retention and completion, so a withdrawal shows as a drop rather than vanishing."""
         rows = self._rows(
-            "SELECT cohort_id, count(*) FILTER (WHERE status = 'active') FROM roster_members"
+            "SELECT cohort_id, count(*) FROM roster_members"
             " WHERE cohort_id IN (SELECT unnest(?::INTEGER[])) GROUP BY cohort_id",
             [list(cohort_ids)],
         )

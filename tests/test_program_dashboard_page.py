@@ -1,0 +1,296 @@
+"""The program dashboard page (AppTest) and its CSV exports (pure functions in program/exports.py):
+who may open it, what a lead sees, its empty states, and that no roster name or suppressed cell
+reaches the page or a download."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterator
+
+import pytest
+
+from program import exports
+from program.models import Actor, Role
+from program.results import ProgramResults
+from tests.conftest import app_test
+from tests.test_program_results import (
+    World,
+    add_cohort,
+    closed_pulse,
+    make_world,
+    results,
+    roster,
+    second_version,
+)
+
+PAGE = "pages/program_dashboard.py"
+SECRET = "Zebedee-Secret"
+METRICS = ["Running", "Finished", "Scheduled", "Enrolled", "Attendance", "Completion"]
+
+
+def opened(store, user):  # type: ignore[no-untyped-def]
+    at = app_test(PAGE, store, user)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def populated(store, make_staff) -> World:  # type: ignore[no-untyped-def]
+    """Two released cohorts, one with SECRET on its roster, and one cohort of four (suppressed)."""
+    world = make_world(store, make_staff)
+    closed_pulse(world, add_cohort(world, "North", [SECRET, *roster("N", 6)]), 1, [3, 4, 5, 6, 7])
+    closed_pulse(world, add_cohort(world, "South", roster("S", 7)), 1, [2, 4, 4, 6, 8, 8])
+    closed_pulse(world, add_cohort(world, "Small", ["Quiet-Name", *roster("Q", 4)]), 1, [9] * 4)
+    return world
+
+
+def nodes(node) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    yield node
+    for child in getattr(node, "children", {}).values():
+        yield from nodes(child)
+
+
+def page_text(at) -> str:  # type: ignore[no-untyped-def]
+    """Every element's message as the browser would receive it: text, labels, chart specs, tables."""
+    parts = []
+    for node in nodes(at._tree):
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+            parts.append(proto.SerializeToString().decode("utf-8", "replace"))
+    for frame in at.dataframe:
+        parts.append(frame.value.to_string())
+    return "\n".join(parts)
+
+
+def charts(at):  # type: ignore[no-untyped-def]
+    return at.get("vega_lite_chart")
+
+
+def captions(at) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c.value for c in at.caption]
+
+
+# --------------------------------------------------------------------------- who may open it
+
+
+def test_a_lead_sees_metrics_charts_and_the_comparison_table(store, make_staff):
+    world = populated(store, make_staff)
+    at = opened(store, world.lead)
+
+    assert [t.value for t in at.title] == ["Program dashboard"]
+    assert [m.label for m in at.metric] == METRICS
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Running"] == "3"
+    assert metrics["Enrolled"] == str(7 + 7 + 5)
+    assert metrics["Attendance"] == "100%"
+    # Retention plus one pooled trend per measure asked at session 1.
+    measures = world.bundle().curriculum.instruments_at(1)
+    assert len(charts(at)) == 1 + len(measures)
+    assert any("| 1 | 2 | 11 | 1 |" in m.value for m in at.markdown)  # session, G, N, left out
+    assert any(
+        "1 cell left out of this view because it rests on fewer than 5 responses or is still open"
+        in c
+        for c in captions(at)
+    )
+    total = f"{len(measures)} cells left out of this view because they rest on fewer than 5"
+    assert any(total in m.value for m in at.markdown)
+    (table,) = at.dataframe
+    assert set(table.value["Cohort"]) == {"North", "South"}
+    assert list(table.value.columns) == [
+        "Cohort",
+        "Measure",
+        "Session",
+        "n",
+        "Mean",
+        "95% CI",
+        "Responses ÷ enrolled",
+    ]
+    assert [e.label for e in at.expander] == ["How to read this"]
+
+
+def test_an_admin_sees_every_program(store, make_staff):
+    world = populated(store, make_staff)
+    store.create_program(Actor.system(), "Another program", "", 5)
+    at = opened(store, make_staff("root", Role.ADMIN))
+    program = next(s for s in at.selectbox if s.label == "Program")
+    assert program.options == ["Another program", world.program.name]
+
+
+def test_a_facilitator_is_refused(store, make_staff):
+    world = populated(store, make_staff)
+    at = opened(store, world.facilitator)
+    assert any("not part of your role" in w.value for w in at.warning)
+    assert not at.metric and not charts(at) and not at.dataframe
+
+
+def test_a_guest_gets_the_signin_screen(store, make_staff):
+    populated(store, make_staff)
+    at = app_test(PAGE, store)
+    at.run()
+    assert [t.value for t in at.title] == ["Sign in"]
+    assert not at.metric and not at.dataframe
+
+
+# --------------------------------------------------------------------------- empty states
+
+
+def test_a_lead_without_a_program_gets_a_kind_message(store, make_staff):
+    at = opened(store, make_staff("new-lead", Role.LEAD))
+    assert any("You do not lead a program yet" in i.value for i in at.info)
+    assert not at.selectbox and not at.metric
+
+
+def test_a_program_without_cohorts_says_so(store, make_staff):
+    world = make_world(store, make_staff)
+    at = opened(store, world.lead)
+    assert any("has no cohorts yet" in i.value for i in at.info)
+    assert not at.metric and not charts(at)
+
+
+def test_a_program_with_no_released_cells_says_so(store, make_staff):
+    world = make_world(store, make_staff)
+    closed_pulse(world, add_cohort(world, "Small", roster("S", 6)), 1, [5] * 4)
+    at = opened(store, world.lead)
+    assert [m.label for m in at.metric] == METRICS
+    assert any("No released cells yet" in i.value for i in at.info)
+    assert any("No released cells to compare yet" in i.value for i in at.info)
+    assert not at.dataframe
+    assert len(charts(at)) == 1  # retention only: attendance is not about answers
+
+
+def test_cohorts_with_no_pulse_yet_say_so(store, make_staff):
+    world = make_world(store, make_staff)
+    add_cohort(world, "Later", roster("L", 6), dt.date.today() + dt.timedelta(days=14))
+    at = opened(store, world.lead)
+    assert {m.label: m.value for m in at.metric}["Scheduled"] == "1"
+    assert any("No pulse has closed yet" in i.value for i in at.info)
+    assert any("No session has been held yet" in i.value for i in at.info)
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def test_choosing_a_curriculum_version_narrows_the_view(store, make_staff):
+    world = populated(store, make_staff)
+    v2 = second_version(world)
+    closed_pulse(world, add_cohort(world, "Edited", roster("E", 6), version_id=v2), 1, [5] * 5)
+    at = opened(store, world.lead)
+    assert any("4 of 4 cohorts in this view" in c for c in captions(at))
+
+    version = next(s for s in at.selectbox if s.label == "Curriculum version")
+    assert version.options[0] == "All versions used in the program"
+    version.set_value(v2).run()
+    assert not at.exception
+    assert any("1 of 4 cohorts in this view" in c for c in captions(at))
+    assert set(at.dataframe[0].value["Cohort"]) == {"Edited"}
+
+
+def test_a_period_with_no_cohort_says_so(store, make_staff):
+    world = populated(store, make_staff)
+    at = opened(store, world.lead)
+    period = next(d for d in at.date_input if d.label == "Cohorts starting between")
+    period.set_value((dt.date(2030, 1, 1), dt.date(2030, 12, 31))).run()
+    assert any("No cohort of this program started in the chosen period" in i.value for i in at.info)
+    assert not at.metric
+
+
+# --------------------------------------------------------------------------- no names, audited
+
+
+def test_no_roster_name_appears_anywhere_on_the_page(store, make_staff):
+    world = populated(store, make_staff)
+    for viewer in (world.lead, make_staff("root", Role.ADMIN)):
+        text = page_text(opened(store, viewer))
+        assert "North" in text  # the check reads the page, cohort names included
+        assert SECRET not in text
+        assert "Quiet-Name" not in text
+
+
+def test_a_csv_download_is_audited(store, make_staff):
+    world = populated(store, make_staff)
+    at = opened(store, world.lead)
+    button = next(b for b in at.get("download_button") if b.label == "Pooled trends (CSV)")
+    button.click().run()
+    assert not at.exception
+    latest = store.audit_events(limit=1)[0]
+    assert latest.action == "export program pooled trends csv"
+    assert (latest.object_type, latest.object_id) == ("program", str(world.program.id))
+    assert latest.actor == world.lead.username
+
+
+# --------------------------------------------------------------------------- CSV exports
+
+
+@pytest.fixture
+def shown(store, make_staff) -> ProgramResults:
+    return results(populated(store, make_staff))
+
+
+def rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def all_csvs(res: ProgramResults) -> list[str]:
+    return [
+        exports.program_headline_csv(res),
+        exports.pooled_trends_csv(res),
+        exports.cohort_comparison_csv(res),
+    ]
+
+
+def test_no_csv_holds_a_roster_name(shown):
+    for text in all_csvs(shown):
+        assert SECRET not in text and "Quiet-Name" not in text
+
+
+def test_the_comparison_csv_holds_released_cells_only(shown):
+    table = rows(exports.cohort_comparison_csv(shown))
+    assert {r["cohort"] for r in table} == {"North", "South"}  # never the cohort of four
+    assert len(table) == len(shown.table)
+    assert all(int(r["n"]) >= shown.k for r in table)
+    north_stress = next(
+        r for r in table if r["cohort"] == "North" and r["measure"] == "Stress this week"
+    )
+    assert (north_stress["n"], north_stress["mean"]) == ("5", "5.000")
+    assert north_stress["responses_per_enrolled"] == f"{5 / 7:.4f}"
+
+
+def test_the_pooled_csv_matches_the_figures_and_counts_what_was_left_out(shown):
+    table = rows(exports.pooled_trends_csv(shown))
+    assert len(table) == sum(len(f) for f in shown.trends.values())
+    for r in table:
+        assert (r["session"], r["cohorts_G"], r["responses_N"]) == ("1", "2", "11")
+        assert r["cells_left_out"] == "1"
+    stress = next(r for r in table if r["measure"] == "Stress this week")
+    # North 3..7 (mean 5, n 5) and South (mean 32/6, n 6): (25 + 32) / 11; Small's 9s are not in.
+    assert stress["mean"] == f"{57 / 11:.3f}"
+    assert stress["ci95_low"] and stress["ci95_high"]
+
+
+def test_the_headline_csv_states_the_selection_and_the_figures(shown):
+    figures = {r["figure"]: r["value"] for r in rows(exports.program_headline_csv(shown, "v1"))}
+    assert figures["Program"] == shown.program.name
+    assert figures["Curriculum version"] == "v1"
+    assert figures["Cohorts starting from"] == "any date"
+    assert figures["Minimum group size k"] == "5"
+    assert figures["People enrolled"] == "19"
+    assert figures["Cells left out (fewer than k responses, or still open)"] == str(shown.left_out)
+    assert figures["Present at session 1 (share of enrolled)"] == "1.0000"
+
+
+def test_a_cohort_name_cannot_become_a_spreadsheet_formula(store, make_staff):
+    world = make_world(store, make_staff)
+    closed_pulse(world, add_cohort(world, "=HYPERLINK(1)", roster("H", 6)), 1, [5] * 5)
+    table = rows(exports.cohort_comparison_csv(results(world)))
+    assert {r["cohort"] for r in table} == {"'=HYPERLINK(1)"}
+
+
+def test_empty_results_give_a_header_only(store, make_staff):
+    res = results(make_world(store, make_staff))
+    assert exports.pooled_trends_csv(res).splitlines() == [
+        "measure,session,cohorts_G,responses_N,mean,ci95_low,ci95_high,cells_left_out"
+    ]
+    assert len(exports.cohort_comparison_csv(res).splitlines()) == 1
