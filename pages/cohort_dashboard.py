@@ -55,7 +55,6 @@ weekly = len(data.bundle.curriculum.weekly_numbers)
 # Streamlit fits title, axes and plot into the chart's height; 260 leaves a thin plot.
 CHART_HEIGHT = 400
 SMALL_CHART_HEIGHT = 320
-PNG_WIDTH = 640
 slug = re.sub(r"[^a-z0-9]+", "-", data.cohort.name.lower()).strip("-") or "cohort"
 
 
@@ -64,16 +63,11 @@ def audited(what: str) -> None:
     store.record_export(actor(viewer), what, data.cohort.id)
 
 
-def chart_png(chart: Any) -> bytes:
-    # The charts fill their container on the page; an image has none, so give it a width.
-    return charts.png(chart.properties(width=PNG_WIDTH))
-
-
 def png_button(chart: Any, name: str, label: str) -> None:
     """A download of the chart as PNG, drawn only when clicked (each takes most of a second)."""
     st.download_button(
         f"Chart as PNG: {label}",
-        data=partial(chart_png, chart),
+        data=partial(charts.png, chart),
         file_name=f"{slug}-{name}.png",
         mime="image/png",
         on_click=audited,

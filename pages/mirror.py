@@ -8,7 +8,7 @@ import streamlit as st
 import ui
 from program import pulse, results, session_runner
 from program.errors import ProgramError
-from program.models import Direction, Instrument, Role, SessionStatus, StaffUser
+from program.models import Direction, Role, SessionStatus, StaffUser
 from program.results import Mirror, MirrorLine
 from program.store import Store
 
@@ -116,32 +116,9 @@ CHANGE_WORDS = {
 }
 
 
-def label_words(instrument: Instrument, mean: float) -> str:
-    """The scale's own words for an average: its nearest label, or "between" the two around it.
-
-    Scales labelled only at a few points (0, 5, 10) would otherwise call a 2.4 "no stress at all".
-    """
-    raw = mean / instrument.scoring.multiplier
-    if instrument.scoring.method == "sum":
-        raw /= len(instrument.items)
-    labels = instrument.scale.labels
-
-    def quoted(point: int) -> str:
-        text = labels[point].strip()
-        return f"“{text[:1].lower() + text[1:]}”"
-
-    nearest = min(labels, key=lambda p: abs(p - raw))
-    if abs(nearest - raw) <= 0.5:
-        return quoted(nearest)
-    below = max(p for p in labels if p <= raw)
-    above = min(p for p in labels if p >= raw)
-    return f"between {quoted(below)} and {quoted(above)}"
-
-
 def line_html(line: MirrorLine) -> str:
     instrument = line.instrument
-    words = label_words(instrument, line.mean)
-    sentence = SENTENCES.get(instrument.id, FALLBACK).format(words=words)
+    sentence = SENTENCES.get(instrument.id, FALLBACK).format(words=line.words)
     low, high = instrument.score_range
     better = "higher" if instrument.direction == Direction.HIGHER_IS_BETTER else "lower"
     change = ""

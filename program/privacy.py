@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import pandas as pd
+
 from program.stats import Bounds, CellSummary, Pooled, pool, summarize_sums
 
 
@@ -146,3 +148,49 @@ def pooled_distribution(
             return None
         out.append((label, count))
     return out
+
+
+# --------------------------------------------------------------------------- many cells at once
+#
+# The program dashboard releases and pools tens of thousands of cells. These are the same rules
+# as `suppression_reason`, `release_cells` and `pool_released`, computed on whole columns; a
+# property test checks the two forms agree on every generated program.
+
+
+def release_frame(cells: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Add `released` (bool) and `reason` (text or None) to a frame of cells with columns
+    closed and n, by the same rule as `suppression_reason`."""
+    if not 3 <= k <= 10:
+        raise ValueError(f"the minimum group size must be 3–10, got {k}")
+    out = cells.copy()
+    closed = out["closed"].astype(bool)
+    out["released"] = closed & (out["n"] >= k)
+    reason = pd.Series(None, index=out.index, dtype=object)
+    reason[out["n"] < k] = f"fewer than {k} responses"
+    reason[~closed] = "pulse still open: results appear after it closes"
+    out["reason"] = reason
+    return out
+
+
+def pool_frame(released: pd.DataFrame, scales: dict[str, Bounds]) -> list[PooledFigure]:
+    """`pool_released` for every (measure, session number) of a released frame at once."""
+    figures = []
+    kept = released[released["released"]].copy()
+    kept["mean"] = kept["total"] / kept["n"]
+    left = released[~released["released"]].groupby(["measure", "session_number"]).size()
+    groups = dict(tuple(kept.groupby(["measure", "session_number"])))
+    keys = sorted(set(groups) | set(left.index))
+    for measure, number in keys:
+        group = groups.get((measure, number))
+        cells = (
+            [] if group is None else list(zip(group["n"].astype(int), group["mean"], strict=True))
+        )
+        figures.append(
+            PooledFigure(
+                measure=str(measure),
+                session_number=int(number),
+                pooled=pool([(int(n), float(m)) for n, m in cells], scales[str(measure)]),
+                left_out=int(left.get((measure, number), 0)),
+            )
+        )
+    return figures

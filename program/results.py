@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from program import access
 from program.errors import NotFound
 from program.models import (
@@ -29,10 +31,11 @@ from program.privacy import (
     Release,
     ReleasedCell,
     StoredCell,
-    pool_released,
+    pool_frame,
     release_cells,
+    release_frame,
 )
-from program.stats import Comparison, attendance_rate, compare, fidelity_share
+from program.stats import Comparison, attendance_rate, compare, fidelity_share, summarize_sums
 from program.store import Store
 
 # --------------------------------------------------------------------------- cells from the store
@@ -226,13 +229,26 @@ class Mirror:
     held_back: list[str]  # measures not shown, with the kind reason
 
 
-def _nearest_label(instrument: Instrument, value: float) -> str:
-    raw = value / instrument.scoring.multiplier
+def label_words(instrument: Instrument, mean: float) -> str:
+    """The scale's own words for an average: its nearest label, or "between" the two around it.
+
+    Scales labelled only at a few points (0, 5, 10) would otherwise call a 2.4 "no stress at all".
+    """
+    raw = mean / instrument.scoring.multiplier
     if instrument.scoring.method == "sum":
         raw /= len(instrument.items)
     labels = instrument.scale.labels
-    point = min(labels, key=lambda p: abs(p - raw))
-    return labels[point].lower()
+
+    def quoted(point: int) -> str:
+        text = labels[point].strip()
+        return f"“{text[:1].lower() + text[1:]}”"
+
+    nearest = min(labels, key=lambda p: abs(p - raw))
+    if abs(nearest - raw) <= 0.5:
+        return quoted(nearest)
+    below = max(p for p in labels if p <= raw)
+    above = min(p for p in labels if p >= raw)
+    return f"between {quoted(below)} and {quoted(above)}"
 
 
 def _change_words(instrument: Instrument, diff: float) -> str:
@@ -270,7 +286,7 @@ def mirror(store: Store, viewer: StaffUser, session_id: int) -> Mirror:
                 series.instrument,
                 mean,
                 point.cell.n,
-                _nearest_label(series.instrument, mean),
+                label_words(series.instrument, mean),
                 change,
             )
         )
@@ -327,6 +343,51 @@ class ProgramResults:
     notes: list[str] = field(default_factory=list)
 
 
+def _plan(bundles: dict[int, CurriculumBundle]) -> pd.DataFrame:
+    """What each curriculum version asks at each session: (version_id, session_number, measure)."""
+    rows = [
+        (version_id, number, measure)
+        for version_id, bundle in bundles.items()
+        for number in bundle.curriculum.weekly_numbers
+        for measure in bundle.curriculum.instruments_at(number)
+    ]
+    return pd.DataFrame(rows, columns=["version_id", "session_number", "measure"])
+
+
+def _comparison_rows(
+    released: pd.DataFrame,
+    cohorts: Sequence[Cohort],
+    instruments: dict[str, Instrument],
+    enrolled: dict[int, int],
+    scales: dict[str, tuple[float, float]],
+) -> list[ComparisonRow]:
+    """One row per released cell, with its mean and 95% interval (the same numbers
+    `summarize_sums` gives; built column-wise because a program can have many thousands)."""
+    if released.empty:
+        return []
+    names = {c.id: c.name for c in cohorts}
+    frame = released.assign(cohort=released["cohort_id"].map(names)).sort_values(
+        ["cohort", "measure", "session_number"]
+    )
+    rows = []
+    for cell in frame.itertuples(index=False):
+        summary = summarize_sums(int(cell.n), cell.total, cell.total_sq, scales[cell.measure])
+        people = enrolled.get(int(cell.cohort_id))
+        rows.append(
+            ComparisonRow(
+                cohort=str(cell.cohort),
+                measure=instruments[str(cell.measure)].short_title,
+                session_number=int(cell.session_number),
+                n=int(cell.n),
+                mean=summary.mean if summary.mean is not None else float("nan"),
+                ci_low=summary.ci95[0] if summary.ci95 else None,
+                ci_high=summary.ci95[1] if summary.ci95 else None,
+                response_rate=int(cell.n) / people if people else None,
+            )
+        )
+    return rows
+
+
 def select_cohorts(store: Store, selection: Selection) -> list[Cohort]:
     cohorts = store.cohorts(selection.program_id)
     if selection.curriculum_version_id is not None:
@@ -345,7 +406,7 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
     bundles = _bundles(store, cohorts)
     scales = _scales(bundles)
     k = program.min_cell_size
-    release = release_cells(stored_cells(store, cohorts, bundles), k, scales)
+    cells = release_frame(store.program_cells([c.id for c in cohorts], _plan(bundles)), k)
     ids = [c.id for c in cohorts]
     enrolled = store.enrolled_counts(ids)
     present_by_number: dict[int, int] = defaultdict(int)
@@ -383,32 +444,10 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
         if enrolled_by_number[n]
     }
     instruments = {i.id: i for b in bundles.values() for i in b.instruments.values()}
-    trends: dict[str, list[PooledFigure]] = {}
-    for measure in sorted(instruments):
-        numbers = sorted(
-            {c.cell.session_number for c in release.released_for(measure)}
-            | {s.session_number for s in release.suppressed_for(measure)}
-        )
-        trends[measure] = [pool_released(release, measure, n, scales[measure]) for n in numbers]
-    names = {c.id: c.name for c in cohorts}
-    table = [
-        ComparisonRow(
-            cohort=names[c.cell.cohort_id],
-            measure=instruments[c.cell.measure].short_title,
-            session_number=c.cell.session_number,
-            n=c.n,
-            mean=c.summary.mean if c.summary.mean is not None else float("nan"),
-            ci_low=c.summary.ci95[0] if c.summary.ci95 else None,
-            ci_high=c.summary.ci95[1] if c.summary.ci95 else None,
-            response_rate=(c.n / enrolled[c.cell.cohort_id])
-            if enrolled.get(c.cell.cohort_id)
-            else None,
-        )
-        for c in sorted(
-            release.released,
-            key=lambda c: (names[c.cell.cohort_id], c.cell.measure, c.cell.session_number),
-        )
-    ]
+    trends: dict[str, list[PooledFigure]] = {measure: [] for measure in sorted(instruments)}
+    for figure in pool_frame(cells, scales):
+        trends.setdefault(figure.measure, []).append(figure)
+    table = _comparison_rows(cells[cells["released"]], cohorts, instruments, enrolled, scales)
     return ProgramResults(
         program=program,
         selection=selection,
@@ -418,7 +457,7 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
         trends=trends,
         instruments=instruments,
         table=table,
-        left_out=len(release.suppressed),
+        left_out=int((~cells["released"]).sum()),
         k=k,
     )
 

@@ -7,6 +7,7 @@ The guest case of every page is in test_pages_smoke.py; here only what it does n
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +17,22 @@ import pytest
 import ui
 from program import auth, cohorts
 from program.accounts import create_user
-from program.library import load_curriculum
-from program.models import Actor, Cohort, Mark, Role, SessionStatus, StaffUser
+from program.curriculum import load_curriculum_file
+from program.library import save_bundle
+from program.models import (
+    Actor,
+    Cohort,
+    CurriculumBundle,
+    CurriculumVersion,
+    Mark,
+    Role,
+    SessionStatus,
+    StaffUser,
+)
 from program.store import Store
 from tests.conftest import CURRICULA, ROOT, app_test
+
+BUNDLED = CURRICULA / "collective-healing.yaml"
 
 SECRET = "Zebedee-Secret"
 OTHER_SECRET = "Yolanda-Other"
@@ -44,6 +57,19 @@ TITLES = {
 ROLES = {link.path: link.roles for link in ui.PAGES}
 
 
+@functools.cache
+def _bundled() -> CurriculumBundle:
+    return load_curriculum_file(BUNDLED)
+
+
+def load_bundled(store: Store) -> CurriculumVersion:
+    """Store the bundled curriculum, as library.load_curriculum does, parsing the file only once."""
+    version, _ = save_bundle(
+        store, Actor.system(), _bundled(), BUNDLED.name, BUNDLED.read_text(encoding="utf-8")
+    )
+    return version
+
+
 @dataclass
 class Seeded:
     store: Store
@@ -61,7 +87,7 @@ class Seeded:
 @pytest.fixture
 def seeded(store: Store) -> Seeded:
     system = Actor.system()
-    version, _ = load_curriculum(store, system, CURRICULA / "collective-healing.yaml")
+    version = load_bundled(store)
     program = store.create_program(system, "Community pain collective")
 
     def staff(username: str, role: Role) -> StaffUser:

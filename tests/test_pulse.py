@@ -779,6 +779,11 @@ def test_answer_rows_hold_no_time_device_or_address(store: Store) -> None:
         assert not any(w in column.lower() for w in forbidden), column
 
 
+def test_score_rows_hold_no_time_device_or_address(store: Store) -> None:
+    columns = store.table_columns("scores")
+    assert columns == ["response_id", "instrument_id", "score"]
+
+
 def test_card_codes_hold_only_a_hash_a_session_and_a_used_flag(store: Store) -> None:
     assert store.table_columns("card_codes") == ["code_hash", "session_id", "used"]
 
@@ -818,6 +823,11 @@ def test_close_rewrites_responses_in_random_order_under_fresh_ids(
     # A plain SELECT, as anyone with the file would read it, is not in insertion order either.
     plain = [r[0] for r in query(store, "SELECT id FROM responses")]
     assert plain == [rid for rid, _ in after]
+    # The per-instrument scores moved to the new ids with their answers; none is left behind.
+    score_ids = [r[0] for r in query(store, "SELECT response_id FROM scores")]
+    assert set(score_ids) == {rid for rid, _ in after}
+    assert len(score_ids) == 30 * len(invitation.instruments)
+    assert list(dict.fromkeys(score_ids)) != [rid for rid, _ in before]
 
 
 def test_close_leaves_other_sessions_responses_alone(group: Group) -> None:

@@ -38,12 +38,14 @@ COHORTS = 5
 MEMBERS = 40  # the largest roster a cohort may have
 THREADS = 32
 
-BUG_RETRIES = (
-    "BUG: program/store/pulse.py submit_response serialises every answer of a session on one"
-    " `accepted` row and program/store/base.py write() gives up after RETRIES=6 conflicts with a"
-    " 2-20 ms backoff, so with 32 threads about a third of the submissions (72 of 200 within"
-    " capacity here) fail with Conflict 'Too many people changed the same thing at once' instead"
-    " of being stored (or refused with PulseFull); pages/pulse.py does not catch Conflict."
+EXTRA_BURSTS = 3  # more bursts of 200 when the first two showed no refusal by contention
+BUG_CONTENTION = (
+    "BUG: program/store/pulse.py submit_response makes every answer of a session update one"
+    " `accepted` row; with 32 phones at once some submissions lose that race more often than"
+    " program/store/base.py write() retries (RETRIES=25, backoff up to ~0.13 s) and fail with"
+    " Conflict 'Too many people changed the same thing at once' although the room had space:"
+    " measured 0-2 of every 200 (about 1 in 200). pages/pulse.py does not catch Conflict, so"
+    " that phone shows a traceback (see test_pulse_pages)."
 )
 
 
@@ -56,6 +58,10 @@ class Run:
     outcomes: list[tuple[pulse.Invitation, int, str]]
     latencies: list[float]
     wall: float
+
+    def odd(self) -> list[tuple[int, int, str]]:
+        """Outcomes other than stored or refused as full: (session, seed, outcome)."""
+        return [(i.session_id, s, o) for i, s, o in self.outcomes if o not in ("stored", "full")]
 
     def of(self, session_id: int, outcome: str) -> list[int]:
         return [s for i, s, o in self.outcomes if i.session_id == session_id and o == outcome]
@@ -89,9 +95,9 @@ def within_cap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     yield from load_run(tmp_path_factory.mktemp("within-cap"), MEMBERS)
 
 
-def full_rooms(store: Store) -> list[tuple[Group, pulse.Invitation]]:
+def full_rooms(store: Store, burst: int = 0) -> list[tuple[Group, pulse.Invitation]]:
     """Five cohorts of 40, everyone marked present (cap 40 each), each with an open pulse."""
-    program_id = store.create_program(Actor.system(), "Load", "", 5).id
+    program_id = store.create_program(Actor.system(), f"Load {burst}", "", 5).id
     rooms = []
     for n in range(COHORTS):
         group = make_group(store, members=MEMBERS, name=f"Cohort {n}", program_id=program_id)
@@ -184,20 +190,41 @@ def test_no_room_ever_passes_its_cap(run_name: str, request: pytest.FixtureReque
         assert count(run.store, "responses", group.session_id) <= MEMBERS
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_RETRIES)
-def test_the_only_refusal_under_load_over_the_cap_is_pulse_full(over_cap: Run) -> None:
-    odd = [(i.session_id, s, o) for i, s, o in over_cap.outcomes if o not in ("stored", "full")]
-    assert not odd, odd[:3]
+def test_over_the_cap_the_last_ten_of_each_room_are_refused(over_cap: Run) -> None:
+    for group, _ in over_cap.rooms:
+        assert (
+            len(over_cap.of(group.session_id, "stored"))
+            + len(over_cap.of(group.session_id, "full"))
+            + sum(1 for sid, *_ in over_cap.odd() if sid == group.session_id)
+            == 50
+        )
+        assert len(over_cap.of(group.session_id, "full")) <= 50 - MEMBERS
+
+
+@pytest.mark.xfail(strict=True, reason=BUG_CONTENTION)
+def test_no_phone_is_turned_away_while_its_room_has_space(over_cap: Run, within_cap: Run) -> None:
+    """Over the cap the only refusal is PulseFull; within capacity every answer is stored.
+
+    The refusals by contention are rare, so when neither burst showed one, a few more bursts of
+    200 within capacity are fired before concluding there are none.
+    """
+    assert not over_cap.odd(), over_cap.odd()[:3]
     for group, _ in over_cap.rooms:
         assert len(over_cap.of(group.session_id, "stored")) == MEMBERS
         assert len(over_cap.of(group.session_id, "full")) == 50 - MEMBERS
+    assert not within_cap.odd(), within_cap.odd()[:3]
+    for burst in range(1, EXTRA_BURSTS + 1):
+        rooms = full_rooms(within_cap.store, burst)
+        jobs = [(invitation, seed) for seed in range(MEMBERS) for _, invitation in rooms]
+        outcomes, _ = fire(within_cap.store, jobs)
+        assert [o for *_, o in outcomes] == ["stored"] * len(jobs), Counter(o for *_, o in outcomes)
 
 
-@pytest.mark.xfail(strict=True, reason=BUG_RETRIES)
-def test_answers_within_capacity_are_all_stored_under_load(within_cap: Run) -> None:
-    assert [o for *_, o in within_cap.outcomes] == ["stored"] * 200
+def test_answers_within_capacity_are_stored_whole(within_cap: Run) -> None:
+    stored = [s for i, s, o in within_cap.outcomes if o == "stored"]
+    assert len(stored) + len(within_cap.odd()) == 200
+    assert not [o for *_, o in within_cap.outcomes if o == "full"]
     for group, invitation in within_cap.rooms:
         assert stored_patterns(within_cap.store, group.session_id) == Counter(
-            expected_pattern(invitation, s) for s in range(MEMBERS)
+            expected_pattern(invitation, s) for s in within_cap.of(group.session_id, "stored")
         )
-    assert query(within_cap.store, "SELECT count(*) FROM responses") == [(200,)]

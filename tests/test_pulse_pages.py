@@ -13,9 +13,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from program import pulse
+from program.models import Role
 from program.store import Store
 from tests.conftest import app_test
-from tests.test_pulse import GENERIC, Group, build_template, count, fill, make_group
+from tests.test_pulse import GENERIC, Group, build_template, count, fill, make_group, staff
 
 STAFF_WORDS = ("Run a session", "Cohorts", "Cohort results", "Admin", "Audit", "Sign out", "Roster")
 
@@ -43,10 +44,10 @@ def now() -> dt.datetime:
     return dt.datetime.now()
 
 
-def texts(at: AppTest) -> list[str]:
-    """Every piece of text the page rendered: values, labels, captions, options, alerts."""
+def texts(at: AppTest | Any) -> list[str]:
+    """Every piece of text a page (or one block of it) rendered: values, labels, options."""
     out: list[str] = []
-    stack: list[Any] = [at._tree]
+    stack: list[Any] = [at._tree if isinstance(at, AppTest) else at]
     while stack:
         node = stack.pop()
         children = getattr(node, "children", None)
@@ -67,7 +68,7 @@ def texts(at: AppTest) -> list[str]:
     return out
 
 
-def page_text(at: AppTest) -> str:
+def page_text(at: AppTest | Any) -> str:
     return "\n".join(texts(at))
 
 
@@ -146,9 +147,7 @@ def test_a_valid_room_code_shows_the_session_the_promise_and_one_question_each(
     at = participant(store, code)
     assert not at.exception
     invitation = pulse.resolve_code(store, code, now())
-    assert [t.value for t in at.title] == [
-        f"Session 1: {invitation.session_title}"
-    ]
+    assert [t.value for t in at.title] == [f"Session 1: {invitation.session_title}"]
     (promise,) = [i.value for i in at.info]
     assert re.search(r"at least 5 people", promise)
     assert "no name" in promise
@@ -166,7 +165,7 @@ def test_a_valid_room_code_shows_the_session_the_promise_and_one_question_each(
 
 def test_the_participant_page_shows_no_staff_links(store: Store, group: Group) -> None:
     for at in (participant(store), participant(store, group.open(at=now()))):
-        assert not at.sidebar.children or not page_text(at.sidebar)  # type: ignore[arg-type]
+        assert not at.sidebar.children or not page_text(at.sidebar)
         assert not at.get("page_link")
         text = page_text(at)
         for word in STAFF_WORDS:
@@ -210,9 +209,7 @@ def test_the_chosen_options_are_stored(store: Store, group: Group) -> None:
         radio.set_value(raw[pulse.answer_key(instrument, item)])
     send(at)
     rows = store._rows("SELECT instrument_id, item_id, value FROM answers")
-    assert {(i, item): v for i, item, v in rows} == {
-        tuple(k.split("/")): v for k, v in raw.items()
-    }
+    assert {(i, item): v for i, item, v in rows} == {tuple(k.split("/")): v for k, v in raw.items()}
 
 
 @pytest.mark.parametrize("skip", [0, 8])
@@ -279,12 +276,17 @@ def test_a_code_typed_after_arriving_with_a_bad_link_is_used(store: Store, group
 
 
 def _hold_the_pulse_row(store: Store, session_id: int) -> Any:
-    """Another writer's transaction on the session's pulse window, as many phones at once make."""
+    """Another writer's open transaction on the session's pulse window, as racing phones make.
+
+    It updates the row the way submit_response does (UPDATE ... RETURNING): in DuckDB 2.0.0 a
+    plain UPDATE and an UPDATE ... RETURNING of one row do not see each other's conflict.
+    """
     cur = store.cursor()
     cur.execute("BEGIN TRANSACTION")
     cur.execute(
-        "UPDATE pulse_windows SET accepted = accepted WHERE session_id = ?", [session_id]
-    )
+        "UPDATE pulse_windows SET accepted = accepted WHERE session_id = ? RETURNING accepted",
+        [session_id],
+    ).fetchall()
     return cur
 
 
@@ -329,7 +331,7 @@ def session_page(store: Store, group: Group) -> AppTest:
 
 def pulse_tab_text(at: AppTest) -> str:
     (tab,) = [t for t in at.tabs if t.label == "Pulse"]
-    return "\n".join(texts(tab))  # type: ignore[arg-type]
+    return page_text(tab)
 
 
 def open_from_page(store: Store, group: Group) -> tuple[AppTest, str]:
@@ -352,61 +354,61 @@ def test_opening_the_pulse_shows_the_room_code_and_not_yet(store: Store, group: 
     assert not [b for b in at.button if b.label == "Open the pulse"]
 
 
+def submit_seeds(store: Store, code: str, seeds: range) -> None:
+    for seed in seeds:
+        invitation = pulse.resolve_code(store, code, now())
+        pulse.submit(store, invitation, fill(invitation, seed), now())
+
+
 def test_the_pulse_tab_says_yes_at_k_and_not_yet_at_k_minus_1(store: Store, group: Group) -> None:
     at, code = open_from_page(store, group)
-    for seed in range(4):
-        pulse.submit(store, pulse.resolve_code(store, code, now()), fill(pulse.resolve_code(store, code, now()), seed), now())
-    at.run()
-    assert "**not yet**" in pulse_tab_text(at)
-    invitation = pulse.resolve_code(store, code, now())
-    pulse.submit(store, invitation, fill(invitation, 4), now())
-    at.run()
-    text = pulse_tab_text(at)
+    submit_seeds(store, code, range(4))  # k−1
+    assert "Enough responses to report: **not yet** (needs 5)." in pulse_tab_text(at.run())
+    submit_seeds(store, code, range(4, 5))  # k
+    text = pulse_tab_text(at.run())
     assert "Enough responses to report: **yes** (at least 5)." in text
     assert "not yet" not in text
+    submit_seeds(store, code, range(5, 6))  # k+1
+    assert "Enough responses to report: **yes** (at least 5)." in pulse_tab_text(at.run())
 
 
+# A count of responses in any wording: "6 responses", "answers: 6", "6 of 8 answered".
 COUNT_PATTERNS = (
-    r"\b(\d+)\s+(?:responses?|answers?|people answered|have answered|answered)\b",
-    r"\b(?:responses?|answers?|answered)\b\W{0,3}(\d+)",
-    r"\b(\d+)\s+(?:of|/)\s+\d+\s+(?:answered|responded|responses)",
+    r"\b\d+\s+(?:responses?|answers?|people answered|have answered|answered|replies)\b",
+    r"\b(?:responses?|answers?|answered|replies)\b\W{0,3}\d+",
+    r"\b\d+\s*(?:of|/)\s*\d+\s+(?:answered|responded|responses|people)",
 )
 
 
-@pytest.mark.parametrize("n", [1, 4, 5, 6])
-def test_the_pulse_tab_never_shows_a_number_of_responses(
-    store: Store, group: Group, n: int
-) -> None:
+def assert_no_count(at: AppTest) -> None:
+    for text in texts(at):
+        for rule in COUNT_PATTERNS:
+            assert not re.findall(rule, text, flags=re.IGNORECASE), (rule, text)
+
+
+def test_the_session_page_never_shows_a_number_of_responses(store: Store, group: Group) -> None:
     at, code = open_from_page(store, group)
-    for seed in range(n):
-        invitation = pulse.resolve_code(store, code, now())
-        pulse.submit(store, invitation, fill(invitation, seed), now())
-    at.run()
-    text = page_text(at)
-    for rule in COUNT_PATTERNS:
-        assert not re.findall(rule, text, flags=re.IGNORECASE), rule
-    tab = pulse_tab_text(at)
-    # The only numbers on the tab are the code, k, the card default and times; never n itself
-    # unless it equals one of those.
-    allowed = {"5", "10", "60", "1", "2", "300"}  # k, cards default (8 + 2), card limits, widths
-    window = store.pulse_window(group.session_id)
-    assert window is not None
-    allowed |= set(re.findall(r"\d+", f"{window.closes_at:%A %d %B at %H:%M}"))
-    allowed |= set(re.findall(r"\d+", pulse.join_link(group.settings, code)))
-    allowed |= set(re.findall(r"\d+", pulse.format_code(code)))
-    allowed |= {"0"}  # unused cards: none made
-    assert set(re.findall(r"\d+", tab)) <= allowed
+    assert_no_count(at)
+    tabs = {}
+    for n in (1, 4, 5, 6):  # 1 and k−1 below k; k and k+1 at or above it
+        submit_seeds(store, code, range(len(tabs) and list(tabs)[-1], n))
+        at.run()
+        assert not at.exception
+        assert_no_count(at)
+        tabs[n] = page_text(at)
+    # Below k, and again at or above k, the page reads word for word the same whatever n is.
+    assert tabs[1] == tabs[4]
+    assert tabs[5] == tabs[6]
+    assert tabs[4] != tabs[5]
 
 
 def test_the_pulse_tab_reads_the_same_at_1_and_k_minus_1_room_code_answers(
     store: Store, group: Group
 ) -> None:
     at, code = open_from_page(store, group)
-    invitation = pulse.resolve_code(store, code, now())
-    pulse.submit(store, invitation, fill(invitation, 0), now())
+    submit_seeds(store, code, range(1))
     one = pulse_tab_text(at.run())
-    for seed in range(1, 4):
-        pulse.submit(store, invitation, fill(invitation, seed), now())
+    submit_seeds(store, code, range(1, 4))
     assert pulse_tab_text(at.run()) == one
 
 
@@ -423,7 +425,9 @@ def test_the_pulse_tab_reads_the_same_at_1_and_k_minus_1_card_answers(
 ) -> None:
     at, _ = open_from_page(store, group)
     codes = pulse.make_cards(store, group.facilitator, group.session_id, 6, now())
-    pulse.submit(store, pulse.resolve_code(store, codes[0], now()), fill_for(store, codes[0]), now())
+    pulse.submit(
+        store, pulse.resolve_code(store, codes[0], now()), fill_for(store, codes[0]), now()
+    )
     one = pulse_tab_text(at.run())
     for card in codes[1:4]:
         pulse.submit(store, pulse.resolve_code(store, card, now()), fill_for(store, card), now())
@@ -437,9 +441,7 @@ def fill_for(store: Store, code: str) -> dict[str, object]:
 def test_closing_the_pulse_needs_the_confirmation(store: Store, group: Group) -> None:
     at, _ = open_from_page(store, group)
     (close,) = [b for b in at.button if b.label == "Close the pulse"]
-    assert close.disabled
-    close.click().run()
-    assert store.pulse_window(group.session_id).closed_at is None  # type: ignore[union-attr]
+    assert close.disabled  # a browser cannot press it (AppTest refuses to, too)
     (confirm,) = [c for c in at.checkbox if c.label == "Everyone who wants to answer has answered"]
     at = confirm.check().run()
     (close,) = [b for b in at.button if b.label == "Close the pulse"]
@@ -451,19 +453,15 @@ def test_closing_the_pulse_needs_the_confirmation(store: Store, group: Group) ->
     assert "The pulse closed on" in pulse_tab_text(at)
 
 
-def test_another_facilitator_cannot_see_the_pulse_tab_of_this_cohort(
+def test_another_facilitator_does_not_get_this_cohorts_pulse_tab(
     store: Store, group: Group
 ) -> None:
-    other = make_group(store, name="Other").facilitator  # the same facilitator runs both
-    assert other == group.facilitator
-    from tests.test_pulse import staff
-    from program.models import Role
-
+    group.open(at=now())
     stranger = staff(store, "stranger", Role.FACILITATOR)
-    from program import auth
-
-    at = app_test("pages/session.py", store)
-    at.session_state["staff_token"] = auth.start_session(store, stranger)
-    at.run()
+    at = app_test("pages/session.py", store, stranger).run()
     assert not at.exception
-    assert not [b for b in at.button if b.label == "Open the pulse"]
+    assert not [b for b in at.button if b.label in ("Open the pulse", "Close the pulse")]
+    window = store.pulse_window(group.session_id)
+    assert window is not None and window.room_code is not None
+    assert pulse.format_code(window.room_code) not in page_text(at)
+    assert "You are not running a cohort yet" in page_text(at)

@@ -97,3 +97,29 @@ class ResultQueries(StoreBase):
             " JOIN sessions s ON s.id = a.session_id WHERE s.cohort_id = ?",
             [cohort_id],
         )
+
+    def program_cells(self, cohort_ids: Sequence[int], plan: Any) -> Any:
+        """Every pulse cell of these cohorts as a data frame, one row per session × scheduled
+        measure: cohort_id, session_id, session_number, measure, closed, n, total, total_sq.
+
+        `plan` is a data frame (version_id, session_number, measure) of what each curriculum
+        version asks at each session; a closed cell nobody answered comes back with n = 0.
+        """
+        cur = self.cursor()
+        try:
+            cur.register("plan", plan)
+            return cur.execute(
+                "SELECT s.cohort_id, s.id AS session_id, s.number AS session_number, p.measure,"
+                " pw.closed_at IS NOT NULL AS closed, coalesce(c.n, 0) AS n,"
+                " coalesce(c.total, 0) AS total, coalesce(c.total_sq, 0) AS total_sq"
+                " FROM sessions s"
+                " JOIN cohorts co ON co.id = s.cohort_id"
+                " JOIN pulse_windows pw ON pw.session_id = s.id"
+                " JOIN plan p ON p.version_id = co.curriculum_version_id"
+                "   AND p.session_number = s.number"
+                " LEFT JOIN cell_summaries c ON c.session_id = s.id AND c.instrument_id = p.measure"
+                f" WHERE {_IN_COHORTS}",
+                [list(cohort_ids)],
+            ).df()
+        finally:
+            cur.close()

@@ -1,0 +1,234 @@
+"""The cohort dashboard page (AppTest) and its CSV export (program.exports.cohort_csv).
+
+A facilitator sees their own cohort's results and who came; a cohort held back at every session
+shows a kind explanation and no number about responses; no one else gets anything. The CSV holds
+released aggregates only: no names, and no number from a held-back cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from program.exports import COHORT_CSV_HEADER, cohort_csv
+from program.store import Store
+from tests.conftest import app_test
+from tests.test_results import (
+    STRESS_FIRST,
+    WEEKS,
+    Group,
+    build_template,
+    fresh_store,
+    make_group,
+    run_program,
+    user,
+)
+
+PAGE = "pages/cohort_dashboard.py"
+ROSTER = ["Zebedee Quill", "Ana", "Ben", "Chloe", "Dev", "Elif", "Femi", "Grace"]
+EXPLANATION = (
+    "fewer than 5 responses at every session so far; nothing is shown so that nobody's answers"
+    " can be singled out"
+)
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_template(tmp_path_factory.mktemp("dashboard-template"))
+
+
+@pytest.fixture
+def store(settings_env: Path, template: Path) -> Iterator[Store]:
+    yield from fresh_store(settings_env, template)
+
+
+def nodes(at: Any) -> Iterator[Any]:
+    stack = [at._tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(getattr(node, "children", {}).values())
+
+
+def rendered_bytes(at: Any) -> bytes:
+    """Everything the page sent to the browser: every element's message, charts included."""
+    return b"".join(
+        n.proto.SerializeToString() for n in nodes(at) if getattr(n, "proto", None) is not None
+    )
+
+
+def texts(at: Any) -> list[str]:
+    """The words on the page: markdown, captions, callouts, metrics."""
+    out = [
+        e.value
+        for kind in ("markdown", "caption", "info", "warning", "error")
+        for e in at.get(kind)
+    ]
+    out += [f"{m.label} {m.value}" for m in at.metric]
+    return out
+
+
+def opened(store, viewer) -> Any:  # type: ignore[no-untyped-def]
+    at = app_test(PAGE, store, viewer)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture
+def released(store) -> Group:  # type: ignore[no-untyped-def]
+    group = make_group(store, members=len(ROSTER), roster=ROSTER)
+    run_program(group, dict.fromkeys(WEEKS, 6), present=7)
+    return group
+
+
+@pytest.fixture
+def suppressed(store) -> Group:  # type: ignore[no-untyped-def]
+    group = make_group(store, members=len(ROSTER), roster=ROSTER, name="Saturday small group")
+    run_program(group, dict.fromkeys(WEEKS, 4), present=6)
+    return group
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def test_the_facilitator_sees_their_cohorts_results(released):
+    at = opened(released.store, released.facilitator)
+    assert [t.value for t in at.title] == ["Cohort results"]
+    assert at.selectbox(key="dash_cohort").options == ["Tuesday group"]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Enrolled"] == "8"
+    assert metrics["Sessions held"] == "6 of 6"
+    assert metrics["Attendance"] == "88%"
+    assert metrics["Completed"] == "7 of 8"  # every session held: the cohort has finished
+    # One tab per measure, each with its chart and the change in the group's average.
+    assert [t.label for t in at.tabs] == [
+        "Wellbeing (WHO-5)",
+        "Connection to the group",
+        "Stress this week",
+        "Kindness toward myself",
+        "Session usefulness",
+    ]
+    words = "\n".join(texts(at))
+    cards = [m.value for m in at.markdown if m.value == "**Change in the group's average**"]
+    assert len(cards) == 5
+    assert "Hedges' g" in words and "Cliff's δ" in words
+    assert "session 1: 6 of 8 enrolled (75%)" in words
+    assert "members improved" not in words
+    assert "independent samples" in words
+    # Who came: names × sessions, only here.
+    (frame,) = [d.value for d in at.dataframe]
+    assert list(frame["Name"]) == sorted(ROSTER)
+    assert list(frame.columns) == ["Name"] + [f"Session {n}" for n in WEEKS]
+    page = rendered_bytes(at).decode("utf-8", "replace")
+    assert "Zebedee Quill" in page
+    # The control for the held-back test below: charts carry "n=6" and "Group average".
+    assert re.search(r"\bn=6", page) and "Group average" in page
+    assert any("Only this cohort's facilitators see names" in c.value for c in at.caption)
+
+
+def test_a_cohort_held_back_everywhere_shows_a_kind_explanation_and_no_numbers(suppressed):
+    at = opened(suppressed.store, suppressed.facilitator)
+    assert any(EXPLANATION in i.value for i in at.info)
+    assert len(at.tabs) == 0
+    for text in texts(at):
+        # No digit anywhere near a mean or an average.
+        assert not re.search(r"(mean|average)[^.\n]{0,40}\d", text, re.IGNORECASE), text
+        assert not re.search(r"\d[^.\n]{0,20}(mean|average)", text, re.IGNORECASE), text
+        assert "n=" not in text and "Hedges" not in text
+    page = rendered_bytes(at).decode("utf-8", "replace")
+    assert "Group average" not in page and not re.search(r"\bn=\d", page)
+    # Attendance is what the facilitator recorded, not an answer: it stays.
+    assert {m.label for m in at.metric} >= {"Enrolled", "Attendance"}
+
+
+@pytest.mark.parametrize("who", ["sam", "lee", "alex"])
+def test_no_one_else_sees_the_cohort(released, who):
+    viewer = user(released.store, who)
+    at = app_test(PAGE, released.store, viewer)
+    at.run()
+    assert not at.exception
+    page = rendered_bytes(at).decode("utf-8", "replace")
+    assert "Zebedee" not in page and "Tuesday group" not in page
+    assert len(at.metric) == 0
+    if who == "sam":
+        assert any("not running a cohort" in i.value for i in at.info)
+    else:
+        assert [w.value for w in at.warning if "not part of your role" in w.value]
+
+
+def test_downloading_the_csv_is_audited(released):
+    at = opened(released.store, released.facilitator)
+    before = len(released.store.audit_events())
+    (button,) = [b for b in at.get("download_button") if b.label == "Download results (CSV)"]
+    button.click()
+    at.run()
+    assert not at.exception
+    events = released.store.audit_events()
+    assert len(events) == before + 1
+    latest = events[0]
+    assert latest.action == "export cohort results csv"
+    assert (latest.object_type, latest.object_id) == ("cohort", str(released.cohort_id))
+    assert latest.actor == "maya"
+
+
+def test_downloading_a_chart_is_audited(released):
+    at = opened(released.store, released.facilitator)
+    labels = [b.label for b in at.get("download_button")]
+    assert "Chart as PNG: attendance" in labels and "Chart as PNG: Stress this week" in labels
+    (button,) = [
+        b for b in at.get("download_button") if b.label == "Chart as PNG: Stress this week"
+    ]
+    button.click()
+    at.run()
+    assert released.store.audit_events()[0].action == "export cohort chart png stress"
+
+
+# --------------------------------------------------------------------------- the CSV
+
+
+def rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def test_the_csv_holds_released_aggregates_and_no_names(released):
+    text = cohort_csv(released.results())
+    assert text.splitlines()[0] == ",".join(COHORT_CSV_HEADER)
+    for name in ROSTER:
+        assert name not in text
+    table = rows(text)
+    attendance = [r for r in table if r["kind"] == "attendance"]
+    assert [r["session"] for r in attendance] == [str(n) for n in WEEKS]
+    assert {(r["present"], r["enrolled"], r["attendance_rate"]) for r in attendance} == {
+        ("7", "8", "0.8750")
+    }
+    assert {r["agenda_delivered"] for r in attendance} == {"1.0000"}
+    stress = [r for r in table if r["kind"] == "measure" and r["measure"] == "Stress this week"]
+    assert [r["session"] for r in stress] == [str(n) for n in WEEKS]
+    first = stress[0]
+    assert first["n"] == "6"
+    assert float(first["mean"]) == pytest.approx(sum(STRESS_FIRST[:6]) / 6, abs=1e-3)
+    assert all(first[c] for c in ("sd", "ci95_low", "ci95_high"))
+    assert first["note"] == ""
+
+
+def test_the_csv_has_no_number_from_a_held_back_cell(suppressed):
+    table = rows(cohort_csv(suppressed.results()))
+    measures = [r for r in table if r["kind"] == "measure"]
+    assert measures, "every asked measure is listed, with its reason"
+    for r in measures:
+        assert [r[c] for c in ("n", "mean", "sd", "ci95_low", "ci95_high")] == [""] * 5
+        assert r["note"] == "not shown: fewer than 5 responses"
+
+
+def test_the_csv_guards_against_spreadsheet_formulas(store):
+    group = make_group(store, name="=HYPERLINK(1)", roster=["Ana", "Ben", "Chloe"])
+    group.hold(1, present=3)
+    table = rows(cohort_csv(group.results()))
+    assert {r["cohort"] for r in table} == {"'=HYPERLINK(1)"}

@@ -1,0 +1,405 @@
+"""Cohort results and the group mirror (program.results) on a real temporary DuckDB.
+
+Every release rule is checked at the minimum group size k (k−1, k, k+1), and a cell that is held
+back must leave no trace in any number shown: the same results come out whatever its answers were.
+The builder at the top is shared with the page tests of the cohort dashboard and the mirror.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from program import cohorts, library, pulse, session_runner
+from program.errors import AccessDenied
+from program.exports import cohort_csv
+from program.models import Actor, AttendanceMark, Mark, Role, StaffUser, score_answers
+from program.results import CohortResults, cohort_results, mirror
+from program.settings import get_settings
+from program.stats import compare
+from program.store import Store
+from tests.conftest import CURRICULA
+
+WEEKS = (1, 2, 3, 4, 5, 6)
+NAMES = [f"Member {i:02d}" for i in range(40)]
+STRESS_FIRST = [8, 7, 9, 8, 6, 7, 8, 9, 7, 8, 6]  # first k..k+1 of these are used
+STRESS_LAST = [3, 4, 2, 3, 5, 4, 3, 2, 4, 3, 5]
+
+
+# --------------------------------------------------------------------------- the builder
+
+
+def build_template(folder: Path) -> Path:
+    """A migrated database with the bundled curriculum and the staff, built once per test run."""
+    path = folder / "template.duckdb"
+    if not path.exists():
+        s = Store(path)
+        try:
+            library.load_curriculum(s, Actor.system(), CURRICULA / "collective-healing.yaml")
+            for username, role in (
+                ("maya", Role.FACILITATOR),
+                ("sam", Role.FACILITATOR),
+                ("lee", Role.LEAD),
+                ("alex", Role.ADMIN),
+            ):
+                # Single-sign-on style (no password), so no slow password hash.
+                s.create_staff_user(Actor.system(), username, f"{username.title()} P", role, None)
+        finally:
+            s.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_template(tmp_path_factory.mktemp("results-template"))
+
+
+def fresh_store(database: Path, template: Path) -> Iterator[Store]:
+    """A fresh database of this test's own, copied from the template."""
+    shutil.copyfile(template, database)
+    s = Store(database)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def store(settings_env: Path, template: Path) -> Iterator[Store]:
+    yield from fresh_store(settings_env, template)
+
+
+def user(store: Store, username: str) -> StaffUser:
+    found = store.staff_user_by_username(username)
+    assert found is not None
+    return found
+
+
+@dataclass
+class Group:
+    """One cohort in a program of its own, started eight weeks ago, so every session is past."""
+
+    store: Store
+    facilitator: StaffUser
+    program_id: int
+    cohort_id: int
+    k: int
+
+    def session_id(self, number: int) -> int:
+        return cohorts.session_in_cohort(self.store, self.cohort_id, number).id
+
+    def hold(
+        self, number: int, present: int, absent: int = 0, excused: int = 0, late: int = 0
+    ) -> None:
+        """Mark the first `present` members present (the first `late` of them late), then absent
+        and excused ones, tick the whole agenda, and mark the session held."""
+        sid = self.session_id(number)
+        members = self.store.roster(self.cohort_id)
+        assert present + absent + excused <= len(members)
+        marks = {
+            m.id: AttendanceMark(status=Mark.PRESENT, late=i < late)
+            for i, m in enumerate(members[:present])
+        }
+        rest = members[present:]
+        marks |= {m.id: AttendanceMark(status=Mark.ABSENT) for m in rest[:absent]}
+        marks |= {
+            m.id: AttendanceMark(status=Mark.EXCUSED) for m in rest[absent : absent + excused]
+        }
+        bundle = self.store.curriculum_bundle(
+            self.store.cohort(self.cohort_id).curriculum_version_id
+        )
+        agenda = bundle.curriculum.session(number).agenda
+        session_runner.save_sheet(
+            self.store,
+            self.facilitator,
+            sid,
+            marks,
+            set(range(len(agenda))),
+            "",
+            True,
+            self.store.session_revision(sid),
+        )
+
+    def answer(self, number: int, stress: list[int], level: int = 3) -> None:
+        """A closed pulse at session `number`: one response per stress value; every other item
+        is answered with `level` clipped to its scale."""
+        bundle = self.store.curriculum_bundle(
+            self.store.cohort(self.cohort_id).curriculum_version_id
+        )
+        items = bundle.pulse_items(number)
+        responses = []
+        for value in stress:
+            answers = {}
+            for instrument, item in items:
+                low, high = instrument.scale.min, instrument.scale.max
+                chosen = value if instrument.id == "stress" else level
+                answers[(instrument.id, item.id)] = max(low, min(high, chosen))
+            responses.append(score_answers(items, answers))
+        opened = dt.datetime.combine(
+            self.store.session(self.session_id(number)).scheduled_date, dt.time(19, 30)
+        )
+        self.store.store_closed_pulse(Actor.system(), self.session_id(number), opened, responses)
+
+    def results(self, viewer: StaffUser | None = None) -> CohortResults:
+        return cohort_results(self.store, viewer or self.facilitator, self.cohort_id)
+
+
+def make_group(
+    store: Store,
+    k: int = 5,
+    members: int = 12,
+    name: str = "Tuesday group",
+    facilitator: str = "maya",
+    roster: list[str] | None = None,
+) -> Group:
+    fac = user(store, facilitator)
+    (version,) = store.curriculum_versions()
+    program = store.create_program(Actor.system(), f"Program of {name}", "", k)
+    start = dt.date.today() - dt.timedelta(weeks=8)
+    cohort = cohorts.create_cohort(
+        store,
+        fac,
+        program.id,
+        version.id,
+        name,
+        start=start,
+        weekday=start.weekday(),
+        include_orientation=False,
+        facilitator_ids=[fac.id],
+        roster_text="\n".join(roster or NAMES[:members]),
+    )
+    return Group(store, fac, program.id, cohort.id, k)
+
+
+def run_program(group: Group, responses: dict[int, int], present: int = 11) -> None:
+    """Hold every weekly session with `present` people and store a pulse with the given number
+    of responses per session (stress falling from the first session to the last)."""
+    for number in WEEKS:
+        group.hold(number, present=present)
+        n = responses.get(number, 0)
+        if n:
+            values = STRESS_FIRST if number == 1 else STRESS_LAST
+            group.answer(number, (values * 4)[:n])
+
+
+def series(results: CohortResults, measure: str):  # type: ignore[no-untyped-def]
+    return next(s for s in results.measures if s.instrument.id == measure)
+
+
+# --------------------------------------------------------------------------- released, suppressed, at k
+
+
+def test_an_all_released_cohort_shows_every_cell_and_the_first_last_change(store):
+    group = make_group(store)
+    run_program(group, dict.fromkeys(WEEKS, 8))
+    results = group.results()
+    assert results.k == 5 and results.enrolled == 12
+    assert not results.release.suppressed
+    for s in results.measures:
+        assert all(p.cell is not None and p.reason is None for p in s.points)
+        assert s.first_last is not None and s.first_last_reason is None
+    stress = series(results, "stress")
+    assert [p.session_number for p in stress.points] == list(WEEKS)
+    assert [p.cell.n for p in stress.points if p.cell] == [8] * 6
+    first = stress.points[0].cell
+    assert first is not None and first.summary.mean == pytest.approx(sum(STRESS_FIRST[:8]) / 8)
+    fl = stress.first_last
+    assert fl is not None and (fl.first, fl.last, fl.n_first, fl.n_last) == (1, 6, 8, 8)
+    expected = compare([float(v) for v in STRESS_FIRST[:8]], [float(v) for v in STRESS_LAST[:8]])
+    assert fl.comparison.welch is not None and expected.welch is not None
+    assert fl.comparison.welch.diff == pytest.approx(expected.welch.diff)
+    assert fl.comparison.welch.ci95 == pytest.approx(expected.welch.ci95)
+    assert fl.comparison.hedges == expected.hedges
+    assert fl.comparison.cliffs == expected.cliffs
+    # WHO-5 is asked at the first, middle and last weekly sessions only.
+    assert [p.session_number for p in series(results, "who5").points] == [1, 3, 6]
+
+
+def test_an_all_suppressed_cohort_shows_no_cell_and_no_comparison(store):
+    group = make_group(store)
+    run_program(group, dict.fromkeys(WEEKS, group.k - 1))
+    results = group.results()
+    assert results.release.released == ()
+    assert len(results.release.suppressed) == sum(len(s.points) for s in results.measures)
+    for s in results.measures:
+        assert s.points, s.instrument.id
+        assert all(p.cell is None and p.reason == "fewer than 5 responses" for p in s.points)
+        assert s.first_last is None
+        assert s.first_last_reason == "session 1: fewer than 5 responses"
+
+
+@pytest.mark.parametrize("k", [3, 5])
+@pytest.mark.parametrize("offset, shown", [(-1, False), (0, True), (1, True)])
+def test_a_cell_is_released_from_exactly_k_responses(store, k, offset, shown):
+    group = make_group(store, k=k)
+    n = k + offset
+    group.hold(1, present=11)
+    group.answer(1, STRESS_FIRST[:n])
+    (point,) = series(group.results(), "stress").points
+    if shown:
+        assert point.cell is not None and point.cell.n == n and point.reason is None
+        assert point.cell.summary.mean == pytest.approx(sum(STRESS_FIRST[:n]) / n)
+    else:
+        assert point.cell is None and point.reason == f"fewer than {k} responses"
+
+
+def test_an_open_pulse_shows_nothing_and_says_it_is_still_open(store):
+    group = make_group(store)
+    group.hold(1, present=11)
+    group.answer(1, STRESS_FIRST[:6])
+    group.hold(2, present=11)
+    pulse.open_pulse(
+        store, get_settings(), group.facilitator, group.session_id(2), dt.datetime.now()
+    )
+    stress = series(group.results(), "stress")
+    first, second = stress.points
+    assert first.cell is not None
+    assert second.cell is None and second.reason is not None and "still open" in second.reason
+    assert stress.first_last is None
+    assert stress.first_last_reason is not None and "session 2" in stress.first_last_reason
+    assert "still open" in stress.first_last_reason
+
+
+@pytest.mark.parametrize("first_n, last_n", [(4, 5), (5, 4)])
+def test_no_comparison_when_either_end_is_held_back(store, first_n, last_n):
+    group = make_group(store)
+    run_program(group, {1: first_n, 2: 6, 6: last_n})
+    stress = series(group.results(), "stress")
+    assert stress.first_last is None
+    held = 1 if first_n < 5 else 6
+    assert stress.first_last_reason == f"session {held}: fewer than 5 responses"
+
+
+def test_a_held_back_middle_session_does_not_stop_the_comparison(store):
+    group = make_group(store)
+    run_program(group, {1: 6, 3: 4, 6: 7})
+    stress = series(group.results(), "stress")
+    assert [p.cell is not None for p in stress.points] == [True, False, True]
+    assert stress.first_last is not None
+    assert (stress.first_last.n_first, stress.first_last.n_last) == (6, 7)
+
+
+def without_cohort_name(text: str) -> list[str]:
+    return [line.split(",", 1)[1] for line in text.splitlines()]
+
+
+@pytest.mark.parametrize("held_back", [1, 3, 6])
+def test_a_held_back_cell_leaves_no_trace_in_any_number(store, held_back):
+    """Two cohorts alike except for the answers in one held-back cell give identical results."""
+    a = make_group(store, name="A")
+    b = make_group(store, name="B", facilitator="sam")
+    plan = {n: 6 for n in WEEKS} | {held_back: 4}
+    run_program(a, plan)
+    for number in WEEKS:
+        b.hold(number, present=11)
+        values = STRESS_FIRST if number == 1 else STRESS_LAST
+        if number == held_back:
+            b.answer(number, [0, 10, 10, 0], level=7)  # entirely different answers
+        else:
+            b.answer(number, (values * 2)[:6])
+    ra, rb = a.results(), b.results()
+    assert without_cohort_name(cohort_csv(ra)) == without_cohort_name(cohort_csv(rb))
+    for sa, sb in zip(ra.measures, rb.measures, strict=True):
+        assert [(p.session_number, p.cell and p.cell.summary, p.reason) for p in sa.points] == [
+            (p.session_number, p.cell and p.cell.summary, p.reason) for p in sb.points
+        ]
+        assert sa.first_last == sb.first_last
+        assert sa.first_last_reason == sb.first_last_reason
+    for number in WEEKS:
+        ma = mirror(store, a.facilitator, a.session_id(number))
+        mb = mirror(store, b.facilitator, b.session_id(number))
+        assert ma == mb
+
+
+# --------------------------------------------------------------------------- attendance and names
+
+
+def test_who_came_lists_every_member_by_name_with_their_marks(store):
+    group = make_group(store, roster=["Ana", "Ben", "Chloe", "Dev"])
+    group.hold(1, present=2, absent=1, excused=1, late=1)
+    group.hold(2, present=3, absent=1)
+    results = group.results()
+    assert results.who_came == {
+        "Ana": {1: "present (late)", 2: "present"},
+        "Ben": {1: "present", 2: "present"},
+        "Chloe": {1: "absent", 2: "present"},
+        "Dev": {1: "excused", 2: "absent"},
+    }
+    rates = {a.number: a.rate for a in results.attendance}
+    assert rates[1] == pytest.approx(2 / 4) and rates[2] == pytest.approx(3 / 4)
+    assert rates[3] is None  # not held yet
+    assert (results.fidelity[1], results.fidelity[2]) == (1.0, 1.0)
+
+
+def test_completers_follow_the_curriculums_rule(store):
+    group = make_group(store, roster=["Ana", "Ben", "Chloe"])
+    rule = group.store.curriculum_bundle(
+        group.store.cohort(group.cohort_id).curriculum_version_id
+    ).curriculum.completion.min_sessions_attended
+    assert rule == 4
+    # Ana comes to all six, Ben to four (exactly the rule), Chloe to three.
+    for number in WEEKS:
+        group.hold(number, present={1: 3, 2: 3, 3: 3, 4: 2, 5: 1, 6: 1}[number])
+    assert group.results().completers == 2
+
+
+# --------------------------------------------------------------------------- who may see it
+
+
+@pytest.mark.parametrize("who", ["sam", "lee", "alex"])
+def test_only_the_cohorts_own_facilitators_see_its_results(store, who):
+    group = make_group(store)
+    run_program(group, dict.fromkeys(WEEKS, 6))
+    viewer = user(store, who)
+    with pytest.raises(AccessDenied):
+        cohort_results(store, viewer, group.cohort_id)
+    with pytest.raises(AccessDenied):
+        mirror(store, viewer, group.session_id(1))
+
+
+# --------------------------------------------------------------------------- the group mirror
+
+
+def test_the_mirror_shows_lines_from_k_responses_and_holds_back_below(store):
+    group = make_group(store)
+    run_program(group, {1: 5, 2: 4, 3: 6})
+    shown = mirror(store, group.facilitator, group.session_id(3))
+    assert shown.session_number == 3 and shown.k == 5 and shown.held_back == []
+    assert [line.instrument.id for line in shown.lines] == [
+        "who5",
+        "connection",
+        "stress",
+        "self-kindness",
+        "usefulness",
+    ]
+    assert all(line.n == 6 for line in shown.lines)
+    stress = next(line for line in shown.lines if line.instrument.id == "stress")
+    assert stress.mean == pytest.approx(sum(STRESS_LAST[:6]) / 6)
+    # Stress fell by about four points, twice the smallest change that matters; lower is better.
+    assert stress.change == "better than at the first session"
+    connection = next(line for line in shown.lines if line.instrument.id == "connection")
+    assert connection.change == "about the same as at the first session"
+
+    held = mirror(store, group.facilitator, group.session_id(2))
+    assert held.lines == []
+    assert held.held_back == [
+        f"{m}: fewer than 5 responses"
+        for m in ("Connection to the group", "Stress this week", "Kindness toward myself")
+        + ("Session usefulness",)
+    ]
+
+    first = mirror(store, group.facilitator, group.session_id(1))
+    assert all(line.change is None for line in first.lines)  # nothing to compare with yet
+
+
+def test_the_mirror_never_reports_fewer_than_k_answers(store):
+    group = make_group(store, k=3)
+    run_program(group, {1: 2, 2: 3, 3: 4})
+    for number, expected in ((1, []), (2, [3] * 4), (3, [4] * 5)):
+        view = mirror(store, group.facilitator, group.session_id(number))
+        assert [line.n for line in view.lines] == expected
+        assert all(line.n >= 3 and not math.isnan(line.mean) for line in view.lines)
