@@ -168,11 +168,11 @@ class ProgramOverview:
     program: Program
     leads: list[StaffUser]
     cohorts: int
-    responses: int
+    has_responses: bool  # yes/no only: a live count would show an open pulse filling up
 
     @property
     def k_locked(self) -> bool:
-        return self.responses > 0
+        return self.has_responses
 
 
 def _check_k(k: int) -> None:
@@ -201,7 +201,7 @@ def programs_overview(store: Store, viewer: StaffUser) -> list[ProgramOverview]:
                 key=lambda u: u.display_name,
             ),
             cohorts=cohorts.get(p.id, 0),
-            responses=store.program_response_count(p.id),
+            has_responses=store.program_has_responses(p.id),
         )
         for p in store.programs()
     ]
@@ -263,18 +263,18 @@ def set_program_description(
 @dataclass(frozen=True)
 class PrivacyStatus:
     program: Program
-    responses: int
+    has_responses: bool  # yes/no only: a live count would show an open pulse filling up
 
     @property
     def locked(self) -> bool:
-        return self.responses > 0
+        return self.has_responses
 
     @property
     def explanation(self) -> str:
         k = self.program.min_cell_size
         if self.locked:
             return (
-                f"Locked at {k}: this program's cohorts have {self.responses} pulse response(s)."
+                f"Locked at {k}: this program's cohorts have pulse responses."
                 " Results already released rest on this threshold, so it cannot change."
             )
         return (
@@ -286,16 +286,17 @@ class PrivacyStatus:
 def privacy_status(store: Store, viewer: StaffUser, program_id: int) -> PrivacyStatus:
     _require_admin(viewer)
     return PrivacyStatus(
-        program=store.program(program_id), responses=store.program_response_count(program_id)
+        program=store.program(program_id),
+        has_responses=store.program_has_responses(program_id),
     )
 
 
 def set_min_cell_size(store: Store, viewer: StaffUser, program_id: int, k: int) -> Program:
     """Change a program's minimum group size k; refused once the program has any response.
 
-    The store checks for responses in the same transaction as the change. A pulse answer being
-    stored at the very same instant is not serialised against it (an append never conflicts in
-    DuckDB), which is why the threshold is best settled before a program's first session.
+    The store checks for responses in the same transaction as the change, and touches every open
+    pulse window of the program, so an answer being stored at the same instant conflicts with the
+    change and one of the two retries after the other.
     """
     _require_admin(viewer)
     _check_k(k)

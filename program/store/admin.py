@@ -99,11 +99,6 @@ class AdminQueries(StoreBase):
         " JOIN cohorts c ON c.id = s.cohort_id WHERE c.program_id = ?"
     )
 
-    def program_response_count(self, program_id: int) -> int:
-        """How many pulse responses the program's cohorts have collected."""
-        row = self._one(self._PROGRAM_RESPONSES, [program_id])
-        return int(row[0]) if row else 0
-
     def program_cohort_counts(self) -> dict[int, int]:
         rows = self._rows("SELECT program_id, count(*) FROM cohorts GROUP BY program_id")
         return {int(r[0]): int(r[1]) for r in rows}
@@ -118,12 +113,21 @@ class AdminQueries(StoreBase):
             ).fetchone()
             if before is None:
                 raise NotFound(f"No program with id {program_id}.")
+            # Submissions update their window's counter row; touching those rows here makes a
+            # response arriving at this very moment conflict with the change instead of slipping
+            # past the check below (DuckDB detects write-write conflicts only).
+            cur.execute(
+                "UPDATE pulse_windows SET accepted = accepted WHERE closed_at IS NULL"
+                " AND session_id IN (SELECT s.id FROM sessions s JOIN cohorts c"
+                " ON c.id = s.cohort_id WHERE c.program_id = ?)",
+                [program_id],
+            )
             responses = cur.execute(self._PROGRAM_RESPONSES, [program_id]).fetchone()
             if responses and responses[0] > 0:
                 raise Conflict(
                     f"The minimum group size of {before[0]!r} is locked at {before[1]}: its cohorts"
-                    f" have {responses[0]} pulse response(s). Results already released rest on"
-                    " this threshold, so it cannot change now."
+                    " have pulse responses. Results already released rest on this threshold, so"
+                    " it cannot change now."
                 )
             row = cur.execute(
                 "UPDATE programs SET min_cell_size = ? WHERE id = ?"
