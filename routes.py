@@ -20,6 +20,12 @@ from program.errors import AccessDenied
 COOKIE_MAX_AGE = 7 * 24 * 3600  # the server's idle timeout ends a session long before this
 
 
+def _with_problem(target: str, problem: str) -> str:
+    """The page to return to, with the sign-in problem added to its query string."""
+    joiner = "&" if "?" in target else "?"
+    return f"{target}{joiner}{urlencode({'signin': problem})}"
+
+
 def _safe_next(target: object) -> str:
     """Only same-site paths: never redirect a signed-in person to another site."""
     if not isinstance(target, str) or not target.startswith("/") or target.startswith("//"):
@@ -39,7 +45,7 @@ async def signin(request: Request) -> Response:
     form = await request.form()
     target = _safe_next(form.get("next"))
     if not _same_origin(request):
-        return RedirectResponse(f"{target}?{urlencode({'signin': 'expired'})}", status_code=303)
+        return RedirectResponse(_with_problem(target, "expired"), status_code=303)
     username = str(form.get("username") or "")[:64]
     password = str(form.get("password") or "")[:256]
     store, settings = ui.store(), ui.settings()
@@ -47,7 +53,7 @@ async def signin(request: Request) -> Response:
         token = await run_in_threadpool(auth.sign_in, store, settings, username, password)
     except AccessDenied as exc:
         problem = "paused" if "paused" in str(exc) else "failed"
-        return RedirectResponse(f"{target}?{urlencode({'signin': problem})}", status_code=303)
+        return RedirectResponse(_with_problem(target, problem), status_code=303)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         auth.COOKIE_NAME,

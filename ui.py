@@ -150,7 +150,10 @@ def signin_screen() -> None:
     if problem in SIGNIN_ERRORS:
         st.error(SIGNIN_ERRORS[problem])
     url = st.context.url or "/"
-    target = html.escape(urlparse(url).path or "/", quote=True)
+    parts = urlparse(url)
+    # Back to the same page and tab after signing in, minus an earlier sign-in complaint.
+    query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("signin="))
+    target = html.escape((parts.path or "/") + (f"?{query}" if query else ""), quote=True)
     st.html(
         f"""
         <form class="signin" method="post" action="/auth/signin">
