@@ -1,7 +1,8 @@
 """The participant pulse: no account, a room code or a card, at most ten questions.
 
 Nothing on this page identifies the person: no sign-in, no cookie of ours, nothing logged. The
-browser session only remembers that it answered, so the same phone cannot answer twice.
+browser session remembers that it answered, so it is not offered the questions again; the cap
+(never more answers than people present) and single-use cards do the rest.
 """
 
 import datetime as dt
@@ -10,7 +11,7 @@ import streamlit as st
 
 import ui
 from program import pulse
-from program.errors import InvalidInput, PulseFull, PulseUnavailable
+from program.errors import InvalidInput, ProgramError, PulseFull
 
 ui.participant_page("Today's pulse")
 store = ui.store()
@@ -18,11 +19,14 @@ store = ui.store()
 MAX_WRONG_CODES = 8
 WRONG_CODE_PAUSE = dt.timedelta(minutes=5)
 
-# A code in the link (from the QR code) is kept in session state: query parameters do not survive
-# every rerun, and the participant should not have to type it again.
-if "code" in st.query_params:
-    st.session_state["pulse_code"] = pulse.normalize_code(st.query_params["code"])
+# A code in the link (from the QR code) is kept in session state, because query parameters do not
+# survive every rerun. It is taken once per link, so a code typed afterwards wins over a stale one.
+link_code = pulse.normalize_code(st.query_params.get("code", ""))
+if link_code and link_code != st.session_state.get("pulse_link_code"):
+    st.session_state["pulse_link_code"] = link_code
+    st.session_state["pulse_code"] = link_code
 answered: set[str] = st.session_state.setdefault("pulse_answered", set())
+full: set[str] = st.session_state.setdefault("pulse_full", set())
 
 
 def ask_for_code(problem: str | None = None) -> None:
@@ -55,12 +59,11 @@ def promise(invitation: pulse.Invitation, after: bool = False) -> None:
     asked = ", ".join(i.title for i in invitation.instruments)
     lines = [
         f"**What is asked:** {len(invitation.items)} short questions ({asked}).",
-        "**Who sees what:** your facilitators and the program see only the group's averages."
-        " Nobody sees your answers, not even the people who run the database.",
+        "**Who sees what:** staff see only the group's averages, never anyone's answers.",
         f"**Minimum group size:** nothing is shown unless at least {k} people answer.",
         "**Nothing before the end:** results appear only after the pulse closes.",
         "**Nothing about you is kept:** no name, no device, no time. Answers are stored in a"
-        " random order.",
+        " random order, so they cannot be traced back to you.",
     ]
     if not after:
         lines.append("**It is up to you:** answering is voluntary. You may close this page.")
@@ -80,18 +83,29 @@ if not code:
 
 try:
     invitation = pulse.resolve_code(store, code, dt.datetime.now())
-except PulseUnavailable as exc:
+except ProgramError as exc:
     st.session_state.pop("pulse_code", None)
     wrong_code()
     ask_for_code(str(exc))
 
 if invitation.card_hash is None and invitation.window_key in answered:
     st.title("Thank you")
-    st.success("Your answers are in. Each phone answers once, so there is nothing more to do.")
+    st.success("Your answers are in. Please answer once only, so the group's averages are fair.")
     promise(invitation, after=True)
     st.stop()
 
+if invitation.window_key in full:
+    st.title("Thank you for coming")
+    st.info(
+        "Everyone who was here today seems to have answered already, so no more answers can be"
+        " added. If you have not answered yet, please tell your facilitator."
+    )
+    st.stop()
+
 st.title(f"Session {invitation.session_number}: {invitation.session_title}")
+problem = st.session_state.pop("pulse_problem", None)
+if problem:
+    st.error(problem)
 promise(invitation)
 
 with st.form("pulse_form"):
@@ -119,12 +133,22 @@ if sent:
     }
     try:
         pulse.submit(store, invitation, raw, dt.datetime.now())
-    except (InvalidInput, PulseUnavailable, PulseFull) as exc:
-        st.error(str(exc))
+    except PulseFull:
+        full.add(invitation.window_key)
+        st.rerun()
+    except InvalidInput as exc:
+        # Shown at the top, where a phone screen shows it; the answers given so far stay chosen.
+        st.session_state["pulse_problem"] = str(exc)
+        st.rerun()
+    except ProgramError as exc:
+        # Closed meanwhile, a card used meanwhile, or too many people sending at the same moment.
+        st.session_state["pulse_problem"] = str(exc)
+        st.rerun()
     else:
         answered.add(invitation.window_key)
         st.session_state["pulse_receipt"] = invitation
-        st.session_state.pop("pulse_code", None)
+        if invitation.card_hash is not None:
+            st.session_state.pop("pulse_code", None)  # a used card leads nowhere now
         for key in list(st.session_state):
             if str(key).startswith("answer_"):
                 del st.session_state[key]

@@ -170,7 +170,6 @@ def pulse_panel(session_id: int) -> None:
                 mime="text/html",
                 icon=":material/print:",
             )
-        st.caption(f"Unused cards: {status.unused_cards}.")
         paper_form(session_id)
     st.divider()
     confirm = st.checkbox(

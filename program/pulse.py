@@ -83,7 +83,6 @@ class PulseStatus:
     is_open: bool
     min_cell_size: int
     enough: bool  # enough responses to report: yes or no, never a count
-    unused_cards: int
     has_questions: bool
 
 
@@ -113,7 +112,6 @@ def pulse_status(store: Store, viewer: StaffUser, session_id: int, at: dt.dateti
         is_open=bool(window and window.is_open(at)),
         min_cell_size=k,
         enough=store.has_responses(session_id, k),
-        unused_cards=store.unused_card_count(session_id) if window else 0,
         has_questions=bool(bundle.pulse_items(record.number)),
     )
 

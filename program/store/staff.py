@@ -288,3 +288,37 @@ class StaffQueries(StoreBase):
             return self._staff(row)
 
         return self.write(unit)
+
+    # ----------------------------------------------------------------------- single sign-on
+
+    def start_single_sign_on_session(
+        self, user: StaffUser, token_hash: str, now: dt.datetime, detail: str
+    ) -> bool:
+        """Open the session of one identity-provider sign-in, once; False if it was already open.
+
+        Two tabs can bring the same fresh sign-in at the same moment: the second finds the row the
+        first wrote (after the retry on the duplicate key) and opens nothing.
+        """
+
+        def unit(cur: Cursor) -> bool:
+            if cur.execute(
+                "SELECT 1 FROM staff_sessions WHERE token_hash = ?", [token_hash]
+            ).fetchone():
+                return False
+            # A password pause stays: it slows guessing of the password, which this did not prove.
+            cur.execute(
+                "INSERT INTO staff_sessions (token_hash, user_id, created_at, last_seen_at)"
+                " VALUES (?, ?, ?, ?)",
+                [token_hash, user.id, now, now],
+            )
+            self._audit(
+                cur,
+                Actor(user_id=user.id, name=user.username),
+                "sign in (single sign-on)",
+                "staff_user",
+                user.id,
+                detail,
+            )
+            return True
+
+        return self.write(unit)

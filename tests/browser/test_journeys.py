@@ -1,0 +1,683 @@
+"""End-to-end journeys on a fresh server over a freshly seeded demo database, in a real browser.
+
+(a) Maya creates "E2E cohort" from the bundled curriculum, runs session 1 (fidelity, attendance,
+    held) and opens its pulse; (b) eight phones answer, she closes it, and the cohort dashboard,
+    its CSV and the group mirror show session 1; (c) session 2 is moved to tomorrow (session 1
+    is today and sessions stay in order; a session may be marked held a day early), only four
+    phones answer, and every staff view says it is below the minimum with no number about it;
+    (d) the program lead sees pooled results and downloads CSVs holding released aggregates only.
+Then the participant page's accessibility basics: named radio groups, focus order, keyboard only.
+
+The tests run in file order and share what the journey made (the room codes) in JOURNEY. Each
+prints its run time. The server is this module's own (module-scoped), so nothing here disturbs
+or is disturbed by the shared server of the other browser tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+
+from program.demo import DEMO_PASSWORD
+from tests.browser.conftest import CHROMIUM, ROOT, _free_port, sign_in
+
+pytestmark = pytest.mark.browser
+
+WAIT = 20_000
+PHONE = {"width": 390, "height": 844}
+COHORT = "E2E cohort"
+PROGRAM = "Community pain collective"
+# Distinctive names, so finding one in a page or a file cannot be a coincidence.
+ROSTER = [
+    "Anouk Vell",
+    "Bartholomew Quist",
+    "Cosima Rook",
+    "Desmond Yarrow",
+    "Esperanza Lind",
+    "Florian Mossby",
+    "Gwendolyn Pike",
+    "Horatio Fenn",
+]
+CODE = re.compile(r"\b([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})\b")
+BELOW = "fewer than 5 responses"
+MEASURES = (
+    "Wellbeing (WHO-5)",
+    "Connection to the group",
+    "Stress this week",
+    "Kindness toward myself",
+    "Session usefulness",
+)
+STARTUP_TIMEOUT = 60.0
+
+
+# --------------------------------------------------------------------------- a server of our own
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def program_env(database: Path) -> dict[str, str]:
+    """The environment of a server (or `python -m program`) over `database`."""
+    env = {
+        **os.environ,
+        "PROGRAM_DATABASE": str(database),
+        "PROGRAM_SESSION_SECRET": "browser-tests-" + secrets.token_urlsafe(16),
+        "PROGRAM_CURRICULA": str(ROOT / "curricula"),
+    }
+    env.pop("PROGRAM_DEMO", None)
+    return env
+
+
+def run_program(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python -m program ARGS` over `database`."""
+    return subprocess.run(
+        [sys.executable, "-m", "program", *args],
+        cwd=ROOT,
+        env=program_env(database),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@dataclass
+class Server:
+    """A Streamlit server over one database file; it can be stopped, killed and started again."""
+
+    database: Path
+    port: int = field(default_factory=_free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.database.with_suffix(".server.log")
+
+    def start(self) -> str:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    "app.py",
+                    "--server.port",
+                    str(self.port),
+                    "--server.address",
+                    "127.0.0.1",
+                    "--server.headless",
+                    "true",
+                ],
+                cwd=ROOT,
+                env=program_env(self.database),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not healthy(self.url):
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"The server exited with {self.process.returncode}:\n{self.log.read_text()}"
+                )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"The server did not answer within {STARTUP_TIMEOUT:.0f} s.")
+            time.sleep(0.3)
+        return self.url
+
+    def kill(self) -> None:
+        """kill -9: no shutdown code runs, as when the machine loses power."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def seeded_server(tmp: Path) -> Iterator[Server]:
+    """A server over a freshly seeded demo database in `tmp`; stopped afterwards."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    database = tmp / "db.duckdb"
+    seeded = run_program(database, "seed-demo")
+    assert seeded.returncode == 0, seeded.stderr
+    server = Server(database)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from seeded_server(tmp_path_factory.mktemp("journeys"))
+
+
+# --------------------------------------------------------------------------- page helpers
+
+
+def main(page: Page) -> Locator:
+    return page.get_by_test_id("stMain")
+
+
+def sidebar(page: Page) -> Locator:
+    return page.get_by_test_id("stSidebar")
+
+
+def settle(page: Page) -> None:
+    """Wait until the app has finished running its script (reruns redraw the page)."""
+    page.wait_for_timeout(300)  # a click's rerun may not have started yet
+    expect(page.get_by_test_id("stApp")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=WAIT
+    )
+
+
+def choose(
+    page: Page, label: str, option: str | re.Pattern[str], where: Locator | None = None
+) -> None:
+    """Pick an option of a Streamlit (BaseWeb) selectbox in the main area (or `where`)."""
+    settle(page)
+    box = (where or main(page)).get_by_role("combobox", name=label, exact=True)
+    box.click()
+    page.get_by_role("option", name=option).click()
+    expect(box).to_have_value(option)
+    settle(page)
+
+
+def show_tab(page: Page, name: str | re.Pattern[str], showing: str) -> Locator:
+    """Select a tab once the page is quiet and return its panel (a late rerun may redraw it)."""
+    deadline = time.monotonic() + WAIT / 1000
+    while True:
+        settle(page)
+        page.get_by_role("tab", name=name).click()
+        panel = page.get_by_role("tabpanel", name=name)
+        try:
+            expect(panel.get_by_text(showing).first).to_be_visible(timeout=3000)
+            settle(page)
+            if panel.get_by_text(showing).first.is_visible():
+                return panel
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+
+
+def staff_page(page: Page, server: Server, username: str, path: str, heading: str) -> None:
+    """Sign in (if needed) and open a staff page by its URL."""
+    if not page.url.startswith(server.url) or "program_session" not in {
+        c["name"] for c in page.context.cookies()
+    }:
+        page.goto(server.url)
+        sign_in(page, server.url, username, DEMO_PASSWORD)
+    page.goto(f"{server.url}{path}")
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible(timeout=WAIT)
+    settle(page)
+
+
+def open_session(page: Page, server: Server, number: int) -> None:
+    staff_page(page, server, "maya", "/session", "Run a session")
+    choose(page, "Cohort", COHORT)
+    choose(page, "Session", re.compile(rf"^{number}\b"))
+    expect(page.get_by_text(re.compile(rf"^{COHORT} · "))).to_be_visible(timeout=WAIT)
+    box = main(page).get_by_role("combobox", name="Session", exact=True)
+    for _ in range(8):
+        print("DEBUG", time.monotonic(), box.input_value())
+        page.wait_for_timeout(500)
+
+
+def open_the_pulse(page: Page) -> str:
+    """Open the pulse in the Pulse tab; check the QR image is shown; return the room code."""
+    show_tab(page, "Pulse", "Open the pulse").get_by_role("button", name="Open the pulse").click()
+    panel = show_tab(page, "Pulse", "Room code")
+    qr = panel.get_by_role("img").first
+    expect(qr).to_be_visible()
+    # A drawn QR code, not a broken image: the browser decoded it to a real size.
+    assert qr.evaluate("img => img.complete && img.naturalWidth") >= 200
+    expect(panel.get_by_text("Scan to answer")).to_be_visible()
+    expect(panel.get_by_text("Enough responses to report:")).to_contain_text("not yet")
+    found = CODE.search(panel.inner_text())
+    assert found, panel.inner_text()
+    return found.group(1)
+
+
+def close_the_pulse(page: Page) -> None:
+    panel = show_tab(page, "Pulse", "Room code")
+    close = panel.get_by_role("button", name="Close the pulse")
+    expect(close).to_be_disabled()
+    panel.get_by_text("Everyone who wants to answer has answered").click()
+    expect(close).to_be_enabled(timeout=WAIT)
+    close.click()
+    expect(page.get_by_role("tabpanel", name="Pulse").get_by_text("The pulse closed on")).to_be_visible(
+        timeout=WAIT
+    )
+
+
+def save_attendance_and_mark_held(page: Page, present: int) -> None:
+    show_tab(page, re.compile("^Attendance"), "Everyone is here")
+    page.get_by_role("button", name="Everyone is here").click()
+    expect(page.get_by_text(f"{present} present")).to_be_visible(timeout=WAIT)
+    page.get_by_role("button", name="Save and mark held").click()
+    expect(page.get_by_text("Session marked held.")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text(f"{COHORT} · held")).to_be_visible()
+
+
+def phone(browser: Browser) -> tuple[BrowserContext, Page]:
+    context = browser.new_context(
+        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    return context, context.new_page()
+
+
+def answer_first_options(browser: Browser, server: Server, code: str) -> int:
+    """One phone opens the join link, chooses the first option everywhere and sends; returns
+    the number of questions."""
+    context, page = phone(browser)
+    try:
+        page.goto(f"{server.url}/pulse?code={code}")
+        form = page.get_by_test_id("stForm")
+        groups = form.get_by_role("radiogroup")
+        expect(groups.first).to_be_visible(timeout=WAIT)
+        total = groups.count()
+        for index in range(total):
+            first = groups.nth(index).get_by_role("radio").first
+            # The input is visually hidden; a person taps its label.
+            first.locator("xpath=ancestor::label[1]").click()
+            expect(first).to_be_checked()
+        page.get_by_role("button", name="Send my answers").click()
+        expect(page.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
+        return total
+    finally:
+        context.close()
+
+
+def download(page: Page, button: Locator) -> str:
+    """Click a download button and return the file's text."""
+    expect(button).to_be_enabled(timeout=WAIT)
+    with page.expect_download(timeout=WAIT) as info:
+        button.click()
+    return Path(info.value.path()).read_text(encoding="utf-8")
+
+
+def rows_of(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def cohort_csv(page: Page, server: Server) -> list[dict[str, str]]:
+    """Maya's cohort dashboard for the E2E cohort, and its CSV export."""
+    staff_page(page, server, "maya", "/cohort_dashboard", "Cohort results")
+    choose(page, "Cohort", COHORT)
+    expect(page.get_by_text(re.compile(r"started .* minimum group size"))).to_be_visible()
+    return rows_of(download(page, main(page).get_by_role("button", name="Download results (CSV)")))
+
+
+def numbers_in(text: str) -> set[str]:
+    return set(re.findall(r"\d+(?:[.,]\d+)?", text))
+
+
+@dataclass
+class Journey:
+    codes: dict[int, str] = field(default_factory=dict)
+    times: dict[str, float] = field(default_factory=dict)
+
+
+JOURNEY = Journey()
+
+
+def needs(number: int) -> str:
+    if number not in JOURNEY.codes:
+        pytest.skip(f"needs the pulse of session {number} from an earlier journey step")
+    return JOURNEY.codes[number]
+
+
+@pytest.fixture
+def timed(request: pytest.FixtureRequest) -> Iterator[None]:
+    started = time.monotonic()
+    yield
+    took = time.monotonic() - started
+    JOURNEY.times[request.node.name] = took
+    print(f"\n[journey time] {request.node.name}: {took:.1f} s")
+
+
+# --------------------------------------------------------------------------- the journeys
+
+
+@pytest.mark.usefixtures("timed")
+def test_a_facilitator_creates_a_cohort_runs_session_1_and_opens_the_pulse(
+    page: Page, server: Server
+) -> None:
+    today = dt.date.today()
+    staff_page(page, server, "maya", "/cohorts", "Cohorts")
+    page.get_by_text("Create a cohort").click()
+    form = page.get_by_test_id("stForm")
+    expect(form.get_by_label("Cohort name")).to_be_visible()
+    expect(form.get_by_role("combobox", name="Program")).to_have_value(PROGRAM)
+    expect(form.get_by_role("combobox", name=re.compile("^Curriculum version"))).to_have_value(
+        re.compile("^Collective Healing")
+    )
+    form.get_by_label("Cohort name").fill(COHORT)
+    expect(form.get_by_role("combobox", name="Meets every")).to_have_value(today.strftime("%A"))
+    form.get_by_text("Hold the orientation session first").click()
+    expect(
+        form.get_by_role("checkbox", name="Hold the orientation session first")
+    ).not_to_be_checked()
+    form.get_by_label(re.compile("^Roster")).fill("\n".join(ROSTER))
+    form.get_by_role("button", name="Create cohort").click()
+    expect(
+        main(page)
+        .get_by_test_id("stDataFrame")
+        .get_by_role("gridcell", name=COHORT, exact=True, include_hidden=True)
+    ).to_be_attached(timeout=WAIT)
+
+    open_session(page, server, 1)
+    expect(page.get_by_text(f"{COHORT} · planned for {today:%A %d %B}")).to_be_visible()
+    # Fidelity: tick the first three agenda items of the guide.
+    guide = show_tab(page, "Guide and checklist", "Intentions")
+    boxes = guide.get_by_role("checkbox")
+    agenda = boxes.count()
+    assert agenda >= 3
+    for index in range(3):
+        boxes.nth(index).check(force=True)
+        expect(boxes.nth(index)).to_be_checked()
+    expect(page.get_by_text(f"3 of {agenda} agenda items delivered")).to_be_visible(timeout=WAIT)
+    save_attendance_and_mark_held(page, len(ROSTER))
+    # The ticks were saved with the attendance.
+    expect(page.get_by_text(f"3 of {agenda} agenda items delivered")).to_be_visible()
+
+    JOURNEY.codes[1] = open_the_pulse(page)
+
+
+@pytest.mark.usefixtures("timed")
+def test_b_eight_phones_answer_then_results_appear_after_close(
+    browser: Browser, page: Page, server: Server
+) -> None:
+    code = needs(1)
+    # Nothing before close: the dashboard says the pulse is still open and shows no result.
+    staff_page(page, server, "maya", "/cohort_dashboard", "Cohort results")
+    choose(page, "Cohort", COHORT)
+    expect(main(page).get_by_text("is still open: results appear after it closes")).to_be_visible()
+
+    for _ in ROSTER:
+        started = time.monotonic()
+        assert answer_first_options(browser, server, code) == 9
+        print(f"phone {time.monotonic() - started:.1f}s")  # WHO-5 and the four weekly items
+
+    open_session(page, server, 1)
+    panel = show_tab(page, "Pulse", "Room code")
+    expect(panel.get_by_text("Enough responses to report:")).to_contain_text("yes", timeout=30_000)
+    assert not re.search(r"\b8\s+(responses|answers|answered)", panel.inner_text(), re.I)
+    close_the_pulse(page)
+
+    # After close: a late phone is refused kindly.
+    context, late = phone(browser)
+    try:
+        late.goto(f"{server.url}/pulse?code={code}")
+        expect(late.get_by_text("That code does not lead to an open pulse")).to_be_visible(
+            timeout=WAIT
+        )
+        expect(late.get_by_role("radiogroup")).to_have_count(0)
+    finally:
+        context.close()
+
+    rows = cohort_csv(page, server)
+    text = main(page).inner_text()
+    expect(main(page).get_by_text("How to read this")).to_be_visible()
+    for tab in MEASURES:
+        expect(main(page).get_by_role("tab", name=tab, exact=True)).to_have_count(1)
+    # One session only: no first-vs-last comparison, and the card says why.
+    expect(
+        main(page).get_by_text("the measure is asked at fewer than two sessions so far").first
+    ).to_be_visible()
+    assert "held back" not in text
+    measures = [r for r in rows if r["kind"] == "measure"]
+    assert {r["session"] for r in measures} == {"1"}
+    assert len(measures) == 5
+    for row in measures:
+        assert row["n"] == "8", row
+        assert row["mean"] != "" and row["note"] == "", row
+    attendance = {r["session"]: r for r in rows if r["kind"] == "attendance"}
+    assert attendance["1"]["present"] == "8" and attendance["1"]["session_status"] == "held"
+    assert float(attendance["1"]["agenda_delivered"]) > 0
+    assert not any(name in "\n".join(map(str, rows)) for name in ROSTER)
+
+    # The group mirror shows session 1's averages.
+    staff_page(page, server, "maya", "/mirror", "How the group is doing")
+    choose(page, "Cohort", COHORT, where=sidebar(page))
+    expect(sidebar(page).get_by_role("combobox", name="Session", exact=True)).to_have_value(
+        re.compile(r"^1\. ")
+    )
+    mirror = main(page).locator("section.mirror")
+    expect(mirror.get_by_text("Session 1:")).to_be_visible(timeout=WAIT)
+    expect(mirror.locator(".line")).to_have_count(5)
+    expect(mirror.get_by_text(re.compile("only when at least 5 people answered"))).to_be_visible()
+
+
+def reschedule_session_2_to_tomorrow(page: Page, server: Server) -> dt.date:
+    """Session 1 is today and sessions stay in order, so session 2 moves to tomorrow."""
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    staff_page(page, server, "maya", "/cohorts", "Cohorts")
+    choose(page, "Cohort", f"{COHORT} ({PROGRAM})")
+    panel = show_tab(page, "Schedule", "Session 2")
+    # Session 1 is held (no date field), so the first date field is session 2's.
+    date = panel.get_by_role("group", name="Date").first
+    expect(date.get_by_role("spinbutton", name="day, Date")).to_have_attribute(
+        "aria-valuenow", str((dt.date.today() + dt.timedelta(weeks=1)).day)
+    )
+    date.get_by_role("spinbutton", name="day, Date").click()
+    page.keyboard.type(f"{tomorrow:%d%m%Y}")
+    # The field hands its value to the app when it loses focus.
+    page.get_by_role("heading", name="Manage a cohort").click()
+    panel.get_by_role("button", name="Move").click()
+    expect(page.get_by_text(f"Session 2 moved to {tomorrow:%d %b %Y}")).to_be_visible(
+        timeout=WAIT
+    )
+    return tomorrow
+
+
+@pytest.mark.usefixtures("timed")
+def test_c_session_2_below_the_minimum_shows_no_number_anywhere(
+    browser: Browser, page: Page, server: Server
+) -> None:
+    needs(1)
+    tomorrow = reschedule_session_2_to_tomorrow(page, server)
+    open_session(page, server, 2)
+    expect(page.get_by_text(f"{COHORT} · planned for {tomorrow:%A %d %B}")).to_be_visible()
+    save_attendance_and_mark_held(page, len(ROSTER))
+    code = JOURNEY.codes[2] = open_the_pulse(page)
+    for _ in range(4):
+        assert answer_first_options(browser, server, code) == 4  # the four weekly items
+    panel = show_tab(page, "Pulse", "Room code")
+    page.wait_for_timeout(1000)
+    expect(panel.get_by_text("Enough responses to report:")).to_contain_text("not yet")
+    close_the_pulse(page)
+    assert not re.search(r"\b4\b", page.get_by_role("tabpanel", name="Pulse").inner_text())
+
+    # Cohort dashboard: session 2 is named as held back, with the reason and no number.
+    rows = cohort_csv(page, server)
+    text = main(page).inner_text()
+    assert f"session 2 ({BELOW})" in text, text
+    assert not re.search(r"n\s*=\s*4\b|\b4 of 8\b|\b50\s*%", text), text
+    session_2 = [r for r in rows if r["kind"] == "measure" and r["session"] == "2"]
+    assert len(session_2) == 4
+    for row in session_2:
+        assert row["note"] == f"not shown: {BELOW}", row
+        for column in ("n", "mean", "sd", "ci95_low", "ci95_high"):
+            assert row[column] == "", row
+    # First vs last: the card says session 2 is held back, and gives no figures.
+    expect(main(page).get_by_text(f"session 2: {BELOW}").first).to_be_visible()
+
+    # Group mirror: session 2 is the latest closed one; nothing but a kind refusal.
+    staff_page(page, server, "maya", "/mirror", "How the group is doing")
+    choose(page, "Cohort", COHORT, where=sidebar(page))
+    expect(sidebar(page).get_by_role("combobox", name="Session", exact=True)).to_have_value(
+        re.compile(r"^2\. ")
+    )
+    mirror = main(page).locator("section.mirror")
+    expect(mirror.get_by_text("fewer than 5 people answered")).to_be_visible(timeout=WAIT)
+    expect(mirror.locator(".line")).to_have_count(0)
+    assert numbers_in(mirror.inner_text()) <= {"2", "5"}, mirror.inner_text()
+
+    # Program dashboard (lead): cells left out are counted, E2E session 2 is in no row.
+    context = browser.new_context()
+    lead = context.new_page()
+    try:
+        staff_page(lead, server, "lead", "/program_dashboard", "Program dashboard")
+        expect(
+            main(lead).get_by_text(re.compile(r"left out of this view because (it|they) rest"))
+        ).not_to_have_count(0)
+        comparison = rows_of(
+            download(lead, main(lead).get_by_role("button", name="Cohort comparison (CSV)"))
+        )
+        mine = [r for r in comparison if r["cohort"] == COHORT]
+        assert {r["session"] for r in mine} == {"1"}, mine
+        assert not re.search(r"|".join(map(re.escape, ROSTER)), main(lead).inner_text())
+    finally:
+        context.close()
+
+
+@pytest.mark.usefixtures("timed")
+def test_d_program_lead_sees_pooled_results_and_exports_released_aggregates(
+    page: Page, server: Server
+) -> None:
+    needs(2)
+    staff_page(page, server, "lead", "/program_dashboard", "Program dashboard")
+    expect(main(page).get_by_role("combobox", name="Program", exact=True)).to_have_value(PROGRAM)
+    expect(main(page).get_by_role("heading", name="Pooled trends")).to_be_visible()
+    expect(main(page).get_by_text("G: cohorts pooled; N: their responses.").first).to_be_visible()
+    buttons = {
+        name: main(page).get_by_role("button", name=name)
+        for name in (
+            "Headline figures (CSV)",
+            "Pooled trends (CSV)",
+            "Cohort comparison (CSV)",
+        )
+    }
+    files = {name: download(page, button) for name, button in buttons.items()}
+    everything = "\n".join(files.values()) + main(page).inner_text()
+
+    # No roster names, neither ours nor the demo cohorts'.
+    from program.demo import FIRST_NAMES
+
+    for name in ROSTER:
+        assert name not in everything
+    cells = {cell for text in files.values() for row in csv.reader(io.StringIO(text)) for cell in row}
+    assert not cells & set(FIRST_NAMES), cells & set(FIRST_NAMES)
+
+    # The comparison has E2E's session 1 (n = 8) and no session 2 row.
+    comparison = rows_of(files["Cohort comparison (CSV)"])
+    assert set(comparison[0]) == {
+        "cohort",
+        "measure",
+        "session",
+        "n",
+        "mean",
+        "ci95_low",
+        "ci95_high",
+        "responses_per_enrolled",
+    }
+    mine = [r for r in comparison if r["cohort"] == COHORT]
+    assert len(mine) == 5 and {r["session"] for r in mine} == {"1"}
+    assert {r["n"] for r in mine} == {"8"}
+    assert all(int(r["n"]) >= 5 for r in comparison)
+
+    # Pooled figures rest on released cells only: at every session, N is the sum of the
+    # comparison's n for that measure and session, so E2E's four answers at session 2 are in none.
+    by_cell: dict[tuple[str, str], int] = {}
+    for r in comparison:
+        key = (r["measure"], r["session"])
+        by_cell[key] = by_cell.get(key, 0) + int(r["n"])
+    trends = rows_of(files["Pooled trends (CSV)"])
+    assert trends
+    for r in trends:
+        assert int(r["responses_N"]) == by_cell.get((r["measure"], r["session"]), 0), r
+        assert (r["mean"] == "") == (int(r["responses_N"]) == 0), r
+    headline = {r["figure"]: r["value"] for r in rows_of(files["Headline figures (CSV)"])}
+    assert headline["Minimum group size k"] == "5"
+    assert int(headline["Cells left out (fewer than k responses, or still open)"]) >= 4
+
+
+# --------------------------------------------------------------------------- accessibility
+
+
+def tab_to(page: Page, target: Locator, limit: int = 60) -> int:
+    """Press Tab until `target` has the focus; return how many presses it took."""
+    for presses in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if target.evaluate("e => e === document.activeElement || e.contains(document.activeElement)"):
+            return presses
+    raise AssertionError(f"Tab never reached {target}")
+
+
+@pytest.mark.usefixtures("timed")
+def test_participant_page_can_be_completed_with_the_keyboard_only(
+    browser: Browser, page: Page, server: Server
+) -> None:
+    needs(2)
+    open_session(page, server, 3)
+    code = open_the_pulse(page)
+    context, participant = phone(browser)
+    try:
+        # Focus reaches the code input first thing, and the code can be typed and sent.
+        participant.goto(f"{server.url}/pulse")
+        code_input = participant.get_by_label("Code")
+        expect(code_input).to_be_visible(timeout=WAIT)
+        tab_to(participant, code_input)
+        participant.keyboard.type(code)
+        participant.keyboard.press("Enter")
+        form = participant.get_by_test_id("stForm")
+        groups = form.get_by_role("radiogroup")
+        expect(groups.first).to_be_visible(timeout=WAIT)
+        total = groups.count()
+        assert total == 4
+
+        # Every question is a radio group with an accessible name: its question text.
+        for index in range(total):
+            name = groups.nth(index).get_attribute("aria-label") or groups.nth(index).evaluate(
+                "g => (g.getAttribute('aria-labelledby') || '').split(' ')"
+                ".map(id => document.getElementById(id)?.textContent || '').join(' ').trim()"
+            )
+            assert re.match(rf"{index + 1}\. \w", name or ""), name
+            expect(participant.get_by_role("radiogroup", name=name)).to_have_count(1)
+
+        # Tab reaches each question in order, arrows pick an answer, and Tab reaches Send.
+        for index in range(total):
+            group = groups.nth(index)
+            tab_to(participant, group)
+            participant.keyboard.press("ArrowRight")
+            participant.keyboard.press("Space")
+            expect(group.get_by_role("radio", checked=True)).to_have_count(1)
+        send = participant.get_by_role("button", name="Send my answers")
+        tab_to(participant, send)
+        participant.keyboard.press("Enter")
+        expect(participant.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
+    finally:
+        context.close()

@@ -1,0 +1,196 @@
+"""Single sign-on in a real browser: a local fake identity provider, a fresh server configured for it.
+
+The server gets its own demo database (where the admin gave maya the email maya@example.org) and its
+own secrets file through `--secrets.files`, so nothing is written into the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+import ui
+from program import admin, sso
+from program.store import Store
+from tests.browser.conftest import (
+    ROOT,
+    STARTUP_TIMEOUT,
+    _free_port,
+    _healthy,
+    _require_chromium,
+)
+from tests.browser.fake_idp import FakeIdentityProvider
+
+pytestmark = pytest.mark.browser
+
+WAIT = 20_000
+CLIENT_ID = "group-programs-test"
+MAYA_EMAIL = "maya@example.org"
+
+
+@dataclass(frozen=True)
+class SsoServer:
+    url: str
+    idp: FakeIdentityProvider
+
+
+def _give_maya_an_email(database: Path) -> None:
+    """What an admin does on the admin page, through the same domain function."""
+    store = Store(database)
+    try:
+        admin_user = store.staff_user_by_username("admin")
+        maya = store.staff_user_by_username("maya")
+        assert admin_user is not None and maya is not None
+        admin.set_staff_email(store, admin_user, maya.id, MAYA_EMAIL)
+    finally:
+        store.close()
+
+
+def _secrets_toml(port: int, idp: FakeIdentityProvider) -> str:
+    return "\n".join(
+        [
+            "[auth]",
+            f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"',
+            f'cookie_secret = "{secrets.token_urlsafe(32)}"',
+            f'client_id = "{idp.client_id}"',
+            f'client_secret = "{idp.client_secret}"',
+            f'server_metadata_url = "{idp.metadata_url}"',
+            "",
+        ]
+    )
+
+
+@pytest.fixture(scope="module")
+def sso_server() -> Iterator[SsoServer]:
+    """The fake identity provider and a Streamlit server using it; both stopped at the end."""
+    _require_chromium()
+    with (
+        tempfile.TemporaryDirectory(prefix="sso-browser-") as tmp,
+        FakeIdentityProvider(CLIENT_ID, secrets.token_urlsafe(16), MAYA_EMAIL) as idp,
+    ):
+        folder = Path(tmp)
+        env = {
+            **os.environ,
+            "PROGRAM_DATABASE": str(folder / "db.duckdb"),
+            "PROGRAM_SESSION_SECRET": secrets.token_urlsafe(32),
+            "PROGRAM_CURRICULA": str(ROOT / "curricula"),
+            # The server fetches the provider's metadata, keys and tokens itself: never via a proxy.
+            "NO_PROXY": "127.0.0.1,localhost",
+        }
+        env.pop("PROGRAM_DEMO", None)
+        seeded = subprocess.run(
+            [sys.executable, "-m", "program", "seed-demo"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert seeded.returncode == 0, seeded.stderr
+        _give_maya_an_email(folder / "db.duckdb")
+        port = _free_port()
+        secrets_file = folder / "secrets.toml"
+        secrets_file.write_text(_secrets_toml(port, idp))
+        url = f"http://127.0.0.1:{port}"
+        log_path = folder / "server.log"
+        with log_path.open("w") as log:
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    "app.py",
+                    "--server.port",
+                    str(port),
+                    "--server.address",
+                    "127.0.0.1",
+                    "--server.headless",
+                    "true",
+                    "--secrets.files",
+                    str(secrets_file),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                deadline = time.monotonic() + STARTUP_TIMEOUT
+                while not _healthy(url):
+                    if server.poll() is not None:
+                        raise RuntimeError(
+                            f"The server exited with {server.returncode}:\n{log_path.read_text()}"
+                        )
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"The server did not answer within {STARTUP_TIMEOUT} s.")
+                    time.sleep(0.3)
+                yield SsoServer(url, idp)
+            finally:
+                server.terminate()
+                try:
+                    server.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait(timeout=10)
+
+
+def sidebar(page: Page):  # type: ignore[no-untyped-def]
+    return page.get_by_test_id("stSidebar")
+
+
+def sign_in_with_the_organisation(page: Page, url: str) -> None:
+    page.goto(url)
+    button = page.get_by_role("button", name="Sign in with your organisation")
+    expect(button).to_be_visible(timeout=WAIT)
+    button.click()
+
+
+def test_a_staff_member_signs_in_with_the_organisation(page: Page, sso_server: SsoServer) -> None:
+    sso_server.idp.email = (
+        "Maya@Example.org"  # the provider's spelling; accounts match without case
+    )
+    sign_in_with_the_organisation(page, sso_server.url)
+    expect(sidebar(page).get_by_text("Maya Facilitator")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("heading", name="Welcome, Maya Facilitator")).to_be_visible()
+    cookies = {c["name"] for c in page.context.cookies()}
+    assert "_streamlit_user" in cookies and "program_session" not in cookies
+
+    # A direct URL is a new browser session: the same sign-in finds the same server-side session.
+    page.goto(f"{sso_server.url}/cohorts")
+    expect(page.get_by_role("heading", name="Cohorts")).to_be_visible(timeout=WAIT)
+    expect(sidebar(page).get_by_text("Maya Facilitator")).to_be_visible()
+
+    # Sign-out ends our session and Streamlit's identity cookie (st.logout).
+    sidebar(page).get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=WAIT)
+    expect(sidebar(page).get_by_text("Maya Facilitator")).to_have_count(0)
+    assert not {c["name"] for c in page.context.cookies()} & {"_streamlit_user", "program_session"}
+    page.goto(f"{sso_server.url}/cohorts")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("heading", name="Cohorts")).to_have_count(0)
+    expect(page.get_by_text(ui.SSO_ENDED)).to_have_count(0)  # signed out there too, not just here
+
+
+def test_an_unknown_email_is_refused_clearly(page: Page, sso_server: SsoServer) -> None:
+    sso_server.idp.email = "stranger@example.org"
+    sign_in_with_the_organisation(page, sso_server.url)
+    expect(page.get_by_text(sso.NO_ACCOUNT)).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("button", name="Use a different account")).to_be_visible()
+    expect(sidebar(page).get_by_role("link")).to_have_count(0)
+
+    page.goto(f"{sso_server.url}/cohorts")
+    expect(page.get_by_text(sso.NO_ACCOUNT)).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("heading", name="Cohorts")).to_have_count(0)
+    expect(page.get_by_text("Maya Facilitator")).to_have_count(0)
