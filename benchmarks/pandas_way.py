@@ -192,6 +192,34 @@ def sessions_attended(f: Frames, ids: Sequence[int]) -> list[tuple[Any, ...]]:
     return list(out[["cohort_id", "id", "attended"]].itertuples(index=False, name=None))
 
 
+def held_attendance(f: Frames, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    sessions = f["read sessions"]
+    held = sessions[sessions["cohort_id"].isin(ids) & (sessions["status"] == "held")]
+    attendance = f["read attendance"]
+    present = attendance[attendance["status"] == "present"].groupby("session_id").size()
+    roster = f["read roster"]
+    enrolled = roster[roster["cohort_id"].isin(ids)].groupby("cohort_id").size()
+    held = held.assign(
+        present=held["id"].map(present).fillna(0).astype("int64"),
+        enrolled=held["cohort_id"].map(enrolled).fillna(0).astype("int64"),
+    )
+    sums = held.groupby("number")[["present", "enrolled"]].sum().reset_index()
+    return list(sums.itertuples(index=False, name=None))
+
+
+def completers(f: Frames, ids: Sequence[int], min_sessions: Sequence[int]) -> int:
+    rule = pd.DataFrame({"cohort_id": list(ids), "min_sessions": list(min_sessions)})
+    members = f["read roster"].merge(rule, on="cohort_id")
+    weekly = f["read sessions"].loc[f["read sessions"]["number"] >= 1, "id"]
+    attendance = f["read attendance"]
+    present = attendance[
+        (attendance["status"] == "present") & attendance["session_id"].isin(weekly)
+    ]
+    attended = present.groupby("member_id").size()
+    counts = members["id"].map(attended).fillna(0)
+    return int((counts >= members["min_sessions"]).sum())
+
+
 def pulse_states(f: Frames, ids: Sequence[int]) -> list[tuple[Any, ...]]:
     sessions = f["read sessions"][f["read sessions"]["cohort_id"].isin(ids)]
     states = sessions.merge(f["read pulse_windows"], left_on="id", right_on="session_id")
@@ -267,9 +295,15 @@ _COHORT_READS = {
 
 
 def program_pipeline(
-    cur: Any, program_id: int, ids: Sequence[int], plan: pd.DataFrame, rules: Scoring
+    cur: Any,
+    program_id: int,
+    ids: Sequence[int],
+    plan: pd.DataFrame,
+    rules: Scoring,
+    finished: Sequence[int],
+    min_sessions: Sequence[int],
 ) -> list[Step]:
-    """The program dashboard's numbers: cells, enrolment, attendance, sessions attended."""
+    """The program dashboard's numbers: cells, enrolment, attendance, completion."""
     reads = [
         Step(
             f"read {name}",
@@ -294,14 +328,14 @@ def program_pipeline(
         ),
         Step("enrolled_counts", ("read roster",), lambda f: enrolled_counts(f, ids)),
         Step(
-            "attendance_counts",
-            ("read sessions", "read attendance"),
-            lambda f: attendance_counts(f, ids),
+            "held_attendance",
+            ("read sessions", "read attendance", "read roster"),
+            lambda f: held_attendance(f, ids),
         ),
         Step(
-            "sessions_attended",
+            "completers",
             ("read roster", "read sessions", "read attendance"),
-            lambda f: sessions_attended(f, ids),
+            lambda f: completers(f, finished, min_sessions),
         ),
     ]
 

@@ -267,6 +267,12 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
     versions = sorted({c.curriculum_version_id for c in chosen})
     bundles = {v: store.curriculum_bundle(v) for v in versions}
     plan = _plan(bundles)
+    finished = [c.id for c in chosen if c.status == "finished"]
+    min_sessions = [
+        bundles[c.curriculum_version_id].curriculum.completion.min_sessions_attended
+        for c in chosen
+        if c.status == "finished"
+    ]
     rules = pandas_way.scoring(bundles)
     cohort, facilitator = _a_cohort_with_results(store, chosen, cohort_results)
     tables = ("cohorts", "roster_members", "attendance", "responses", "answers", "cell_summaries")
@@ -279,8 +285,8 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
         "curriculum_bundle": lambda: [store.curriculum_bundle(v) for v in versions],
         "program_cells": lambda: store.program_cells(ids, plan),
         "enrolled_counts": lambda: store.enrolled_counts(ids),
-        "attendance_counts": lambda: store.attendance_counts(ids),
-        "sessions_attended": lambda: store.sessions_attended(ids),
+        "held_attendance": lambda: store.held_attendance(ids),
+        "completers": lambda: store.completers(finished, min_sessions),
     }
     one = [cohort.id]
     cohort_calls: dict[str, Callable[[], Any]] = {
@@ -341,7 +347,9 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
     # The pandas way, each dashboard against our whole function, alternating.
     dashboards = []
     pipelines = {
-        "program": pandas_way.program_pipeline(raw, program.id, ids, plan, rules),
+        "program": pandas_way.program_pipeline(
+            raw, program.id, ids, plan, rules, finished, min_sessions
+        ),
         "cohort": pandas_way.cohort_pipeline(raw, cohort.id, rules),
     }
     for dashboard, steps in pipelines.items():
@@ -414,7 +422,7 @@ def _check(dashboard: str, frames: dict[str, Any], ours: dict[tuple[str, str], A
         theirs = frames[name]
         if name == "program_cells":
             same_cells(result, theirs)
-        elif name == "enrolled_counts":
+        elif name in ("enrolled_counts", "completers"):
             if result != theirs:
                 raise AssertionError(f"{dashboard} enrolled_counts differ")
         else:

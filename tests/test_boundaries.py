@@ -16,7 +16,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "program"
-SKIP_DIRS = {".venv", ".tools", "tests", "data", ".git", "node_modules"}
+# benchmarks/ times bare SQL against the store on purpose; scripts/ drives a browser.
+SKIP_DIRS = {".venv", ".tools", "tests", "data", ".git", "node_modules", "benchmarks", "scripts"}
 
 # Words that only SQL puts in upper case; the project writes its SQL keywords in capitals.
 SQL_WORDS = re.compile(

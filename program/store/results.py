@@ -71,6 +71,47 @@ class ResultQueries(StoreBase):
             [list(cohort_ids)],
         )
 
+    def held_attendance(self, cohort_ids: Sequence[int]) -> list[tuple[int, int, int]]:
+        """(session number, members present, members enrolled), summed over the held sessions
+        of these cohorts: the program dashboard's attendance and retention, aggregated here
+        rather than row by row in Python. Enrolled counts everyone who joined each roster, as
+        `enrolled_counts` does."""
+        rows = self._rows(
+            "WITH chosen AS (SELECT unnest(?::INTEGER[]) AS id),"
+            " held AS (SELECT id, cohort_id, number FROM sessions"
+            "   WHERE status = 'held' AND cohort_id IN (SELECT id FROM chosen)),"
+            " present AS (SELECT session_id, count(*) AS n FROM attendance"
+            "   WHERE status = 'present' AND session_id IN (SELECT id FROM held)"
+            "   GROUP BY session_id),"
+            " enrolled AS (SELECT cohort_id, count(*) AS n FROM roster_members"
+            "   WHERE cohort_id IN (SELECT id FROM chosen) GROUP BY cohort_id)"
+            " SELECT h.number, coalesce(sum(p.n), 0), coalesce(sum(e.n), 0)"
+            " FROM held h LEFT JOIN present p ON p.session_id = h.id"
+            " LEFT JOIN enrolled e ON e.cohort_id = h.cohort_id"
+            " GROUP BY h.number ORDER BY h.number",
+            [list(cohort_ids)],
+        )
+        return [(int(r[0]), int(r[1]), int(r[2])) for r in rows]
+
+    def completers(self, cohort_ids: Sequence[int], min_sessions: Sequence[int]) -> int:
+        """Members of these cohorts who attended at least their cohort's minimum number of
+        weekly sessions (`min_sessions[i]` for `cohort_ids[i]`): counted here, not member by
+        member in Python. Sessions attended are counted as `sessions_attended` counts them."""
+        row = self._one(
+            "WITH rule AS (SELECT unnest(?::INTEGER[]) AS cohort_id,"
+            "   unnest(?::INTEGER[]) AS min_sessions),"
+            " members AS (SELECT r.id, rule.min_sessions FROM roster_members r"
+            "   JOIN rule ON rule.cohort_id = r.cohort_id),"
+            " attended AS (SELECT a.member_id, count(*) AS n FROM attendance a"
+            "   WHERE a.status = 'present' AND a.member_id IN (SELECT id FROM members)"
+            "   AND a.session_id IN (SELECT id FROM sessions WHERE number >= 1)"
+            "   GROUP BY a.member_id)"
+            " SELECT count(*) FROM members m LEFT JOIN attended t ON t.member_id = m.id"
+            " WHERE coalesce(t.n, 0) >= m.min_sessions",
+            [list(cohort_ids), list(min_sessions)],
+        )
+        return int(row[0]) if row else 0
+
     def enrolled_counts(self, cohort_ids: Sequence[int]) -> dict[int, int]:
         """Everyone who joined each roster, withdrawn or not: the denominator of attendance,
         retention and completion, so a withdrawal shows as a drop rather than vanishing."""

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from program.demo import DEMO_PASSWORD
 from tests.browser.conftest import CHROMIUM, ROOT, _free_port, sign_in
@@ -207,10 +208,19 @@ def choose(
     page: Page, label: str, option: str | re.Pattern[str], where: Locator | None = None
 ) -> None:
     """Pick an option of a Streamlit (BaseWeb) selectbox in the main area (or `where`)."""
-    settle(page)
     box = (where or main(page)).get_by_role("combobox", name=label, exact=True)
-    box.click()
-    page.get_by_role("option", name=option).click()
+    deadline = time.monotonic() + WAIT / 1000
+    while True:
+        # A rerun that redraws the page while the list is open closes it again: retry.
+        settle(page)
+        box.click()
+        try:
+            page.get_by_role("option", name=option).click(timeout=3000)
+            break
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
+            page.keyboard.press("Escape")
     expect(box).to_have_value(option)
     settle(page)
 
@@ -248,11 +258,9 @@ def open_session(page: Page, server: Server, number: int) -> None:
     staff_page(page, server, "maya", "/session", "Run a session")
     choose(page, "Cohort", COHORT)
     choose(page, "Session", re.compile(rf"^{number}\b"))
-    expect(page.get_by_text(re.compile(rf"^{COHORT} · "))).to_be_visible(timeout=WAIT)
-    box = main(page).get_by_role("combobox", name="Session", exact=True)
-    for _ in range(8):
-        print("DEBUG", time.monotonic(), box.input_value())
-        page.wait_for_timeout(500)
+    expect(page.get_by_role("heading", name=re.compile(rf"^Session {number}: "))).to_be_visible(
+        timeout=WAIT
+    )
 
 
 def open_the_pulse(page: Page) -> str:
@@ -282,13 +290,14 @@ def close_the_pulse(page: Page) -> None:
     )
 
 
-def save_attendance_and_mark_held(page: Page, present: int) -> None:
+def save_attendance_and_mark_held(page: Page, present: int, cohort: str = COHORT) -> None:
     show_tab(page, re.compile("^Attendance"), "Everyone is here")
     page.get_by_role("button", name="Everyone is here").click()
     expect(page.get_by_text(f"{present} present")).to_be_visible(timeout=WAIT)
     page.get_by_role("button", name="Save and mark held").click()
     expect(page.get_by_text("Session marked held.")).to_be_visible(timeout=WAIT)
-    expect(page.get_by_text(f"{COHORT} · held")).to_be_visible()
+    expect(page.get_by_text(f"{cohort} · held")).to_be_visible()
+    settle(page)
 
 
 def phone(browser: Browser) -> tuple[BrowserContext, Page]:
@@ -481,6 +490,15 @@ def test_b_eight_phones_answer_then_results_appear_after_close(
     expect(mirror.get_by_text(re.compile("only when at least 5 people answered"))).to_be_visible()
 
 
+def move_date(page: Page, field: Locator, day: dt.date) -> None:
+    """Type a date into a Streamlit date field (day, month and year segments)."""
+    field.get_by_role("spinbutton").first.click()
+    page.keyboard.type(f"{day:%d%m%Y}")
+    # The field hands its value to the app only when it loses focus.
+    page.get_by_role("heading", level=1).first.click()
+    settle(page)
+
+
 def reschedule_session_2_to_tomorrow(page: Page, server: Server) -> dt.date:
     """Session 1 is today and sessions stay in order, so session 2 moves to tomorrow."""
     tomorrow = dt.date.today() + dt.timedelta(days=1)
@@ -492,10 +510,7 @@ def reschedule_session_2_to_tomorrow(page: Page, server: Server) -> dt.date:
     expect(date.get_by_role("spinbutton", name="day, Date")).to_have_attribute(
         "aria-valuenow", str((dt.date.today() + dt.timedelta(weeks=1)).day)
     )
-    date.get_by_role("spinbutton", name="day, Date").click()
-    page.keyboard.type(f"{tomorrow:%d%m%Y}")
-    # The field hands its value to the app when it loses focus.
-    page.get_by_role("heading", name="Manage a cohort").click()
+    move_date(page, date, tomorrow)
     panel.get_by_role("button", name="Move").click()
     expect(page.get_by_text(f"Session 2 moved to {tomorrow:%d %b %Y}")).to_be_visible(
         timeout=WAIT
@@ -512,6 +527,11 @@ def test_c_session_2_below_the_minimum_shows_no_number_anywhere(
     open_session(page, server, 2)
     expect(page.get_by_text(f"{COHORT} · planned for {tomorrow:%A %d %B}")).to_be_visible()
     save_attendance_and_mark_held(page, len(ROSTER))
+    # Marking a session other than today's held sends the page back to today's session (see
+    # test_the_session_page_stays_on_a_session_just_marked_held); pick session 2 again.
+    choose(page, "Session", re.compile(r"^2\b"))
+    expect(page.get_by_role("heading", name=re.compile(r"^Session 2: "))).to_be_visible()
+    expect(page.get_by_text(f"{COHORT} · held")).to_be_visible()
     code = JOURNEY.codes[2] = open_the_pulse(page)
     for _ in range(4):
         assert answer_first_options(browser, server, code) == 4  # the four weekly items
@@ -523,17 +543,19 @@ def test_c_session_2_below_the_minimum_shows_no_number_anywhere(
 
     # Cohort dashboard: session 2 is named as held back, with the reason and no number.
     rows = cohort_csv(page, server)
-    text = main(page).inner_text()
-    assert f"session 2 ({BELOW})" in text, text
-    assert not re.search(r"n\s*=\s*4\b|\b4 of 8\b|\b50\s*%", text), text
+    for measure in MEASURES[1:]:  # the weekly measures; WHO-5 is not asked at session 2
+        panel = show_tab(page, measure, "Change in the group's average")
+        expect(panel.get_by_text(f"Not shown: session 2 ({BELOW}).")).to_be_visible()
+        expect(panel.get_by_text(f"Not available: session 2: {BELOW}.")).to_be_visible()
+        text = panel.inner_text()
+        assert not re.search(r"n\s*=\s*4\b|\b4 of 8\b|\b50\s*%", text), text
+        assert not re.search(r"session 1 → session 2|Hedges|Cliff", text), text
     session_2 = [r for r in rows if r["kind"] == "measure" and r["session"] == "2"]
     assert len(session_2) == 4
     for row in session_2:
         assert row["note"] == f"not shown: {BELOW}", row
         for column in ("n", "mean", "sd", "ci95_low", "ci95_high"):
             assert row[column] == "", row
-    # First vs last: the card says session 2 is held back, and gives no figures.
-    expect(main(page).get_by_text(f"session 2: {BELOW}").first).to_be_visible()
 
     # Group mirror: session 2 is the latest closed one; nothing but a kind refusal.
     staff_page(page, server, "maya", "/mirror", "How the group is doing")
@@ -681,3 +703,39 @@ def test_participant_page_can_be_completed_with_the_keyboard_only(
         expect(participant.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
     finally:
         context.close()
+
+
+# --------------------------------------------------------------------------- bugs found
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: pages/session.py: after 'Save and mark held' on a session that is not the page's"
+        " default (today's), the Session selector jumps back to the default session, because its"
+        " options are SessionRecord objects whose status just changed; the next action (Open the"
+        " pulse) then applies to the wrong session."
+    ),
+)
+def test_the_session_page_stays_on_a_session_just_marked_held(page: Page, server: Server) -> None:
+    cohort = "Thursday morning, Library"  # session 4 is today; session 5 moves to tomorrow
+    tomorrow = dt.date.today() + dt.timedelta(days=1)
+    staff_page(page, server, "maya", "/cohorts", "Cohorts")
+    choose(page, "Cohort", f"{cohort} ({PROGRAM})")
+    panel = show_tab(page, "Schedule", "Session 5")
+    move_date(page, panel.get_by_role("group", name="Date").nth(1), tomorrow)
+    panel.get_by_role("button", name="Move").click()
+    expect(page.get_by_text(f"Session 5 moved to {tomorrow:%d %b %Y}")).to_be_visible(timeout=WAIT)
+
+    staff_page(page, server, "maya", "/session", "Run a session")
+    choose(page, "Cohort", cohort)
+    choose(page, "Session", re.compile(r"^5\b"))
+    show_tab(page, re.compile("^Attendance"), "Everyone is here")
+    page.get_by_role("button", name="Everyone is here").click()
+    page.get_by_role("button", name="Save and mark held").click()
+    expect(page.get_by_text("Session marked held.")).to_be_visible(timeout=WAIT)
+    settle(page)
+    expect(main(page).get_by_role("combobox", name="Session", exact=True)).to_have_value(
+        re.compile(r"^5\b")
+    )
+    expect(page.get_by_text(f"{cohort} · held")).to_be_visible()
