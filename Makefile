@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: run test lint typecheck pytest browser-test setup demo-db clean
+.PHONY: run test lint typecheck pytest browser-test setup demo-db clean bench
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -41,6 +41,12 @@ test: lint typecheck pytest
 
 browser-test: setup
 	$(VENV)/bin/pytest -q -m browser
+
+# Dashboard queries at 1,000, 5,000 and 20,000 cohorts: ours, bare SQL and pandas side by side;
+# writes benchmarks/RESULTS.md. Databases are generated on first use into data/bench/ (minutes).
+# The submission load test is separate: see benchmarks/RESULTS.md.
+bench: setup
+	$(VENV)/bin/python -m benchmarks.queries $(BENCH_ARGS)
 
 clean:
 	rm -rf .tools $(VENV) .pytest_cache .mypy_cache .ruff_cache

