@@ -9,9 +9,8 @@ import streamlit as st
 
 import ui
 from program import charts, exports, pulse, results, session_runner
-from program.cohorts import actor
 from program.errors import ProgramError
-from program.models import Direction, Role, SessionStatus, StaffUser
+from program.models import Actor, Direction, Role, SessionStatus, StaffUser
 from program.results import CohortResults, MeasureSeries
 from program.store import Store
 
@@ -60,7 +59,7 @@ slug = re.sub(r"[^a-z0-9]+", "-", data.cohort.name.lower()).strip("-") or "cohor
 
 def audited(what: str) -> None:
     """Record one export in the audit log (runs when the download button is clicked)."""
-    store.record_export(actor(viewer), what, data.cohort.id)
+    store.record_export(Actor.of(viewer), what, data.cohort.id)
 
 
 def png_button(chart: Any, name: str, label: str) -> None:

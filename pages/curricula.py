@@ -45,7 +45,7 @@ def upload_section() -> None:
     if file is None:
         return
     if st.button("Check and add to the library", type="primary", icon=":material/upload:"):
-        actor = Actor(user_id=viewer.id, name=viewer.username)
+        actor = Actor.of(viewer)
         folder = ui.settings().curricula / INSTRUMENTS_FOLDER
         try:
             version, created = library.upload_curriculum_file(

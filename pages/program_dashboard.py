@@ -13,9 +13,8 @@ import streamlit as st
 import ui
 from program import charts, exports
 from program.access import visible_programs
-from program.cohorts import actor
 from program.errors import ProgramError
-from program.models import Role
+from program.models import Actor, Role
 from program.privacy import PooledFigure
 from program.results import ProgramResults, Selection, program_results
 
@@ -48,7 +47,7 @@ def load_results(
 
 
 def record_export(what: str, program_id: int) -> None:
-    store.record_export(actor(viewer), what, program_id)
+    store.record_export(Actor.of(viewer), what, program_id)
 
 
 def png_of(chart: Any) -> Callable[[], bytes]:

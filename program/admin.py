@@ -35,10 +35,6 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _COPY = re.compile(r"""^COPY\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_]*)\s+FROM\s+'((?:[^']|'')+)'""")
 
 
-def _actor(viewer: StaffUser) -> Actor:
-    return Actor(user_id=viewer.id, name=viewer.username)
-
-
 def _require_admin(viewer: StaffUser) -> None:
     require_role(viewer, Role.ADMIN)
 
@@ -103,7 +99,7 @@ def create_staff(
         )
     if email is not None and (owner := store.staff_user_by_email(email)) is not None:
         raise Conflict(f"The email {email!r} already belongs to {owner.username!r}.")
-    return create_user(store, _actor(viewer), username, display_name, role, password, email)
+    return create_user(store, Actor.of(viewer), username, display_name, role, password, email)
 
 
 def reset_password(store: Store, viewer: StaffUser, user_id: int, new_password: str) -> None:
@@ -111,7 +107,7 @@ def reset_password(store: Store, viewer: StaffUser, user_id: int, new_password: 
     _require_admin(viewer)
     store.staff_user(user_id)
     check_new_password(new_password)
-    actor = _actor(viewer)
+    actor = Actor.of(viewer)
     store.set_staff_password(actor, user_id, hash_password(new_password))
     store.end_all_staff_sessions(actor, user_id)
 
@@ -124,7 +120,7 @@ def deactivate_staff(store: Store, viewer: StaffUser, user_id: int) -> StaffUser
     user = store.staff_user(user_id)
     if not user.active:
         raise Conflict(f"{user.username!r} is already deactivated.")
-    actor = _actor(viewer)
+    actor = Actor.of(viewer)
     changed = store.set_staff_active(actor, user_id, False)
     store.end_all_staff_sessions(actor, user_id)
     return changed
@@ -135,7 +131,7 @@ def reactivate_staff(store: Store, viewer: StaffUser, user_id: int) -> StaffUser
     user = store.staff_user(user_id)
     if user.active:
         raise Conflict(f"{user.username!r} is already active.")
-    return store.set_staff_active(_actor(viewer), user_id, True)
+    return store.set_staff_active(Actor.of(viewer), user_id, True)
 
 
 def change_role(store: Store, viewer: StaffUser, user_id: int, role: Role) -> StaffUser:
@@ -144,7 +140,7 @@ def change_role(store: Store, viewer: StaffUser, user_id: int, role: Role) -> St
     user = store.staff_user(user_id)
     if user.role == role:
         raise Conflict(f"{user.username!r} is already a {role.value}.")
-    return store.set_staff_role(_actor(viewer), user_id, role)
+    return store.set_staff_role(Actor.of(viewer), user_id, role)
 
 
 def set_staff_email(store: Store, viewer: StaffUser, user_id: int, email: str | None) -> StaffUser:
@@ -157,7 +153,7 @@ def set_staff_email(store: Store, viewer: StaffUser, user_id: int, email: str | 
             "This account has no password, so without an email it could not sign in at all."
             " Set a password first, or deactivate the account instead."
         )
-    return store.set_staff_email(_actor(viewer), user_id, cleaned)
+    return store.set_staff_email(Actor.of(viewer), user_id, cleaned)
 
 
 # --------------------------------------------------------------------------- programs
@@ -222,7 +218,7 @@ def create_program(
         raise InvalidInput("A program name may have at most 120 characters.")
     _check_k(min_cell_size)
     return store.create_program(
-        _actor(viewer), name, _clean_description(description), min_cell_size
+        Actor.of(viewer), name, _clean_description(description), min_cell_size
     )
 
 
@@ -239,13 +235,13 @@ def assign_program_lead(store: Store, viewer: StaffUser, program_id: int, user_i
         raise Conflict(f"{user.display_name}'s account is deactivated. Reactivate it first.")
     if user_id in store.program_lead_ids(program_id):
         raise Conflict(f"{user.display_name} already leads {program.name}.")
-    store.add_program_lead(_actor(viewer), program_id, user_id)
+    store.add_program_lead(Actor.of(viewer), program_id, user_id)
 
 
 def unassign_program_lead(store: Store, viewer: StaffUser, program_id: int, user_id: int) -> None:
     _require_admin(viewer)
     store.program(program_id)
-    store.remove_program_lead(_actor(viewer), program_id, user_id)
+    store.remove_program_lead(Actor.of(viewer), program_id, user_id)
 
 
 def set_program_description(
@@ -253,7 +249,7 @@ def set_program_description(
 ) -> Program:
     _require_admin(viewer)
     return store.set_program_description(
-        _actor(viewer), program_id, _clean_description(description)
+        Actor.of(viewer), program_id, _clean_description(description)
     )
 
 
@@ -303,7 +299,7 @@ def set_min_cell_size(store: Store, viewer: StaffUser, program_id: int, k: int) 
     program = store.program(program_id)
     if program.min_cell_size == k:
         raise Conflict(f"The minimum group size of {program.name} is already {k}.")
-    return store.set_program_min_cell_size(_actor(viewer), program_id, k)
+    return store.set_program_min_cell_size(Actor.of(viewer), program_id, k)
 
 
 # --------------------------------------------------------------------------- backup and restore
@@ -314,7 +310,7 @@ def export_backup(store: Store, viewer: StaffUser) -> bytes:
     _require_admin(viewer)
     with tempfile.TemporaryDirectory(prefix="program-backup-") as tmp:
         folder = Path(tmp) / "export"
-        store.export_database(_actor(viewer), folder)
+        store.export_database(Actor.of(viewer), folder)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for f in sorted(folder.iterdir()):
@@ -409,7 +405,7 @@ def restore_backup(
             files[table] = path
         try:
             _check_parquet(store, files)
-            counts = store.restore_tables(_actor(viewer), files, source)
+            counts = store.restore_tables(Actor.of(viewer), files, source)
         except UnreadableData as exc:
             raise _not_ours(str(exc)) from None
     return RestoreSummary(rows=counts)
@@ -465,7 +461,7 @@ def delete_cohort_data(
             f"To confirm, type the cohort's name exactly as shown: {cohort.name}"
             " (capitals, spaces and punctuation included)."
         )
-    return store.delete_cohort_data(_actor(viewer), cohort_id, cohort.name)
+    return store.delete_cohort_data(Actor.of(viewer), cohort_id, cohort.name)
 
 
 # --------------------------------------------------------------------------- audit log
@@ -556,7 +552,7 @@ def export_audit_csv(store: Store, viewer: StaffUser, f: AuditFilter) -> bytes:
             ]
         )
     store.record_audit(
-        _actor(viewer),
+        Actor.of(viewer),
         "export audit log",
         "audit_log",
         "csv",

@@ -94,9 +94,7 @@ def resolve_session(
 
 
 def sign_out(store: Store, user: StaffUser, token: str) -> None:
-    store.end_staff_session(
-        Actor(user_id=user.id, name=user.username), token_hash(token), "sign out"
-    )
+    store.end_staff_session(Actor.of(user), token_hash(token), "sign out")
 
 
 # --------------------------------------------------------------------------- the cookie

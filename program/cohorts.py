@@ -26,10 +26,6 @@ MAX_ROSTER = 40
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-def actor(viewer: StaffUser) -> Actor:
-    return Actor(user_id=viewer.id, name=viewer.username)
-
-
 def first_on_weekday(start: dt.date, weekday: int) -> dt.date:
     """The first date on or after `start` that falls on `weekday` (0 = Monday)."""
     return start + dt.timedelta(days=(weekday - start.weekday()) % 7)
@@ -114,7 +110,7 @@ def create_cohort(
         )
     dates = weekly_schedule(bundle, start, weekday, include_orientation)
     return store.create_cohort(
-        actor(viewer), program_id, curriculum_version_id, name, dates, ids, roster
+        Actor.of(viewer), program_id, curriculum_version_id, name, dates, ids, roster
     )
 
 
@@ -167,7 +163,7 @@ def add_member(store: Store, viewer: StaffUser, cohort_id: int, name: str) -> Ro
     access.require_facilitator(store, viewer, cohort_id)
     if len(store.roster(cohort_id)) >= MAX_ROSTER:
         raise InvalidInput(f"A cohort may have at most {MAX_ROSTER} members.")
-    return store.add_roster_member(actor(viewer), cohort_id, clean_name(name, "A roster name"))
+    return store.add_roster_member(Actor.of(viewer), cohort_id, clean_name(name, "A roster name"))
 
 
 def _own_member(store: Store, viewer: StaffUser, member_id: int) -> RosterMember:
@@ -178,20 +174,20 @@ def _own_member(store: Store, viewer: StaffUser, member_id: int) -> RosterMember
 
 def rename_member(store: Store, viewer: StaffUser, member_id: int, name: str) -> None:
     _own_member(store, viewer, member_id)
-    store.rename_roster_member(actor(viewer), member_id, clean_name(name, "A roster name"))
+    store.rename_roster_member(Actor.of(viewer), member_id, clean_name(name, "A roster name"))
 
 
 def withdraw_member(store: Store, viewer: StaffUser, member_id: int) -> None:
     """Withdrawn members keep their past attendance but leave future attendance lists."""
     if _own_member(store, viewer, member_id).status == "withdrawn":
         raise Conflict("This member has already withdrawn.")
-    store.set_roster_status(actor(viewer), member_id, "withdrawn")
+    store.set_roster_status(Actor.of(viewer), member_id, "withdrawn")
 
 
 def reinstate_member(store: Store, viewer: StaffUser, member_id: int) -> None:
     if _own_member(store, viewer, member_id).status == "active":
         raise Conflict("This member is already active.")
-    store.set_roster_status(actor(viewer), member_id, "active")
+    store.set_roster_status(Actor.of(viewer), member_id, "active")
 
 
 # --------------------------------------------------------------------------- schedule
@@ -237,7 +233,7 @@ def reschedule(store: Store, viewer: StaffUser, session_id: int, date: dt.date) 
     if session.status == SessionStatus.HELD:
         raise Conflict("This session was held already; its date cannot change.")
     _check_order(store, session, date)
-    store.set_session_date(actor(viewer), session_id, date)
+    store.set_session_date(Actor.of(viewer), session_id, date)
 
 
 def cancel_session(store: Store, viewer: StaffUser, session_id: int) -> None:
@@ -245,7 +241,7 @@ def cancel_session(store: Store, viewer: StaffUser, session_id: int) -> None:
     access.require_cohort_manager(store, viewer, session.cohort_id)
     if session.status != SessionStatus.PLANNED:
         raise Conflict(f"Only a planned session can be cancelled; this one is {session.status}.")
-    store.set_session_status(actor(viewer), session_id, SessionStatus.CANCELLED)
+    store.set_session_status(Actor.of(viewer), session_id, SessionStatus.CANCELLED)
 
 
 def restore_session(store: Store, viewer: StaffUser, session_id: int) -> None:
@@ -255,7 +251,7 @@ def restore_session(store: Store, viewer: StaffUser, session_id: int) -> None:
         raise Conflict("Only a cancelled session can be restored.")
     # Other sessions may have moved into its place while it was cancelled.
     _check_order(store, session, session.scheduled_date)
-    store.set_session_status(actor(viewer), session_id, SessionStatus.PLANNED)
+    store.set_session_status(Actor.of(viewer), session_id, SessionStatus.PLANNED)
 
 
 def assign_facilitators(
@@ -264,7 +260,7 @@ def assign_facilitators(
     access.require_cohort_manager(store, viewer, cohort_id)
     ids = list(dict.fromkeys(user_ids))
     _check_facilitators(store, ids)
-    store.set_cohort_facilitators(actor(viewer), cohort_id, ids)
+    store.set_cohort_facilitators(Actor.of(viewer), cohort_id, ids)
 
 
 def facilitators(store: Store) -> list[StaffUser]:

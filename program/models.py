@@ -331,6 +331,10 @@ class Actor(Record):
     name: str
 
     @classmethod
+    def of(cls, user: StaffUser) -> Actor:
+        return cls(user_id=user.id, name=user.username)
+
+    @classmethod
     def command_line(cls) -> Actor:
         return cls(user_id=None, name="command line")
 

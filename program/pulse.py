@@ -16,7 +16,6 @@ from urllib.parse import urlencode
 import segno
 
 from program import access
-from program.cohorts import actor
 from program.errors import Conflict, InvalidInput, PulseUnavailable
 from program.models import (
     Actor,
@@ -136,7 +135,7 @@ def open_pulse(
     for _ in range(5):  # a clash of two random 8-letter codes is all but impossible; retry anyway
         code = new_code(ROOM_CODE_LENGTH)
         if store.pulse_window_by_code(code) is None:
-            return store.open_pulse_window(actor(viewer), session_id, code, at, closes)
+            return store.open_pulse_window(Actor.of(viewer), session_id, code, at, closes)
     raise Conflict("Could not find a free room code. Please try again.")
 
 
@@ -146,7 +145,7 @@ def close_pulse(store: Store, viewer: StaffUser, session_id: int, at: dt.datetim
     window = store.pulse_window(session_id)
     if window is None:
         raise Conflict("This session's pulse was never opened.")
-    if not store.close_pulse_window(actor(viewer), session_id, at):
+    if not store.close_pulse_window(Actor.of(viewer), session_id, at):
         raise Conflict("This session's pulse is closed already.")
 
 
@@ -160,7 +159,7 @@ def make_cards(
     if not 1 <= count <= MAX_CARDS:
         raise InvalidInput(f"Ask for between 1 and {MAX_CARDS} cards.")
     codes = [new_code(CARD_CODE_LENGTH) for _ in range(count)]
-    store.add_card_codes(actor(viewer), session_id, [card_hash(c) for c in codes])
+    store.add_card_codes(Actor.of(viewer), session_id, [card_hash(c) for c in codes])
     return codes
 
 

@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from program import access
-from program.cohorts import actor
 from program.errors import Conflict, InvalidInput
 from program.models import (
+    Actor,
     AttendanceMark,
     Cohort,
     CurriculumBundle,
@@ -125,7 +125,7 @@ def save_sheet(
         notes=notes.strip(),
         held=held or record.status == SessionStatus.HELD,
     )
-    store.record_session(actor(viewer), session_id, report, revision)
+    store.record_session(Actor.of(viewer), session_id, report, revision)
 
 
 def all_present(members: list[RosterMember]) -> dict[int, AttendanceMark]:

@@ -123,9 +123,7 @@ class StaffQueries(StoreBase):
                 " VALUES (?, ?, ?, ?)",
                 [token_hash, user.id, now, now],
             )
-            self._audit(
-                cur, Actor(user_id=user.id, name=user.username), "sign in", "staff_user", user.id
-            )
+            self._audit(cur, Actor.of(user), "sign in", "staff_user", user.id)
 
         self.write(unit)
 
@@ -313,7 +311,7 @@ class StaffQueries(StoreBase):
             )
             self._audit(
                 cur,
-                Actor(user_id=user.id, name=user.username),
+                Actor.of(user),
                 "sign in (single sign-on)",
                 "staff_user",
                 user.id,
