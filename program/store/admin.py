@@ -19,6 +19,7 @@ import duckdb
 
 from program.errors import Conflict, InvalidInput, NotFound
 from program.models import Actor, AuditEvent, Program
+from program.store.audit import audit_event
 from program.store.base import Cursor, StoreBase
 
 _NEXTVAL = re.compile(r"^nextval\('((?:[^']|'')+)'\)$")
@@ -417,18 +418,7 @@ class AdminQueries(StoreBase):
             f" FROM audit_events{_AUDIT_WHERE} ORDER BY id DESC LIMIT $limit",
             params,
         )
-        return [
-            AuditEvent(
-                id=r[0],
-                occurred_at=r[1],
-                actor=r[2],
-                action=r[3],
-                object_type=r[4],
-                object_id=r[5],
-                detail=r[6],
-            )
-            for r in rows
-        ]
+        return [audit_event(r) for r in rows]
 
     def count_audit_events(
         self,

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from program.models import (
     Actor,
     AuditEvent,
 )
 from program.store.base import Cursor, StoreBase
+
+
+def audit_event(row: tuple[Any, ...]) -> AuditEvent:
+    """An audit event from a row of (id, occurred_at, actor, action, object_type, object_id, detail)."""
+    return AuditEvent(
+        id=row[0],
+        occurred_at=row[1],
+        actor=row[2],
+        action=row[3],
+        object_type=row[4],
+        object_id=row[5],
+        detail=row[6],
+    )
 
 
 class AuditQueries(StoreBase):
@@ -18,18 +33,7 @@ class AuditQueries(StoreBase):
             " FROM audit_events ORDER BY id DESC LIMIT ?",
             [limit],
         )
-        return [
-            AuditEvent(
-                id=r[0],
-                occurred_at=r[1],
-                actor=r[2],
-                action=r[3],
-                object_type=r[4],
-                object_id=r[5],
-                detail=r[6],
-            )
-            for r in rows
-        ]
+        return [audit_event(r) for r in rows]
 
     def record_export(self, actor: Actor, what: str, object_id: object) -> None:
         """Audit one download of released aggregates as the event "export <what>".
