@@ -47,8 +47,16 @@ def test_generated_program_is_consistent(store, make_staff):
     facilitator = make_staff("after", Role.FACILITATOR)
     version = store.curriculum_versions()[0]
     create_cohort(
-        store, facilitator, result.program_id, version.id, "After the generator", TODAY, 0, False,
-        [facilitator.id], "Ana\nBen",
+        store,
+        facilitator,
+        result.program_id,
+        version.id,
+        "After the generator",
+        TODAY,
+        0,
+        False,
+        [facilitator.id],
+        "Ana\nBen",
     )
 
 

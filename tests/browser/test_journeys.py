@@ -285,9 +285,9 @@ def close_the_pulse(page: Page) -> None:
     panel.get_by_text("Everyone who wants to answer has answered").click()
     expect(close).to_be_enabled(timeout=WAIT)
     close.click()
-    expect(page.get_by_role("tabpanel", name="Pulse").get_by_text("The pulse closed on")).to_be_visible(
-        timeout=WAIT
-    )
+    expect(
+        page.get_by_role("tabpanel", name="Pulse").get_by_text("The pulse closed on")
+    ).to_be_visible(timeout=WAIT)
 
 
 def save_attendance_and_mark_held(page: Page, present: int, cohort: str = COHORT) -> None:
@@ -440,7 +440,9 @@ def test_b_eight_phones_answer_then_results_appear_after_close(
     expect(main(page).get_by_text("is still open: results appear after it closes")).to_be_visible()
 
     # WHO-5 and the four weekly items.
-    assert answer_on_phones(browser, server, code, len(ROSTER)) == [9] * len(ROSTER)  # WHO-5 and the four weekly items
+    assert answer_on_phones(browser, server, code, len(ROSTER)) == [9] * len(
+        ROSTER
+    )  # WHO-5 and the four weekly items
 
     open_session(page, server, 1)
     panel = show_tab(page, "Pulse", "Room code")
@@ -514,9 +516,7 @@ def reschedule_session_2_to_tomorrow(page: Page, server: Server) -> dt.date:
     )
     move_date(page, date, tomorrow)
     panel.get_by_role("button", name="Move").click()
-    expect(page.get_by_text(f"Session 2 moved to {tomorrow:%d %b %Y}")).to_be_visible(
-        timeout=WAIT
-    )
+    expect(page.get_by_text(f"Session 2 moved to {tomorrow:%d %b %Y}")).to_be_visible(timeout=WAIT)
     return tomorrow
 
 
@@ -612,7 +612,9 @@ def test_d_program_lead_sees_pooled_results_and_exports_released_aggregates(
 
     for name in ROSTER:
         assert name not in everything
-    cells = {cell for text in files.values() for row in csv.reader(io.StringIO(text)) for cell in row}
+    cells = {
+        cell for text in files.values() for row in csv.reader(io.StringIO(text)) for cell in row
+    }
     assert not cells & set(FIRST_NAMES), cells & set(FIRST_NAMES)
 
     # The comparison has E2E's session 1 (n = 8) and no session 2 row.
@@ -655,7 +657,9 @@ def tab_to(page: Page, target: Locator, limit: int = 60) -> int:
     """Press Tab until `target` has the focus; return how many presses it took."""
     for presses in range(1, limit + 1):
         page.keyboard.press("Tab")
-        if target.evaluate("e => e === document.activeElement || e.contains(document.activeElement)"):
+        if target.evaluate(
+            "e => e === document.activeElement || e.contains(document.activeElement)"
+        ):
             return presses
     raise AssertionError(f"Tab never reached {target}")
 
