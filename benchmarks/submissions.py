@@ -369,6 +369,7 @@ class Server:
 class Participant:
     who: int
     acknowledged: bool = False
+    opening: float | None = None  # from opening the join link to the questions on screen
     latency: float | None = None
     error: str | None = None
 
@@ -381,10 +382,12 @@ async def participate(
     try:
         page = await context.new_page()
         page.set_default_timeout(WAIT_MS)
+        opened = time.perf_counter()
         await page.goto(f"{url}/pulse?code={room.code}")
         form = page.get_by_test_id("stForm")
         groups = form.get_by_role("radiogroup")
         await groups.first.wait_for()
+        person.opening = time.perf_counter() - opened
         picks = choices(room.invitation, person.who)
         if await groups.count() != len(picks):
             raise AssertionError(
@@ -466,25 +469,27 @@ def browser_load(folder: Path, out: list[str]) -> bool:
     server = Server(database, folder / "browser-server.log")
     startup = server.start()
     people = [Participant(who) for who in range(PARTICIPANTS)]
+    alone = Participant(PARTICIPANTS)  # first one phone on its own: the same steps uncrowded
     try:
+        asyncio.run(crowd(server.url, room, [alone]))
         started = time.perf_counter()
         asyncio.run(crowd(server.url, room, people))
         wall = time.perf_counter() - started
     finally:
         server.stop()
-    acknowledged = {room.session_id: [p.who for p in people if p.acknowledged]}
+    acknowledged = {room.session_id: [p.who for p in [alone, *people] if p.acknowledged]}
     con = duckdb.connect(str(database), read_only=True)
     try:
         problems = verify(con, [room], acknowledged, ROOM)
         stored = stored_patterns(con, room.session_id)[1]
     finally:
         con.close()
-    failed = [p for p in people if not p.acknowledged]
+    failed = [p for p in [alone, *people] if not p.acknowledged]
     out += [
         f"  server ready in {startup:.1f} s; {PARTICIPANTS} participants at once, one Chromium"
         f" context each ({PHONE['width']}×{PHONE['height']}), done in {wall:.1f} s",
-        f'  acknowledged ("Thank you" shown) {len(acknowledged[room.session_id])},'
-        f" stored {stored}: "
+        f'  acknowledged ("Thank you" shown) {len(acknowledged[room.session_id])}'
+        f" (the {PARTICIPANTS} and the one alone), stored {stored}: "
         + (
             "every acknowledged answer stored exactly once, nothing else"
             if not problems
@@ -492,6 +497,10 @@ def browser_load(folder: Path, out: list[str]) -> bool:
         ),
         f'  latency, click on "Send my answers" to "Thank you": '
         f"{latency_line([p.latency for p in people if p.latency is not None])}",
+        "  the same, one phone alone before the crowd: "
+        + (f"{1000 * alone.latency:.0f} ms" if alone.latency is not None else str(alone.error)),
+        "  opening the join link until the questions show (30 browsers on the same 2 cores as the"
+        f" server): {latency_line([p.opening for p in people if p.opening is not None])}",
         *(f"  not acknowledged: participant {p.who}: {p.error}" for p in failed),
     ]
     return not problems and not failed
