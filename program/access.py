@@ -72,4 +72,10 @@ def visible_cohorts(store: Store, viewer: StaffUser) -> list[Cohort]:
     if viewer.role == Role.LEAD:
         led = {p.id for p in visible_programs(store, viewer)}
         return [c for c in store.cohorts() if c.program_id in led]
-    return [c for c in store.cohorts() if runs_cohort(store, viewer, c.id)]
+    return facilitated_cohorts(store, viewer)
+
+
+def facilitated_cohorts(store: Store, viewer: StaffUser) -> list[Cohort]:
+    """The cohorts the viewer is a facilitator of (one query, whatever the number of cohorts)."""
+    mine = set(store.facilitated_cohort_ids(viewer.id))
+    return [c for c in store.cohorts() if c.id in mine]

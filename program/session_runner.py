@@ -41,7 +41,7 @@ class SessionSheet:
 
 
 def my_cohorts(store: Store, viewer: StaffUser) -> list[Cohort]:
-    return [c for c in store.cohorts() if access.runs_cohort(store, viewer, c.id)]
+    return access.facilitated_cohorts(store, viewer)
 
 
 def default_session(sessions: list[SessionRecord], today: dt.date) -> SessionRecord | None:

@@ -179,6 +179,10 @@ class CohortQueries(StoreBase):
             )
         return [self._cohort(r) for r in rows]
 
+    def facilitated_cohort_ids(self, user_id: int) -> list[int]:
+        rows = self._rows("SELECT cohort_id FROM cohort_facilitators WHERE user_id = ?", [user_id])
+        return [r[0] for r in rows]
+
     def cohort_facilitator_ids(self, cohort_id: int) -> list[int]:
         rows = self._rows(
             "SELECT user_id FROM cohort_facilitators WHERE cohort_id = ?", [cohort_id]
