@@ -50,3 +50,9 @@ bench: setup
 
 clean:
 	rm -rf .tools $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Regenerates every image in docs/screenshots/ (needs /usr/bin/chromium): a fresh demo server,
+# each page as the role that uses it, at laptop and phone size.
+.PHONY: screenshots
+screenshots: setup
+	$(VENV)/bin/python scripts/screenshots.py

@@ -361,6 +361,7 @@ def numbers_in(text: str) -> set[str]:
 class Journey:
     codes: dict[int, str] = field(default_factory=dict)
     times: dict[str, float] = field(default_factory=dict)
+    shown_after_marking_held: str = ""  # the session picker's value after session 2 was held
 
 
 JOURNEY = Journey()
@@ -531,6 +532,9 @@ def test_c_session_2_below_the_minimum_shows_no_number_anywhere(
     save_attendance_and_mark_held(page, len(ROSTER))
     # Marking a session other than today's held sends the page back to today's session (see
     # test_the_session_page_stays_on_a_session_just_marked_held); pick session 2 again.
+    JOURNEY.shown_after_marking_held = (
+        main(page).get_by_role("combobox", name="Session", exact=True).input_value()
+    )
     choose(page, "Session", re.compile(r"^2\b"))
     expect(page.get_by_role("heading", name=re.compile(r"^Session 2: "))).to_be_visible()
     expect(page.get_by_text(f"{COHORT} · held")).to_be_visible()
@@ -645,6 +649,9 @@ def test_d_program_lead_sees_pooled_results_and_exports_released_aggregates(
     for r in trends:
         assert int(r["responses_N"]) == by_cell.get((r["measure"], r["session"]), 0), r
         assert (r["mean"] == "") == (int(r["responses_N"]) == 0), r
+    # At session 2 every weekly measure leaves out E2E's cell and the small Saturday group's.
+    at_2 = [r for r in trends if r["session"] == "2"]
+    assert len(at_2) == 4 and all(int(r["cells_left_out"]) >= 2 for r in at_2), at_2
     headline = {r["figure"]: r["value"] for r in rows_of(files["Headline figures (CSV)"])}
     assert headline["Minimum group size k"] == "5"
     assert int(headline["Cells left out (fewer than k responses, or still open)"]) >= 4
@@ -695,15 +702,18 @@ def test_participant_page_can_be_completed_with_the_keyboard_only(
             assert re.match(rf"{index + 1}\. \w", name or ""), name
             expect(participant.get_by_role("radiogroup", name=name)).to_have_count(1)
 
-        # Tab reaches each question in order, arrows pick an answer, and Tab reaches Send.
+        # Tab reaches each question in order (one press from one to the next: a radio group is
+        # one stop), arrow keys pick an answer, and the next Tab reaches Send.
         for index in range(total):
             group = groups.nth(index)
-            tab_to(participant, group)
+            presses = tab_to(participant, group)
+            if index:
+                assert presses == 1, f"{presses} presses from question {index} to {index + 1}"
             participant.keyboard.press("ArrowRight")
             participant.keyboard.press("Space")
             expect(group.get_by_role("radio", checked=True)).to_have_count(1)
         send = participant.get_by_role("button", name="Send my answers")
-        tab_to(participant, send)
+        assert tab_to(participant, send) == 1
         participant.keyboard.press("Enter")
         expect(participant.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
     finally:
@@ -722,25 +732,52 @@ def test_participant_page_can_be_completed_with_the_keyboard_only(
         " pulse) then applies to the wrong session."
     ),
 )
-def test_the_session_page_stays_on_a_session_just_marked_held(page: Page, server: Server) -> None:
-    cohort = "Thursday morning, Library"  # session 4 is today; session 5 moves to tomorrow
-    tomorrow = dt.date.today() + dt.timedelta(days=1)
-    staff_page(page, server, "maya", "/cohorts", "Cohorts")
-    choose(page, "Cohort", f"{cohort} ({PROGRAM})")
-    panel = show_tab(page, "Schedule", "Session 5")
-    move_date(page, panel.get_by_role("group", name="Date").nth(1), tomorrow)
-    panel.get_by_role("button", name="Move").click()
-    expect(page.get_by_text(f"Session 5 moved to {tomorrow:%d %b %Y}")).to_be_visible(timeout=WAIT)
+def test_the_session_page_stays_on_a_session_just_marked_held() -> None:
+    """Seen in journey (c), which marks session 2 held while session 1 is today's session (the
+    page's default); checked here so that the journey goes on and the bug stays visible."""
+    needs(2)
+    assert re.match(r"^2\b", JOURNEY.shown_after_marking_held), JOURNEY.shown_after_marking_held
 
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: pages/session.py: after choosing another cohort, the Session picker still shows the"
+        " session chosen in the previous cohort (e.g. '6 · Wed 28 Oct · held · The Winding"
+        " Path…', not even a session of the new cohort) while the page below shows the new"
+        " cohort's default session (Session 4); the picker and the page disagree."
+    ),
+)
+def test_the_session_picker_follows_a_change_of_cohort(page: Page, server: Server) -> None:
     staff_page(page, server, "maya", "/session", "Run a session")
-    choose(page, "Cohort", cohort)
-    choose(page, "Session", re.compile(r"^5\b"))
-    show_tab(page, re.compile("^Attendance"), "Everyone is here")
-    page.get_by_role("button", name="Everyone is here").click()
-    page.get_by_role("button", name="Save and mark held").click()
-    expect(page.get_by_text("Session marked held.")).to_be_visible(timeout=WAIT)
-    settle(page)
-    expect(main(page).get_by_role("combobox", name="Session", exact=True)).to_have_value(
-        re.compile(r"^5\b")
+    # Maya's first cohort, the finished Tuesday group, is shown first (its last session).
+    picker = main(page).get_by_role("combobox", name="Session", exact=True)
+    expect(picker).to_have_value(re.compile(r"^6\b.*held"))
+    choose(page, "Cohort", "Thursday morning, Library")  # its session 4 is today
+    expect(page.get_by_role("heading", name=re.compile(r"^Session 4: "))).to_be_visible()
+    expect(picker).to_have_value(re.compile(r"^4\b"), timeout=2000)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: home.py: the 'Run session N' link on a cohort's card opens /session on the"
+        " facilitator's first cohort, not the cohort of the card: from the Thursday group's card"
+        " 'Run session 4' lands on the Tuesday group's session 6."
+    ),
+)
+def test_run_session_on_a_home_card_opens_that_cohort(page: Page, server: Server) -> None:
+    staff_page(page, server, "maya", "/", "Welcome, Maya Facilitator")
+    card = (
+        main(page)
+        .get_by_test_id("stVerticalBlock")
+        .filter(has=page.get_by_text("Thursday morning, Library", exact=True))
+        .last
     )
-    expect(page.get_by_text(f"{cohort} · held")).to_be_visible()
+    card.get_by_role("link", name="Run session 4").click()
+    expect(page.get_by_role("heading", name="Run a session")).to_be_visible(timeout=WAIT)
+    settle(page)
+    expect(main(page).get_by_role("combobox", name="Cohort", exact=True)).to_have_value(
+        "Thursday morning, Library", timeout=2000
+    )
+    expect(page.get_by_role("heading", name=re.compile(r"^Session 4: "))).to_be_visible()

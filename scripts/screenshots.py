@@ -1,0 +1,337 @@
+"""Regenerate every screenshot in docs/screenshots/: `make screenshots` (or run this file).
+
+Starts the app on a fresh, seeded demo database in a temporary folder, signs in as each demo role
+and saves every page at laptop (1366 wide) and phone (390 wide) size as
+docs/screenshots/<page>-<laptop|phone>.png. The participant page is shot on an open pulse before
+and after answering (pulse-…, pulse-answered-…); the session page with its Pulse tab open.
+
+Needs Debian's Chromium at /usr/bin/chromium (Playwright cannot download its own browsers here).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "demo-password"  # the demo accounts' password (program.demo.DEMO_PASSWORD)
+DISPLAY_NAMES = {
+    "admin": "Alex Admin",
+    "lead": "Lee Lead",
+    "maya": "Maya Facilitator",
+    "sam": "Sam Facilitator",
+}
+SIZES = {"laptop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+# Whole-page shots stop at these heights, so a long page stays a readable, small file.
+MAX_HEIGHT = {"laptop": 3000, "phone": 3400}
+COHORT = "Thursday morning, Library"  # the demo cohort of Maya's that meets today
+FINISHED = "Tuesday evening, Northside"  # Maya's first, finished demo cohort: released results
+CODE = re.compile(r"\b([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})\b")
+WAIT = 30_000
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextmanager
+def demo_server(folder: Path) -> Iterator[str]:
+    """The app on a freshly seeded demo database in `folder`; yields its URL."""
+    env = {
+        **os.environ,
+        "PROGRAM_DATABASE": str(folder / "demo.duckdb"),
+        "PROGRAM_SESSION_SECRET": secrets.token_urlsafe(32),
+        "PROGRAM_CURRICULA": str(ROOT / "curricula"),
+    }
+    env.pop("PROGRAM_DEMO", None)
+    subprocess.run(
+        [sys.executable, "-m", "program", "seed-demo"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env["PROGRAM_BASE_URL"] = url
+    with (folder / "server.log").open("wb") as log:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not healthy(url):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((folder / "server.log").read_text())
+                time.sleep(0.3)
+            yield url
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+
+
+# --------------------------------------------------------------------------- page helpers
+
+
+def settle(page: Page) -> None:
+    """Wait until the app has finished running its script."""
+    page.wait_for_timeout(400)
+    expect(page.get_by_test_id("stApp")).to_have_attribute(
+        "data-test-script-state", "notRunning", timeout=WAIT
+    )
+
+
+def choose(page: Page, label: str, option: str | re.Pattern[str], where: str = "stMain") -> None:
+    """Pick an option of a Streamlit selectbox, again if a rerun closed the list."""
+    box = page.get_by_test_id(where).get_by_role("combobox", name=label, exact=True)
+    for _ in range(5):
+        settle(page)
+        box.click()
+        try:
+            page.get_by_role("option", name=option).click(timeout=3000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    expect(box).to_have_value(option)
+    settle(page)
+
+
+def show_tab(page: Page, name: str, showing: str) -> None:
+    """Select a tab and wait until its content is in view (a late rerun may redraw the page)."""
+    for _ in range(6):
+        settle(page)
+        page.get_by_role("tab", name=name).click()
+        try:
+            expect(
+                page.get_by_role("tabpanel", name=name).get_by_text(showing).first
+            ).to_be_visible(timeout=3000)
+            settle(page)
+            return
+        except AssertionError:
+            continue
+    raise RuntimeError(f"The {name} tab did not show {showing!r}.")
+
+
+def open_page(page: Page, url: str) -> None:
+    page.goto(url)
+    drawn = page.get_by_role("heading", level=1).or_(page.get_by_test_id("stAlert"))
+    expect(drawn.first).to_be_visible(timeout=WAIT)
+    settle(page)
+
+
+def sign_in(page: Page, url: str, username: str) -> None:
+    page.goto(url)
+    page.locator("input#username").fill(username)
+    page.locator("input#password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("stSidebar").get_by_text(DISPLAY_NAMES[username])).to_be_visible(
+        timeout=WAIT
+    )
+    settle(page)
+
+
+def shoot(page: Page, out: Path, name: str, size: str) -> Path:
+    """The whole page: Streamlit scrolls inside its own container, so the window is made as tall
+    as the content (up to MAX_HEIGHT) before the shot."""
+    viewport = SIZES[size]
+    page.set_viewport_size(viewport)
+    settle(page)
+    height = int(page.get_by_test_id("stMain").evaluate("e => e.scrollHeight"))
+    page.set_viewport_size(
+        {
+            "width": viewport["width"],
+            "height": max(viewport["height"], min(height, MAX_HEIGHT[size])),
+        }
+    )
+    page.wait_for_timeout(600)  # charts redraw for the new size
+    settle(page)
+    page.evaluate(
+        "() => { const m = document.querySelector('[data-testid=stMain]'); if (m) m.scrollTo(0, 0); }"
+    )
+    path = out / f"{name}-{size}.png"
+    page.screenshot(path=str(path), type="png")
+    page.set_viewport_size(viewport)
+    print(
+        f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {path.stat().st_size // 1024} kB"
+    )
+    return path
+
+
+def both_sizes(page: Page, out: Path, name: str, prepare: Callable[[], None] | None = None) -> None:
+    for size in SIZES:
+        page.set_viewport_size(SIZES[size])
+        if prepare is not None:
+            prepare()
+        shoot(page, out, name, size)
+    page.set_viewport_size(SIZES["laptop"])
+
+
+# --------------------------------------------------------------------------- the shots
+
+
+def guest_pages(browser: Browser, url: str, out: Path) -> None:
+    context = browser.new_context(viewport=SIZES["laptop"])
+    page = context.new_page()
+    open_page(page, url)
+    both_sizes(page, out, "signin")
+    context.close()
+
+
+def staff_pages(browser: Browser, url: str, out: Path) -> str:
+    """Every staff page as the role that uses it; returns the open pulse's room code."""
+    context = browser.new_context(viewport=SIZES["laptop"])
+    page = context.new_page()
+
+    sign_in(page, url, "maya")
+    both_sizes(page, out, "home", lambda: open_page(page, url))
+    both_sizes(page, out, "cohorts", lambda: open_page(page, f"{url}/cohorts"))
+
+    # The session page during a meeting: everyone is here, and the pulse is open.
+    open_page(page, f"{url}/session")
+    choose(page, "Cohort", COHORT)
+    show_tab(page, "Attendance", "Everyone is here")
+    page.get_by_role("button", name="Everyone is here").click()
+    settle(page)
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Saved.")).to_be_visible(timeout=WAIT)
+    show_tab(page, "Pulse", "Open the pulse")
+    page.get_by_role("button", name="Open the pulse").click()
+    show_tab(page, "Pulse", "Room code")
+    found = CODE.search(page.get_by_role("tabpanel", name="Pulse").inner_text())
+    if not found:
+        raise RuntimeError("No room code on the Pulse tab.")
+
+    def session_page() -> None:
+        open_page(page, f"{url}/session")
+        choose(page, "Cohort", COHORT)
+        show_tab(page, "Pulse", "Room code")
+
+    both_sizes(page, out, "session", session_page)
+
+    def dashboard() -> None:
+        open_page(page, f"{url}/cohort_dashboard")
+        choose(page, "Cohort", FINISHED)
+
+    both_sizes(page, out, "cohort_dashboard", dashboard)
+
+    # Maya's first cohort, so the mirror's sidebar picker (folded away on a phone) shows it.
+    both_sizes(page, out, "mirror", lambda: open_page(page, f"{url}/mirror"))
+    both_sizes(page, out, "curricula", lambda: open_page(page, f"{url}/curricula"))
+    context.close()
+
+    context = browser.new_context(viewport=SIZES["laptop"])
+    page = context.new_page()
+    sign_in(page, url, "lead")
+    both_sizes(page, out, "program_dashboard", lambda: open_page(page, f"{url}/program_dashboard"))
+    context.close()
+
+    context = browser.new_context(viewport=SIZES["laptop"])
+    page = context.new_page()
+    sign_in(page, url, "admin")
+    both_sizes(page, out, "admin", lambda: open_page(page, f"{url}/admin"))
+    both_sizes(page, out, "audit", lambda: open_page(page, f"{url}/audit"))
+    context.close()
+    return found.group(1)
+
+
+def participant_pages(browser: Browser, url: str, out: Path, code: str) -> None:
+    """The pulse on a phone and on a laptop, before and after answering (each a new browser)."""
+    for size in SIZES:
+        context = browser.new_context(
+            viewport=SIZES[size], is_mobile=size == "phone", has_touch=size == "phone"
+        )
+        page = context.new_page()
+        open_page(page, f"{url}/pulse?code={code}")
+        groups = page.get_by_test_id("stForm").get_by_role("radiogroup")
+        expect(groups.first).to_be_visible(timeout=WAIT)
+        shoot(page, out, "pulse", size)
+        for index in range(groups.count()):
+            radios = groups.nth(index).get_by_role("radio")
+            choice = radios.nth(min(index % 3 + 1, radios.count() - 1))
+            choice.locator("xpath=ancestor::label[1]").click()
+        page.get_by_role("button", name="Send my answers").click()
+        expect(page.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
+        shoot(page, out, "pulse-answered", size)
+        context.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)
+        return 1
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="screenshots-") as tmp,
+        demo_server(Path(tmp)) as url,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            guest_pages(browser, url, out)
+            code = staff_pages(browser, url, out)
+            participant_pages(browser, url, out, code)
+        finally:
+            browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

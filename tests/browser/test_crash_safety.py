@@ -1,0 +1,244 @@
+"""kill -9 in the middle of attendance saves and pulse answers: what was acknowledged survives.
+
+A server on a fresh database (the demo, plus a cohort of Maya's whose session 1 is today and
+whose pulse is open). Maya saves attendance one person at a time; phones answer the pulse. An
+attendance save counts as acknowledged when its "Saved." message is seen, an answer when its
+"Thank you" page is. In the second burst a save and an answer are sent together and the server
+is killed with SIGKILL at once. Restarted on the same file, the server must answer its health
+route and draw the sign-in page; once stopped, `python -m program init` must succeed on the file;
+and the store must hold every acknowledged save and answer, and no half of anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from program import cohorts, pulse
+from program.demo import DEMO_PASSWORD
+from program.models import Mark
+from program.settings import Settings
+from program.store import Store
+from tests.browser.conftest import CHROMIUM, sign_in
+from tests.browser.test_journeys import (
+    WAIT,
+    Server,
+    choose,
+    healthy,
+    phone,
+    run_program,
+    settle,
+    show_tab,
+)
+
+pytestmark = pytest.mark.browser
+
+COHORT = "Crash cohort"
+ROSTER = [f"Crash member {letter}" for letter in "ABCDEFGHIJKL"]
+FIRST_BURST = 4  # people marked present one save at a time before any answer
+PHONES = 4  # phones that answer, interleaved with saves, in the second burst
+
+
+@dataclass(frozen=True)
+class Prepared:
+    database: Path
+    session_id: int
+    cohort_id: int
+    code: str
+    items: int  # questions in this session's pulse
+    before: dict[str, int]  # row counts before the server first starts
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    database = tmp_path_factory.mktemp("crash") / "db.duckdb"
+    seeded = run_program(database, "seed-demo")
+    assert seeded.returncode == 0, seeded.stderr
+    store = Store(database)
+    try:
+        maya = store.staff_user_by_username("maya")
+        assert maya is not None
+        (program,) = store.programs()
+        version = store.curriculum_versions()[-1]
+        today = dt.date.today()
+        cohort = cohorts.create_cohort(
+            store,
+            maya,
+            program.id,
+            version.id,
+            COHORT,
+            today,
+            today.weekday(),
+            False,
+            [maya.id],
+            "\n".join(ROSTER),
+        )
+        session = store.sessions(cohort.id)[0]
+        window = pulse.open_pulse(
+            store, Settings(database=database), maya, session.id, dt.datetime.now()
+        )
+        assert window.room_code
+        items = len(store.curriculum_bundle(version.id).pulse_items(session.number))
+        return Prepared(
+            database, session.id, cohort.id, window.room_code, items, store.row_counts()
+        )
+    finally:
+        store.close()
+
+
+@dataclass
+class Acknowledged:
+    present: list[str]  # names whose save was acknowledged, in order
+    answers: int = 0
+    in_flight_present: str | None = None  # sent, then the server was killed
+    in_flight_answers: int = 0
+
+
+def mark_present_and_save(page: Page, name: str) -> None:
+    """Mark one person present and press Save; return once "Saved." is shown."""
+    panel = show_tab(page, "Attendance", "Everyone is here")
+    panel.get_by_role("radiogroup", name=f"Attendance of {name}").get_by_text(
+        "Present", exact=True
+    ).click()
+    expect(page.get_by_text("Saved.")).to_have_count(0, timeout=WAIT)  # the last flash is gone
+    settle(page)
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Saved.")).to_be_visible(timeout=WAIT)
+
+
+def ready_phone(browser: Browser, url: str, code: str) -> tuple[BrowserContext, Page]:
+    """A phone on the pulse with every question answered, not sent yet."""
+    context, page = phone(browser)
+    page.goto(f"{url}/pulse?code={code}")
+    groups = page.get_by_test_id("stForm").get_by_role("radiogroup")
+    expect(groups.first).to_be_visible(timeout=WAIT)
+    for index in range(groups.count()):
+        first = groups.nth(index).get_by_role("radio").first
+        first.locator("xpath=ancestor::label[1]").click()
+        expect(first).to_be_checked()
+    return context, page
+
+
+def send(page: Page) -> None:
+    page.get_by_role("button", name="Send my answers").click()
+
+
+def thanked(page: Page) -> None:
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
+
+
+def run_until_killed(browser: Browser, server: Server, prepared: Prepared) -> Acknowledged:
+    acked = Acknowledged(present=[])
+    contexts: list[BrowserContext] = []
+    try:
+        facilitator = browser.new_context()
+        contexts.append(facilitator)
+        page = facilitator.new_page()
+        page.goto(server.url)
+        sign_in(page, server.url, "maya", DEMO_PASSWORD)
+        page.goto(f"{server.url}/session")
+        expect(page.get_by_role("heading", name="Run a session")).to_be_visible(timeout=WAIT)
+        choose(page, "Cohort", COHORT)
+        names = iter(ROSTER)
+
+        # First burst: attendance only, one acknowledged save at a time.
+        for _ in range(FIRST_BURST):
+            name = next(names)
+            mark_present_and_save(page, name)
+            acked.present.append(name)
+
+        # Second burst: answers and saves interleaved, each acknowledged...
+        phones = []
+        for _ in range(PHONES):
+            context, phone_page = ready_phone(browser, server.url, prepared.code)
+            contexts.append(context)
+            phones.append(phone_page)
+        for phone_page in phones[:-1]:
+            send(phone_page)
+            thanked(phone_page)
+            acked.answers += 1
+            name = next(names)
+            mark_present_and_save(page, name)
+            acked.present.append(name)
+
+        # ...then a save and an answer sent together, and the server killed at once.
+        name = next(names)
+        panel = show_tab(page, "Attendance", "Everyone is here")
+        panel.get_by_role("radiogroup", name=f"Attendance of {name}").get_by_text(
+            "Present", exact=True
+        ).click()
+        expect(page.get_by_text("Saved.")).to_have_count(0, timeout=WAIT)
+        settle(page)
+        page.get_by_role("button", name="Save", exact=True).click()
+        acked.in_flight_present = name
+        send(phones[-1])
+        acked.in_flight_answers = 1
+        time.sleep(0.05)
+        server.kill()
+    finally:
+        server.kill()
+        for context in contexts:
+            context.close()
+    return acked
+
+
+def test_acknowledged_saves_and_answers_survive_kill_9(
+    browser: Browser, prepared: Prepared
+) -> None:
+    server = Server(prepared.database)
+    server.start()
+    acked = run_until_killed(browser, server, prepared)
+    assert server.process is not None and server.process.returncode == -9
+
+    # The same file opens cleanly in a new server: health route, then a drawn page.
+    again = Server(prepared.database)
+    again.start()
+    try:
+        assert healthy(again.url)
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(again.url)
+            expect(page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=WAIT)
+            sign_in(page, again.url, "maya", DEMO_PASSWORD)
+            expect(page.get_by_text(COHORT).first).to_be_visible(timeout=WAIT)
+        finally:
+            context.close()
+    finally:
+        again.stop()
+    init = run_program(prepared.database, "init")
+    assert init.returncode == 0, init.stderr
+    assert "Database ready" in init.stdout
+
+    store = Store(prepared.database)
+    try:
+        ids = {m.display_name: m.id for m in store.roster(prepared.cohort_id)}
+        marks = store.attendance_marks(prepared.session_id)
+        present = {n for n, i in ids.items() if i in marks and marks[i].status == Mark.PRESENT}
+        # Every acknowledged save is there; beyond them, at most the one in flight.
+        assert set(acked.present) <= present, (acked.present, present)
+        assert present - set(acked.present) <= {acked.in_flight_present}
+        assert all(marks[ids[n]].status == Mark.PRESENT for n in present)
+
+        after = store.row_counts()
+        responses = after["responses"] - prepared.before["responses"]
+        answers = after["answers"] - prepared.before["answers"]
+        print(
+            f"\n[crash] acknowledged: {len(acked.present)} present, {acked.answers} answers;"
+            f" stored: {len(present)} present, {responses} answers"
+        )
+        assert acked.answers <= responses <= acked.answers + acked.in_flight_answers
+        # Whole responses only: every stored response has all its answers and its scores.
+        assert answers == responses * prepared.items
+        assert responses <= len(present)  # the cap by attendance held through the crash
+        window = store.pulse_window(prepared.session_id)
+        assert window is not None and window.closed_at is None  # still open, as it was
+    finally:
+        store.close()
