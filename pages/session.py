@@ -26,8 +26,6 @@ cohort = pick_cohort.selectbox(
     mine,
     format_func=lambda c: c.name,
     key="run_cohort",
-    # Another cohort has other sessions: start again from its default session.
-    on_change=lambda: st.session_state.pop("run_session", None),
 )
 sessions = [s for s in store.sessions(cohort.id) if s.status != SessionStatus.CANCELLED]
 bundle = store.curriculum_bundle(cohort.curriculum_version_id)
@@ -40,7 +38,9 @@ record = pick_session.selectbox(
     format_func=lambda s: (
         f"{s.number} · {s.scheduled_date:%a %d %b} · {s.status} · {titles[s.number]}"
     ),
-    key="run_session",
+    # One picker per cohort: with a shared key the browser could keep showing the previous
+    # cohort's session while the page used another.
+    key=f"run_session_{cohort.id}",
 )
 sheet = session_runner.open_sheet(store, viewer, record.id)
 sid = record.id

@@ -271,6 +271,10 @@ def test_saving_attendance_keeps_the_attendance_tab_open(page: Page, base_url: s
     page.goto(f"{base_url}/session")
     expect(page.get_by_role("heading", name="Run a session")).to_be_visible(timeout=WAIT)
     choose(page, "Cohort", COHORT)
+    # The cohort's own session picker replaces the previous one once the page has rerun.
+    expect(page.get_by_text(f"{COHORT} · ").first).to_be_visible(timeout=WAIT)
+    settle(page)
+    expect(main(page).get_by_role("combobox", name="Session", exact=True)).to_have_count(1)
     choose(page, "Session", re.compile(r"^6\b"))
     show_tab(page, "Pulse", "Open the pulse").get_by_role("button", name="Open the pulse").click()
     room_code = page.get_by_role("tabpanel", name="Pulse").get_by_text("Room code", exact=True)

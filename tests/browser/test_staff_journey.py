@@ -108,6 +108,9 @@ def test_create_a_cohort_and_hold_its_first_session(page: Page, base_url: str) -
     page.goto(f"{base_url}/session")
     expect(page.get_by_role("heading", name="Run a session")).to_be_visible(timeout=WAIT)
     choose(page, "Cohort", COHORT)
+    # The cohort's own session picker replaces the previous one once the page has rerun.
+    expect(page.get_by_text(f"{COHORT} · planned for")).to_be_visible(timeout=WAIT)
+    expect(main(page).get_by_role("combobox", name="Session", exact=True)).to_have_count(1)
     choose(page, "Session", re.compile(r"^1 · "))
     expect(page.get_by_text(f"{COHORT} · planned for")).to_be_visible(timeout=WAIT)
     page.get_by_role("tab", name=re.compile("^Attendance")).click()
