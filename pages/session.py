@@ -31,17 +31,22 @@ sessions = [s for s in store.sessions(cohort.id) if s.status != SessionStatus.CA
 bundle = store.curriculum_bundle(cohort.curriculum_version_id)
 titles = {s.number: s.title for s in bundle.curriculum.sessions}
 default = session_runner.default_session(sessions, dt.date.today())
-record = pick_session.selectbox(
+by_id = {s.id: s for s in sessions}
+# Options are session ids, which never change: a session record changes when it is marked held,
+# and the picker would then lose the chosen session and fall back to the default one.
+chosen_id = pick_session.selectbox(
     "Session",
-    sessions,
-    index=sessions.index(default) if default in sessions else 0,
-    format_func=lambda s: (
-        f"{s.number} · {s.scheduled_date:%a %d %b} · {s.status} · {titles[s.number]}"
+    list(by_id),
+    index=list(by_id).index(default.id) if default is not None and default.id in by_id else 0,
+    format_func=lambda i: (
+        f"{by_id[i].number} · {by_id[i].scheduled_date:%a %d %b} · {by_id[i].status}"
+        f" · {titles[by_id[i].number]}"
     ),
     # One picker per cohort: with a shared key the browser could keep showing the previous
     # cohort's session while the page used another.
     key=f"run_session_{cohort.id}",
 )
+record = by_id[chosen_id]
 sheet = session_runner.open_sheet(store, viewer, record.id)
 sid = record.id
 

@@ -294,7 +294,8 @@ def test_everyone_is_here_then_save_and_mark_held(seeded):
     at = opened("pages/session.py", store, seeded.maya)
     assert not at.exception, at.exception
     assert at.selectbox(key="run_cohort").value.id == seeded.group_a.id
-    assert at.selectbox(key=f"run_session_{seeded.group_a.id}").value.number == 1
+    chosen = at.selectbox(key=f"run_session_{seeded.group_a.id}").value
+    assert store.session(chosen).number == 1
 
     button(at, "Everyone is here").click()
     at.run()
