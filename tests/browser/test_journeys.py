@@ -742,15 +742,6 @@ def test_the_session_picker_follows_a_change_of_cohort(page: Page, server: Serve
 # --------------------------------------------------------------------------- bugs found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: pages/session.py: after 'Save and mark held' on a session that is not the page's"
-        " default (today's), the Session selector jumps back to the default session (likely because"
-        " its options are SessionRecord objects and the chosen one's status just changed); the"
-        " next action (Open the pulse) then applies to the wrong session."
-    ),
-)
 def test_the_session_page_stays_on_a_session_just_marked_held() -> None:
     """Seen in journey (c), which marks session 2 held while session 1 is today's session (the
     page's default); checked here so that the journey goes on and the bug stays visible."""
