@@ -236,7 +236,7 @@ guide_tab, versions_tab, upload_tab = st.tabs(
 with upload_tab:
     upload_section()
 
-entries = library.library_versions(store)
+entries = library.library_versions(store, viewer)
 if not entries:
     for tab in (guide_tab, versions_tab):
         tab.info(

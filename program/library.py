@@ -7,9 +7,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
+from program import access
 from program.curriculum import content_hash, load_curriculum_file, load_curriculum_text
 from program.errors import CurriculumError, Problem
-from program.models import Actor, CurriculumBundle, CurriculumVersion, Instrument
+from program.models import Actor, CurriculumBundle, CurriculumVersion, Instrument, StaffUser
 from program.store import Store
 
 # A curriculum of many sessions is a few hundred kilobytes; anything far larger is a wrong file.
@@ -95,11 +96,24 @@ class LibraryEntry:
     cohorts: list[str]
 
 
-def library_versions(store: Store) -> list[LibraryEntry]:
-    """Every stored curriculum version, newest first, with the names of the cohorts using it.
+def library_versions(store: Store, viewer: StaffUser) -> list[LibraryEntry]:
+    """Every stored curriculum version, newest first, with the cohorts using it.
 
-    Every staff role may read the library; cohort names are not personal data.
+    Every staff role may read the library, but a cohort is named only to those who may see it
+    (DESIGN section 1: facilitators never see other facilitators' cohorts); the rest are counted.
     """
-    usage = store.curriculum_usage()
+    visible = {c.id for c in access.visible_cohorts(store, viewer)}
+    usage: dict[int, list[str]] = {}
+    hidden: dict[int, int] = {}
+    for cohort in store.cohorts():
+        version = cohort.curriculum_version_id
+        if cohort.id in visible:
+            usage.setdefault(version, []).append(cohort.name)
+        else:
+            hidden[version] = hidden.get(version, 0) + 1
+    for names in usage.values():
+        names.sort()
+    for version, count in hidden.items():
+        usage.setdefault(version, []).append(f"{count} other cohort{'s' if count > 1 else ''}")
     versions = sorted(store.curriculum_versions(), key=lambda v: (v.loaded_at, v.id), reverse=True)
     return [LibraryEntry(v, usage.get(v.id, [])) for v in versions]

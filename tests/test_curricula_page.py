@@ -172,11 +172,14 @@ def test_library_versions_are_newest_first_with_their_cohorts(store, make_staff,
     newer, _ = upload_curriculum_file(
         store, Actor.system(), "v2.yml", changed.encode(), INSTRUMENTS
     )
-    entries = library_versions(store)
+    entries = library_versions(store, sam)
     assert [(e.version.id, e.cohorts) for e in entries] == [
         (newer.id, []),
         (loaded.id, ["Autumn group"]),
     ]
+    # Another facilitator learns only that the version is in use, not by which cohort.
+    other = make_staff("olga", Role.FACILITATOR)
+    assert [e.cohorts for e in library_versions(store, other)] == [[], ["1 other cohort"]]
 
 
 # --------------------------------------------------------------------------- uploading
