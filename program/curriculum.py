@@ -68,9 +68,47 @@ def _record_lines(
             _record_lines(child, (*path, index), lines, duplicates)
 
 
+# Deeper than any curriculum needs (a guide is about six levels), and far below the depth at which
+# PyYAML's recursive composer exhausts Python's stack.
+MAX_DEPTH = 40
+
+
+def _screen_events(text: str, name: str) -> None:
+    """Refuse aliases and deep nesting before anything recursive reads the document.
+
+    PyYAML's event parser is a loop, so this pass is linear in the text. Aliases are refused
+    because each use is walked again by validation: a few hundred bytes of nested aliases
+    ("billion laughs") would expand to billions of values. A curriculum never needs them.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            line = event.start_mark.line + 1 if event.start_mark else 1
+            raise CurriculumError(
+                [
+                    Problem(
+                        name,
+                        line,
+                        "",
+                        "YAML aliases (*name) are not supported; write the value out",
+                    )
+                ]
+            )
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                line = event.start_mark.line + 1 if event.start_mark else 1
+                raise CurriculumError(
+                    [Problem(name, line, "", f"nested more than {MAX_DEPTH} levels deep")]
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def parse_yaml(text: str, name: str) -> Parsed:
     """Parse one YAML document, or raise CurriculumError saying where the syntax breaks."""
     try:
+        _screen_events(text, name)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -102,10 +140,25 @@ def parse_yaml(text: str, name: str) -> Parsed:
 # --------------------------------------------------------------------------- readable errors
 
 
+# The longest value a message quotes whole; longer ones are cut, so a wrong 200 kB value does not
+# make a 200 kB error on the page.
+QUOTE_LIMIT = 60
+
+
+def quote(value: object) -> str:
+    """`value` as a message shows it: repr, cut to a readable length."""
+    if isinstance(value, str) and len(value) > QUOTE_LIMIT:
+        return f"{value[:QUOTE_LIMIT]!r}… ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= QUOTE_LIMIT else f"{text[:QUOTE_LIMIT]}…"
+
+
 def format_path(path: Sequence[str | int]) -> str:
     """('sessions', 2, 'minutes') -> 'sessions[2].minutes'."""
     out = ""
     for part in path:
+        if isinstance(part, str) and len(part) > QUOTE_LIMIT:
+            part = f"{part[:QUOTE_LIMIT]}…"
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
@@ -138,7 +191,7 @@ def _plain(error: ErrorDetails, field: str | int | None) -> str:
     kind = error["type"]
     ctx = error.get("ctx", {})
     got = error.get("input")
-    shown = repr(got) if isinstance(got, str | int | float | bool) else type(got).__name__
+    shown = quote(got) if isinstance(got, str | int | float | bool) else type(got).__name__
     unit = " minutes" if field == "minutes" else ""
     match kind:
         case "missing":
@@ -181,9 +234,14 @@ def _plain(error: ErrorDetails, field: str | int | None) -> str:
         case "literal_error" | "enum":
             return f"must be one of {ctx.get('expected')}, got {shown}"
         case "value_error" | "assertion_error":
-            return str(ctx.get("error", error["msg"]))
+            return _cut(str(ctx.get("error", error["msg"])))
         case _:
-            return str(error["msg"])
+            return _cut(str(error["msg"]))
+
+
+def _cut(message: str) -> str:
+    """A message from a validator, which may quote the value, at a readable length."""
+    return message if len(message) <= 4 * QUOTE_LIMIT else f"{message[: 4 * QUOTE_LIMIT]}…"
 
 
 def _problems_from(exc: ValidationError, parsed: Parsed, name: str) -> list[Problem]:
@@ -269,7 +327,7 @@ def check_curriculum(
             found.append(
                 (
                     ("pulses", p, "instrument"),
-                    f"instrument {plan.instrument!r} does not exist (no file"
+                    f"instrument {quote(plan.instrument)} does not exist (no file"
                     f" {INSTRUMENTS_FOLDER}/{plan.instrument}.yaml)",
                 )
             )
@@ -285,7 +343,9 @@ def check_curriculum(
     seen: set[str] = set()
     for p, plan in enumerate(curriculum.pulses):
         if plan.instrument in seen:
-            found.append((("pulses", p, "instrument"), f"{plan.instrument!r} is scheduled twice"))
+            found.append(
+                (("pulses", p, "instrument"), f"{quote(plan.instrument)} is scheduled twice")
+            )
         seen.add(plan.instrument)
     for number in weekly:
         ids = curriculum.instruments_at(number)
@@ -311,12 +371,15 @@ def load_instrument(path: Path) -> Instrument:
     found: list[tuple[Path_, str]] = []
     if instrument.id != path.stem:
         found.append(
-            (("id",), f"must match the file name: expected {path.stem!r}, got {instrument.id!r}")
+            (
+                ("id",),
+                f"must match the file name: expected {quote(path.stem)}, got {quote(instrument.id)}",
+            )
         )
     seen: set[str] = set()
     for index, item in enumerate(instrument.items):
         if item.id in seen:
-            found.append((("items", index, "id"), f"item id {item.id!r} appears twice"))
+            found.append((("items", index, "id"), f"item id {quote(item.id)} appears twice"))
         seen.add(item.id)
     if found:
         raise CurriculumError(

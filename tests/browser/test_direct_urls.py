@@ -232,8 +232,7 @@ def test_a_facilitator_of_other_cohorts_sees_nothing_of_mayas(
             text = visit(page, f"{world.server.url}{path}") + every_tab(page)
             assert not leaks(text, world.maya_names), (path, leaks(text, world.maya_names))
             assert not leaks(text, ADMIN_ONLY), (path, leaks(text, ADMIN_ONLY))
-            if path != "/curricula":  # see the xfail test below
-                assert not leaks(text, world.maya_cohorts), (path, leaks(text, world.maya_cohorts))
+            assert not leaks(text, world.maya_cohorts), (path, leaks(text, world.maya_cohorts))
             if path in ("/program_dashboard", "/admin", "/audit"):
                 expect(page.get_by_text(REFUSED)).to_be_visible()
             elif path != "/pulse":
@@ -290,18 +289,10 @@ def test_the_check_would_see_a_leak_mayas_own_session_page_names_her_group(
         context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG (design conflict): pages/curricula.py (program/library.library_versions) shows every"
-        " staff member, facilitators included, the names of every cohort using a curriculum"
-        " ('Used by cohorts'), so Sam sees Maya's cohorts; DESIGN §1 says a facilitator must never"
-        " see other facilitators' cohorts."
-    ),
-)
 def test_the_curriculum_library_does_not_name_other_facilitators_cohorts(
     browser: Browser, world: World
 ) -> None:
+    """The library names only his own cohorts; the rest are counted, not named."""
     context = guest_context(browser)
     try:
         page = context.new_page()
