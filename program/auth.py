@@ -39,6 +39,10 @@ def sign_in(
 ) -> str:
     """Check a username and password; return a new session token or raise AccessDenied."""
     at = at or now()
+    if not (_is_text(username) and _is_text(password)):
+        # Half a surrogate pair cannot be stored or hashed; no account has one, so: no match.
+        password_matches(_DUMMY_HASH, "")
+        raise AccessDenied("That username and password do not match an active account.")
     user = store.staff_user_by_username(username.strip())
     if user is None or not user.active:
         password_matches(_DUMMY_HASH, password)
@@ -53,6 +57,15 @@ def sign_in(
             raise AccessDenied(_pause_message(paused, at))
         raise AccessDenied("That username and password do not match an active account.")
     return start_session(store, user, at)
+
+
+def _is_text(value: str) -> bool:
+    """True when `value` is valid Unicode text (encodable as UTF-8)."""
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def start_session(store: Store, user: StaffUser, at: dt.datetime | None = None) -> str:
