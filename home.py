@@ -31,6 +31,7 @@ if viewer.role == Role.FACILITATOR:
                     "pages/session.py",
                     label=f"Run session {nxt.number}",
                     icon=":material/play_circle:",
+                    query_params={"cohort": str(cohort.id), "session": str(nxt.id)},
                 )
 else:
     programs = access.visible_programs(store, viewer)

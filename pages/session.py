@@ -20,6 +20,14 @@ mine = session_runner.my_cohorts(store, viewer)
 if not mine:
     ui.refuse("You are not running a cohort yet. Create one on the Cohorts page.")
 
+# A link from a cohort's card on Home names the cohort and session to open. It is read once and
+# then dropped from the address, so the pickers stay the facilitator's to change.
+linked_cohort = st.query_params.pop("cohort", None)
+linked_session = st.query_params.pop("session", None)
+linked = next((c for c in mine if str(c.id) == linked_cohort), None)
+if linked is not None:
+    st.session_state["run_cohort"] = linked
+
 pick_cohort, pick_session = st.columns(2)
 cohort = pick_cohort.selectbox(
     "Cohort",
@@ -32,6 +40,10 @@ bundle = store.curriculum_bundle(cohort.curriculum_version_id)
 titles = {s.number: s.title for s in bundle.curriculum.sessions}
 default = session_runner.default_session(sessions, dt.date.today())
 by_id = {s.id: s for s in sessions}
+if linked is not None:
+    default = next((s for s in sessions if str(s.id) == linked_session), default)
+    # Forget the picker's last choice, so it starts again from the linked session.
+    st.session_state.pop(f"run_session_{cohort.id}", None)
 # Options are session ids, which never change: a session record changes when it is marked held,
 # and the picker would then lose the chosen session and fall back to the default one.
 chosen_id = pick_session.selectbox(

@@ -274,6 +274,45 @@ def test_facilitator_b_opening_cohorts_and_session_sees_only_group_b(seeded):
     assert OTHER_SECRET.encode() in rendered_bytes(at)
 
 
+def test_a_link_naming_another_facilitators_cohort_opens_only_his_own(seeded):
+    """Home's card links pass ?cohort=…&session=…; a made-up one changes nothing."""
+    group_a_session = seeded.store.sessions(seeded.group_a.id)[0]
+    at = app_test("pages/session.py", seeded.store, seeded.sam)
+    at.query_params["cohort"] = str(seeded.group_a.id)
+    at.query_params["session"] = str(group_a_session.id)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="run_cohort").value.name == "Group B"
+    assert SECRET.encode() not in rendered_bytes(at)
+
+
+def test_a_link_opens_the_named_cohort_and_session(seeded):
+    store, maya = seeded.store, seeded.maya
+    later = cohorts.create_cohort(
+        store,
+        maya,
+        seeded.group_a.program_id,
+        seeded.group_a.curriculum_version_id,
+        "Group C",
+        dt.date.today(),
+        dt.date.today().weekday(),
+        False,
+        [],
+        "Cleo\n",
+    )
+    third = store.sessions(later.id)[2]
+    at = app_test("pages/session.py", store, maya)
+    at.query_params["cohort"] = str(later.id)
+    at.query_params["session"] = str(third.id)
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="run_cohort").value.name == "Group C"
+    assert at.selectbox(key=f"run_session_{later.id}").value == third.id
+    # Read once: choosing another cohort afterwards is not undone by the link.
+    at.selectbox(key="run_cohort").select(seeded.group_a).run()
+    assert at.selectbox(key="run_cohort").value.name == "Group A"
+
+
 @pytest.mark.parametrize("who", ["lead", "admin"])
 def test_leads_and_admins_get_no_roster_tab(seeded, who):
     at = opened("pages/cohorts.py", seeded.store, getattr(seeded, who))

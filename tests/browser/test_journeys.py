@@ -749,14 +749,6 @@ def test_the_session_page_stays_on_a_session_just_marked_held() -> None:
     assert re.match(r"^2\b", JOURNEY.shown_after_marking_held), JOURNEY.shown_after_marking_held
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: home.py: the 'Run session N' link on a cohort's card opens /session on the"
-        " facilitator's first cohort, not the cohort of the card: from the Thursday group's card"
-        " 'Run session 4' lands on the Tuesday group's session 6."
-    ),
-)
 def test_run_session_on_a_home_card_opens_that_cohort(page: Page, server: Server) -> None:
     staff_page(page, server, "maya", "/", "Welcome, Maya Facilitator")
     card = (
