@@ -15,9 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
 import pandas as pd
 
-from program.stats import Bounds, CellSummary, Pooled, pool, summarize_sums
+from program.stats import Bounds, CellSummary, Pooled, pool, pool_columns, summarize_sums
 
 
 class CellState(StrEnum):
@@ -174,22 +175,20 @@ def release_frame(cells: pd.DataFrame, k: int) -> pd.DataFrame:
 
 def pool_frame(released: pd.DataFrame, scales: dict[str, Bounds]) -> list[PooledFigure]:
     """`pool_released` for every (measure, session number) of a released frame at once."""
-    figures = []
-    kept = released[released["released"]].copy()
-    kept["mean"] = kept["total"] / kept["n"]
+    kept = released[released["released"]]
+    sizes = kept["n"].to_numpy(dtype=np.int64)
+    means = kept["total"].to_numpy(dtype=np.float64) / sizes
+    rows = kept.groupby(["measure", "session_number"]).indices
     left = released[~released["released"]].groupby(["measure", "session_number"]).size()
-    groups = dict(tuple(kept.groupby(["measure", "session_number"])))
-    keys = sorted(set(groups) | set(left.index))
-    for measure, number in keys:
-        group = groups.get((measure, number))
-        cells = (
-            [] if group is None else list(zip(group["n"].astype(int), group["mean"], strict=True))
-        )
+    empty = np.array([], dtype=np.int64)
+    figures = []
+    for measure, number in sorted(set(rows) | set(left.index)):
+        at = rows.get((measure, number), empty)
         figures.append(
             PooledFigure(
                 measure=str(measure),
                 session_number=int(number),
-                pooled=pool([(int(n), float(m)) for n, m in cells], scales[str(measure)]),
+                pooled=pool_columns(sizes[at], means[at], scales[str(measure)]),
                 left_out=int(left.get((measure, number), 0)),
             )
         )
