@@ -16,7 +16,15 @@ from program import admin, auth
 from program.accounts import password_matches
 from program.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from program.library import load_curriculum
-from program.models import Actor, Role, ScoredResponse, StaffUser
+from program.models import (
+    Actor,
+    AttendanceMark,
+    Mark,
+    Role,
+    ScoredResponse,
+    SessionReport,
+    StaffUser,
+)
 from program.settings import get_settings
 from program.store import Store
 from tests.conftest import CURRICULA
@@ -72,14 +80,15 @@ def respond(store: Store, session_id: int, n: int = 1) -> None:
 
 def fill_session(store: Store, session_id: int, member_ids: list[int]) -> None:
     """Attendance, fidelity and card codes for a session (test setup beside the pulse)."""
+    report = SessionReport(
+        attendance={m: AttendanceMark(status=Mark.PRESENT) for m in member_ids},
+        delivered=frozenset({0}),
+        agenda_length=2,
+        held=False,
+    )
+    store.record_session(Actor.system(), session_id, report, store.session_revision(session_id))
     cur = store.cursor()
     try:
-        for m in member_ids:
-            cur.execute(
-                "INSERT INTO attendance (session_id, member_id, status) VALUES (?, ?, 'present')",
-                [session_id, m],
-            )
-        cur.execute("INSERT INTO fidelity VALUES (?, 0, TRUE), (?, 1, FALSE)", [session_id] * 2)
         cur.execute(
             "INSERT INTO card_codes (code_hash, session_id) VALUES (?, ?), (?, ?)",
             [f"a{session_id}", session_id, f"b{session_id}", session_id],
@@ -717,6 +726,8 @@ def test_delete_cohort_data_removes_exactly_that_cohort(
     removed = admin.delete_cohort_data(store, ada, gone, "Tuesday")
 
     assert removed == preview.rows
+    assert removed["session_attendance"] > 0 and removed["member_attendance"] > 0
+    assert store.attendance_totals_drift() == 0
     assert all(n == 0 for n in cohort_rows(store, gone).values())
     assert cohort_rows(store, kept) == kept_before
     after = store.row_counts()

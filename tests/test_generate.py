@@ -26,6 +26,8 @@ def test_generated_program_is_consistent(store, make_staff):
         " WHERE raw.n <> c.n OR abs(raw.total - c.total) > 1e-9"
     ).fetchone()[0]
     assert mismatch == 0
+    assert store.attendance_totals_drift() == 0
+    assert store.held_attendance([]) == []
     # No session accepted more responses than people present.
     over = cur.execute(
         "SELECT count(*) FROM (SELECT r.session_id, count(*) AS n FROM responses r GROUP BY ALL) x"

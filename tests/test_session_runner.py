@@ -313,3 +313,36 @@ def test_default_session_skips_cancelled_and_falls_back_to_the_last(s):
     assert session_runner.default_session(sessions, sessions[1].scheduled_date).number == 1
     held = [r.model_copy(update={"status": SessionStatus.HELD}) for r in sessions]
     assert session_runner.default_session(held, DAY1 + dt.timedelta(weeks=52)).number == 6
+
+
+# --------------------------------------------------------------------------- attendance totals
+
+
+def test_attendance_totals_follow_every_save(s):
+    """The dashboards read per-session and per-member totals; each save recounts them."""
+    ana, ben, chloe = (s.member_id(n) for n in ("Ana", "Ben", "Chloe"))
+    save(s, 1, held=True)
+    save(s, 2, marks={ana: PRESENT, ben: ABSENT, chloe: EXCUSED}, held=True)
+    assert s.store.held_attendance([s.cohort.id]) == [(1, 3, 3), (2, 1, 3)]
+    assert sorted(r[1:] for r in s.store.sessions_attended([s.cohort.id])) == [
+        (ana, 2),
+        (ben, 1),
+        (chloe, 1),
+    ]
+    # An edit after the fact moves both totals, down as well as up.
+    save(s, 1, marks={ana: PRESENT, ben: ABSENT, chloe: ABSENT})
+    assert s.store.held_attendance([s.cohort.id]) == [(1, 1, 3), (2, 1, 3)]
+    assert s.store.completers([s.cohort.id], [2]) == 1
+    assert s.store.attendance_totals_drift() == 0
+
+
+def test_the_drift_check_sees_a_wrong_total(s):
+    """The control for every `attendance_totals_drift() == 0` in the suite."""
+    save(s, 1, held=True)
+    assert s.store.attendance_totals_drift() == 0
+    cur = s.store.cursor()
+    try:
+        cur.execute("UPDATE member_attendance SET weekly_present = weekly_present + 1")
+    finally:
+        cur.close()
+    assert s.store.attendance_totals_drift() == 2 * 3  # each of three rows, seen from both sides

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from program.store.base import Cursor, StoreBase
+from program.store.cohorts import refresh_attendance_totals
 
 # Table and sequence names come from these fixed sets, never from input.
 BULK_TABLES = (
@@ -43,7 +44,8 @@ class BulkQueries(StoreBase):
 
     def bulk_load(self, frames: Mapping[str, Any]) -> None:
         """Insert each data frame into its table (columns by name), all in one transaction,
-        then freeze the cell summaries of every closed pulse that has none yet."""
+        then count the new attendance and freeze the cell summaries of every closed pulse that
+        has none yet."""
 
         def unit(cur: Cursor) -> None:
             for table in BULK_TABLES:
@@ -52,6 +54,9 @@ class BulkQueries(StoreBase):
                     cur.register("frame", frame)
                     cur.execute(_INSERT[table])
                     cur.unregister("frame")
+            attendance = frames.get("attendance")
+            if attendance is not None and len(attendance):
+                refresh_attendance_totals(cur, sorted(set(attendance["session_id"].tolist())))
             cur.execute(
                 "INSERT INTO cell_summaries"
                 " SELECT r.session_id, s.instrument_id, count(*), sum(s.score),"

@@ -31,6 +31,32 @@ _REVISION = (
 )
 
 
+def refresh_attendance_totals(cur: Cursor, session_ids: Sequence[int]) -> None:
+    """Recount the attendance totals (migration 0004) of these sessions and of every member of
+    their cohorts, from the marks, inside the caller's transaction."""
+    ids = {"ids": list(session_ids)}
+    cur.execute("DELETE FROM session_attendance WHERE session_id IN (SELECT unnest($ids))", ids)
+    cur.execute(
+        "INSERT INTO session_attendance SELECT session_id, count(*) FROM attendance"
+        " WHERE status = 'present' AND session_id IN (SELECT unnest($ids)) GROUP BY session_id",
+        ids,
+    )
+    cur.execute(
+        "DELETE FROM member_attendance WHERE member_id IN (SELECT id FROM roster_members"
+        " WHERE cohort_id IN (SELECT cohort_id FROM sessions WHERE id IN (SELECT unnest($ids))))",
+        ids,
+    )
+    cur.execute(
+        "INSERT INTO member_attendance SELECT a.member_id, count(*) FROM attendance a"
+        " JOIN sessions s ON s.id = a.session_id"
+        " WHERE a.status = 'present' AND s.number >= 1 AND a.member_id IN (SELECT id"
+        " FROM roster_members WHERE cohort_id IN (SELECT cohort_id FROM sessions"
+        " WHERE id IN (SELECT unnest($ids))))"
+        " GROUP BY a.member_id",
+        ids,
+    )
+
+
 def _refuse_duplicate_name(cur: Cursor, cohort_id: int, name: str, member_id: int | None) -> None:
     clash = cur.execute(
         "SELECT 1 FROM roster_members WHERE cohort_id = ? AND lower(display_name) = lower(?)"
@@ -258,6 +284,7 @@ class CohortQueries(StoreBase):
                         for m, mark in sorted(report.attendance.items())
                     ],
                 )
+            refresh_attendance_totals(cur, [session_id])
             cur.execute("DELETE FROM fidelity WHERE session_id = ?", [session_id])
             if report.agenda_length:
                 cur.executemany(
