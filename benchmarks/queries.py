@@ -264,7 +264,8 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
     assert admin is not None, "the benchmark database has no admin"
     (program,) = store.programs()
     selection = Selection(program.id)
-    chosen = select_cohorts(store, selection)
+    chosen = store.cohorts(program.id)
+    assert [c.id for c in chosen] == list(select_cohorts(store, selection)["id"])
     ids = [c.id for c in chosen]
     versions = sorted({c.curriculum_version_id for c in chosen})
     bundles = {v: store.curriculum_bundle(v) for v in versions}
@@ -283,10 +284,9 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
     # Every store call each dashboard makes, as the dashboard makes it.
     program_calls: dict[str, Callable[[], Any]] = {
         "program": lambda: store.program(program.id),
-        "cohorts": lambda: store.cohorts(program.id),
+        "cohort_frame": lambda: store.cohort_frame(program.id),
         "curriculum_bundle": lambda: [store.curriculum_bundle(v) for v in versions],
         "program_cells": lambda: store.program_cells(ids, plan),
-        "enrolled_counts": lambda: store.enrolled_counts(ids),
         "held_attendance": lambda: store.held_attendance(ids),
         "completers": lambda: store.completers(finished, min_sessions),
     }
@@ -449,6 +449,12 @@ def _check(dashboard: str, frames: dict[str, Any], ours: dict[tuple[str, str], A
         theirs = frames[name]
         if name == "program_cells":
             same_cells(result, theirs)
+        elif name == "cohort_frame":
+            enrolled = {
+                int(i): int(n) for i, n in zip(result["id"], result["enrolled"], strict=True) if n
+            }
+            if enrolled != frames["enrolled_counts"]:
+                raise AssertionError(f"{dashboard} enrolled counts differ")
         elif name in ("enrolled_counts", "completers"):
             if result != theirs:
                 raise AssertionError(f"{dashboard} enrolled_counts differ")

@@ -99,8 +99,8 @@ if not programs:
 
 left, middle, right = st.columns([2, 2, 2])
 program = left.selectbox("Program", programs, format_func=lambda p: p.name)
-all_cohorts = store.cohorts(program.id)
-if not all_cohorts:
+all_cohorts = store.cohort_frame(program.id)
+if all_cohorts.empty:
     st.info(
         f"**{program.name}** has no cohorts yet. Once a cohort holds sessions and closes its"
         " pulses, pooled results appear here.",
@@ -108,7 +108,7 @@ if not all_cohorts:
     )
     st.stop()
 
-version_ids = sorted({c.curriculum_version_id for c in all_cohorts})
+version_ids = sorted(int(v) for v in all_cohorts["curriculum_version_id"].unique())
 versions = {v: store.curriculum_version(v) for v in version_ids}
 version_id = middle.selectbox(
     "Curriculum version",
@@ -120,8 +120,8 @@ version_id = middle.selectbox(
     ),
     key=f"version-{program.id}",
 )
-first_start = min(c.start_date for c in all_cohorts)
-last_start = max(c.start_date for c in all_cohorts)
+first_start = all_cohorts["start_date"].min().date()
+last_start = all_cohorts["start_date"].max().date()
 period = right.date_input(
     "Cohorts starting between",
     value=(first_start, last_start),
@@ -154,12 +154,12 @@ except ProgramError as exc:
     st.stop()
 
 k = results.k
-if not results.cohorts:
+if not results.cohort_count:
     st.info("No cohort of this program started in the chosen period.", icon=":material/info:")
     st.stop()
 
 st.caption(
-    f"{len(results.cohorts)} of {len(all_cohorts)} cohorts in this view · minimum group size"
+    f"{results.cohort_count} of {len(all_cohorts)} cohorts in this view · minimum group size"
     f" k = {k}"
 )
 
@@ -188,9 +188,7 @@ with st.expander("How to read this", icon=":material/help:"):
 
 # --------------------------------------------------------------------------- headline
 headline = results.headline
-bundles = {
-    v: store.curriculum_bundle(v) for v in {c.curriculum_version_id for c in results.cohorts}
-}
+bundles = {v: store.curriculum_bundle(v) for v in results.version_ids}
 rules = {
     (b.curriculum.completion.min_sessions_attended, len(b.curriculum.weekly_numbers))
     for b in bundles.values()
@@ -306,28 +304,15 @@ else:
 st.subheader("Cohort comparison")
 if results.table:
     st.dataframe(
-        [
-            {
-                "Cohort": row.cohort,
-                "Measure": row.measure,
-                "Session": row.session_number,
-                "n": row.n,
-                "Mean": row.mean,
-                "95% CI": (
-                    f"{row.ci_low:.1f} – {row.ci_high:.1f}"
-                    if row.ci_low is not None and row.ci_high is not None
-                    else "—"
-                ),
-                "Responses ÷ enrolled": (
-                    None if row.response_rate is None else 100 * row.response_rate
-                ),
-            }
-            for row in results.table
-        ],
+        results.table.frame(),
         hide_index=True,
         width="stretch",
         column_config={
             "Mean": st.column_config.NumberColumn(format="%.1f"),
+            "CI low": st.column_config.NumberColumn(
+                "95% CI low", format="%.1f", help="Empty with fewer than two responses."
+            ),
+            "CI high": st.column_config.NumberColumn("95% CI high", format="%.1f"),
             "Responses ÷ enrolled": st.column_config.NumberColumn(format="%.0f%%"),
         },
     )

@@ -340,7 +340,8 @@ class ComparisonRow:
 class ProgramResults:
     program: Program
     selection: Selection
-    cohorts: list[Cohort]
+    cohort_count: int  # cohorts the selection covers
+    version_ids: tuple[int, ...]  # the curriculum versions they are pinned to
     headline: Headline
     retention: dict[int, float]  # session number -> share of enrolled present, held sessions
     trends: dict[str, list[PooledFigure]]  # measure id -> by session number
@@ -419,6 +420,23 @@ class ComparisonTable(Sequence[ComparisonRow]):
     def __len__(self) -> int:
         return int(self._columns[2].shape[1])
 
+    def frame(self) -> pd.DataFrame:
+        """The table as a data frame, built column by column without making the rows: what the
+        dashboard shows. An interval or rate that is not given is NaN."""
+        cohorts, measures, codes, numbers, values, present = self._columns
+        return pd.DataFrame(
+            {
+                "Cohort": np.asarray(cohorts, dtype=object)[codes[0]],
+                "Measure": np.asarray(measures, dtype=object)[codes[1]],
+                "Session": numbers[0],
+                "n": numbers[1],
+                "Mean": values[0],
+                "CI low": np.where(present[0], values[1], np.nan),
+                "CI high": np.where(present[0], values[2], np.nan),
+                "Responses ÷ enrolled": np.where(present[1], 100 * values[3], np.nan),
+            }
+        )
+
     @overload
     def __getitem__(self, index: int) -> ComparisonRow: ...
 
@@ -450,7 +468,7 @@ def _ranks(values: list[str]) -> np.ndarray:
 
 def _comparison_table(
     released: pd.DataFrame,
-    cohorts: Sequence[Cohort],
+    names: dict[int, str],
     instruments: dict[str, Instrument],
     enrolled: dict[int, int],
     scales: dict[str, tuple[float, float]],
@@ -465,7 +483,6 @@ def _comparison_table(
     """
     # Sorted by cohort name, measure id and session number, as text sorts. Each name and id
     # becomes its rank among the sorted distinct values, so the sort itself compares integers.
-    names = {c.id: c.name for c in cohorts}
     cohort_codes, cohort_ids = pd.factorize(released["cohort_id"])
     cohort_names = [str(names.get(int(i), float("nan"))) for i in cohort_ids]
     measure = released["measure"]
@@ -509,44 +526,46 @@ def _comparison_table(
     )
 
 
-def select_cohorts(store: Store, selection: Selection) -> list[Cohort]:
-    cohorts = store.cohorts(selection.program_id)
+def select_cohorts(store: Store, selection: Selection) -> pd.DataFrame:
+    """The cohorts a selection covers, one row each (see `Store.cohort_frame` for the columns)."""
+    cohorts = store.cohort_frame(selection.program_id)
+    keep = pd.Series(True, index=cohorts.index)
     if selection.curriculum_version_id is not None:
-        cohorts = [c for c in cohorts if c.curriculum_version_id == selection.curriculum_version_id]
+        keep &= cohorts["curriculum_version_id"] == selection.curriculum_version_id
     if selection.started_from is not None:
-        cohorts = [c for c in cohorts if c.start_date >= selection.started_from]
+        keep &= cohorts["start_date"] >= pd.Timestamp(selection.started_from)
     if selection.started_to is not None:
-        cohorts = [c for c in cohorts if c.start_date <= selection.started_to]
-    return cohorts
+        keep &= cohorts["start_date"] <= pd.Timestamp(selection.started_to)
+    return cohorts[keep].reset_index(drop=True)
 
 
 def program_results(store: Store, viewer: StaffUser, selection: Selection) -> ProgramResults:
     """The program-lead dashboard: pooled, released figures only, and no names anywhere."""
     program = access.require_program_lead(store, viewer, selection.program_id)
     cohorts = select_cohorts(store, selection)
-    bundles = _bundles(store, cohorts)
+    ids = [int(i) for i in cohorts["id"]]
+    versions = tuple(sorted(int(v) for v in cohorts["curriculum_version_id"].unique()))
+    bundles = {v: store.curriculum_bundle(v) for v in versions}
     scales = _scales(bundles)
     k = program.min_cell_size
-    cells = release_frame(store.program_cells([c.id for c in cohorts], _plan(bundles)), k)
-    ids = [c.id for c in cohorts]
-    enrolled = store.enrolled_counts(ids)
+    cells = release_frame(store.program_cells(ids, _plan(bundles)), k)
+    enrolled = dict(zip(ids, (int(n) for n in cohorts["enrolled"]), strict=True))
     attendance = store.held_attendance(ids)
     present_total = sum(present for _, present, _ in attendance)
     possible_total = sum(possible for _, _, possible in attendance)
-    finished = [c for c in cohorts if c.status == "finished"]
+    finished = cohorts[cohorts["status"] == "finished"]
+    rule = {v: b.curriculum.completion.min_sessions_attended for v, b in bundles.items()}
     completed = store.completers(
-        [c.id for c in finished],
-        [
-            bundles[c.curriculum_version_id].curriculum.completion.min_sessions_attended
-            for c in finished
-        ],
+        [int(i) for i in finished["id"]],
+        [rule[int(v)] for v in finished["curriculum_version_id"]],
     )
-    finished_enrolled = sum(enrolled.get(c.id, 0) for c in finished)
+    finished_enrolled = int(finished["enrolled"].sum())
+    status = cohorts["status"]
     headline = Headline(
-        cohorts_running=sum(c.status == "running" for c in cohorts),
+        cohorts_running=int((status == "running").sum()),
         cohorts_finished=len(finished),
-        cohorts_scheduled=sum(c.status == "scheduled" for c in cohorts),
-        enrolled=sum(enrolled.values()),
+        cohorts_scheduled=int((status == "scheduled").sum()),
+        enrolled=int(cohorts["enrolled"].sum()),
         attendance_rate=attendance_rate(present_total, possible_total) if possible_total else None,
         completion_rate=(completed / finished_enrolled) if finished_enrolled else None,
     )
@@ -555,11 +574,13 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
     trends: dict[str, list[PooledFigure]] = {measure: [] for measure in sorted(instruments)}
     for figure in pool_frame(cells, scales):
         trends.setdefault(figure.measure, []).append(figure)
-    table = _comparison_table(cells[cells["released"]], cohorts, instruments, enrolled, scales)
+    names = dict(zip(ids, cohorts["name"], strict=True))
+    table = _comparison_table(cells[cells["released"]], names, instruments, enrolled, scales)
     return ProgramResults(
         program=program,
         selection=selection,
-        cohorts=cohorts,
+        cohort_count=len(ids),
+        version_ids=versions,
         headline=headline,
         retention=retention,
         trends=trends,

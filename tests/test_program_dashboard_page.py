@@ -105,9 +105,19 @@ def test_a_lead_sees_metrics_charts_and_the_comparison_table(store, make_staff):
         "Session",
         "n",
         "Mean",
-        "95% CI",
+        "CI low",
+        "CI high",
         "Responses ÷ enrolled",
     ]
+    # The same figures as the comparison rows the CSV export is built from.
+    first = table.value.iloc[0]
+    row = next(r for r in results(world).table if r.cohort == first["Cohort"])
+    assert (first["Measure"], first["Session"], first["n"]) == (
+        row.measure,
+        row.session_number,
+        row.n,
+    )
+    assert first["Mean"] == row.mean and first["CI low"] == row.ci_low
     assert [e.label for e in at.expander] == ["How to read this"]
 
 

@@ -124,7 +124,7 @@ class CohortQueries(StoreBase):
         "                       AND s.status = 'planned') THEN 'finished'"
         "      WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.cohort_id = c.id"
         "                   AND s.status = 'held') THEN 'running'"
-        "      ELSE 'scheduled' END"
+        "      ELSE 'scheduled' END AS status"
         " FROM cohorts c"
     )
 
@@ -204,6 +204,24 @@ class CohortQueries(StoreBase):
                 f"{self._COHORT} WHERE c.program_id = ? ORDER BY c.start_date, c.id", [program_id]
             )
         return [self._cohort(r) for r in rows]
+
+    def cohort_frame(self, program_id: int) -> Any:
+        """A program's cohorts as one data frame, for dashboards over thousands of them:
+        id, curriculum_version_id, name, start_date, status and enrolled (everyone who joined
+        the roster, as `enrolled_counts` counts), ordered as `cohorts` orders them."""
+        cur = self.cursor()
+        try:
+            return cur.execute(
+                "WITH chosen AS (" + self._COHORT + " WHERE c.program_id = ?),"
+                " enrolled AS (SELECT cohort_id, count(*) AS n FROM roster_members"
+                "   WHERE cohort_id IN (SELECT id FROM cohorts WHERE program_id = ?)"
+                "   GROUP BY cohort_id)"
+                " SELECT ch.*, coalesce(e.n, 0) AS enrolled FROM chosen ch"
+                " LEFT JOIN enrolled e ON e.cohort_id = ch.id ORDER BY ch.start_date, ch.id",
+                [program_id, program_id],
+            ).df()
+        finally:
+            cur.close()
 
     def facilitated_cohort_ids(self, user_id: int) -> list[int]:
         rows = self._rows("SELECT cohort_id FROM cohort_facilitators WHERE user_id = ?", [user_id])
