@@ -54,27 +54,59 @@ def wrong_code() -> None:
         st.session_state["pulse_paused_until"] = dt.datetime.now() + WRONG_CODE_PAUSE
 
 
-def promise(invitation: pulse.Invitation, after: bool = False) -> None:
+def promise(invitation: pulse.Invitation) -> None:
+    """The privacy promise before the questions: short enough that the first question shows on a
+    phone's first screen, with every point of it one tap away."""
+    k = invitation.min_cell_size
+    count = len(invitation.items)
+    st.info(
+        f"**{count} short question{'s' if count != 1 else ''}, answered anonymously.** Staff see"
+        f" only the group's averages, only after the pulse closes, and only if at least {k}"
+        " people answered. No name, device or time is kept. Answering is voluntary.",
+        icon=":material/lock:",
+    )
+    with st.expander("What happens to my answers?"):
+        st.markdown(promise_details(invitation))
+
+
+def promise_details(invitation: pulse.Invitation) -> str:
     k = invitation.min_cell_size
     asked = ", ".join(i.title for i in invitation.instruments)
-    lines = [
-        f"**What is asked:** {len(invitation.items)} short questions ({asked}).",
-        "**Who sees what:** staff see only the group's averages, never anyone's answers.",
-        f"**Minimum group size:** nothing is shown unless at least {k} people answer.",
-        "**Nothing before the end:** results appear only after the pulse closes.",
-        "**Nothing about you is kept:** no name, no device, no time. Answers are stored in a"
-        " random order, so they cannot be traced back to you.",
-    ]
-    if not after:
-        lines.append("**It is up to you:** answering is voluntary. You may close this page.")
-    st.info("\n\n".join(lines), icon=":material/lock:")
+    return "\n".join(
+        [
+            f"- **What is asked:** {len(invitation.items)} short questions ({asked}).",
+            "- **Who sees what:** staff see only the group's averages, never anyone's answers.",
+            f"- **Minimum group size:** nothing is shown unless at least {k} people answer.",
+            "- **Nothing before the end:** results appear only after the pulse closes.",
+            "- **Nothing about you is kept:** no name, no device, no time. Answers are stored in"
+            " a random order, so they cannot be traced back to you.",
+            "- **It is up to you:** answering is voluntary. You may close this page.",
+        ]
+    )
+
+
+def receipt_of(invitation: pulse.Invitation) -> None:
+    """What the person can take away after answering: the promise as it now applies."""
+    k = invitation.min_cell_size
+    st.info(
+        "\n".join(
+            [
+                "- Your answers are stored without your name, device or the time, in a random"
+                " order among the others.",
+                "- Staff will see only the group's averages, after the pulse closes, and only if"
+                f" at least {k} people answered.",
+                "- Nobody, staff included, can find out which answers were yours.",
+            ]
+        ),
+        icon=":material/lock:",
+    )
 
 
 receipt = st.session_state.pop("pulse_receipt", None)
 if receipt is not None:
     st.title("Thank you")
     st.success("Your answers are in. If you used a card, you can throw it away now.")
-    promise(receipt, after=True)
+    receipt_of(receipt)
     st.stop()
 
 code = st.session_state.get("pulse_code")
@@ -91,7 +123,7 @@ except ProgramError as exc:
 if invitation.card_hash is None and invitation.window_key in answered:
     st.title("Thank you")
     st.success("Your answers are in. Please answer once only, so the group's averages are fair.")
-    promise(invitation, after=True)
+    receipt_of(invitation)
     st.stop()
 
 if invitation.window_key in full:

@@ -150,10 +150,15 @@ def test_a_valid_room_code_shows_the_session_the_promise_and_one_question_each(
     assert [t.value for t in at.title] == [f"Session 1: {invitation.session_title}"]
     (promise,) = [i.value for i in at.info]
     assert re.search(r"at least 5 people", promise)
-    assert "no name" in promise
-    assert "random order" in promise
-    assert "no device" in promise and "no time" in promise
-    assert "after the pulse closes" in promise
+    assert "No name, device or time is kept" in promise
+    assert "after the pulse closes" in promise and "voluntary" in promise
+    # Every point in full, one tap away, so the summary can stay short on a phone.
+    (details,) = at.expander
+    assert details.label == "What happens to my answers?"
+    full = details.markdown[0].value
+    for point in ("What is asked", "Who sees what", "Minimum group size", "random order"):
+        assert point in full, point
+    assert "no name, no device, no time" in full
     assert [r.label for r in at.radio] == [
         f"{n}. {item.text}" for n, (_, item) in enumerate(invitation.items, start=1)
     ]
@@ -189,7 +194,8 @@ def test_answering_everything_stores_one_response_and_thanks(store: Store, group
     assert at.success
     (receipt,) = [i.value for i in at.info]
     assert "at least 5 people" in receipt
-    assert "no name" in receipt
+    assert "without your name, device or the time" in receipt
+    assert "What is asked" not in page_text(at)
     assert count(store, "responses", group.session_id) == 1
     assert count(store, "answers", group.session_id) == 9
     # A second visit in the same browser session: still thanked, and nothing is added.
