@@ -291,6 +291,13 @@ def _style() -> None:
                             border-radius: .4rem; border: 1px solid #2f6f5e; background: #2f6f5e;
                             color: white; cursor: pointer; }
         .plain-button { background: transparent; color: #2f6f5e; margin-top: 0; }
+        /* An empty radio circle is drawn in a light grey (about 1.4:1 on white); a darker ring
+           reaches the 3:1 that controls need, so every choice is visible in a bright room. */
+        label[data-testid="stRadioOption"]:not([data-selected]) > div > div:first-child {
+            border: 2px solid #6b7570; }
+        .room-code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace;
+                     font-size: clamp(2.4rem, 6vw, 4.2rem); font-weight: 700;
+                     letter-spacing: .08em; color: #1f4d41; line-height: 1.1; margin: .2rem 0 .6rem; }
         form.signin input:focus, form.signin button:focus, .plain-button:focus {
             outline: 3px solid #f2b134; outline-offset: 2px; }
         @media print {

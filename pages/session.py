@@ -153,7 +153,12 @@ def pulse_panel(session_id: int) -> None:
     qr_col, code_col = st.columns([2, 3], vertical_alignment="center")
     qr_col.image(pulse.qr_png(link), caption="Scan to answer", width=300)
     with code_col:
-        st.markdown(f"Room code\n# `{pulse.format_code(code)}`")
+        # Large enough to read from the back of a room. The code is made of our own alphabet
+        # (letters, digits, one hyphen), so it is safe inside markup.
+        st.markdown("Room code")
+        st.markdown(
+            f'<div class="room-code">{pulse.format_code(code)}</div>', unsafe_allow_html=True
+        )
         st.markdown(f"or go to **{link.split('?')[0]}** and type the code.")
         st.caption(f"Closes by itself {window.closes_at:%A %d %B at %H:%M}.")
         if status.enough:
