@@ -1,5 +1,7 @@
 """Home: the sign-in screen for guests; for staff, what needs their attention today."""
 
+import datetime as dt
+
 import streamlit as st
 
 import ui
@@ -11,6 +13,18 @@ viewer = ui.page("Home")
 store = ui.store()
 st.title(f"Welcome, {viewer.display_name}")
 cohorts = access.visible_cohorts(store, viewer)
+
+
+def when(day: dt.date) -> str:
+    """'today', 'tomorrow', or the date in words: what a facilitator wants to know first."""
+    today = dt.date.today()
+    if day == today:
+        return "today"
+    if day == today + dt.timedelta(days=1):
+        return "tomorrow"
+    late = " (not yet marked held)" if day < today else ""
+    return f"on {day:%A %d %B %Y}{late}"
+
 
 if viewer.role == Role.FACILITATOR:
     st.subheader("Your cohorts")
@@ -26,7 +40,7 @@ if viewer.role == Role.FACILITATOR:
             )
             if upcoming:
                 nxt = upcoming[0]
-                st.write(f"Next: session {nxt.number} on {nxt.scheduled_date:%A %d %B %Y}")
+                st.write(f"Next: session {nxt.number} {when(nxt.scheduled_date)}")
                 st.page_link(
                     "pages/session.py",
                     label=f"Run session {nxt.number}",

@@ -19,7 +19,8 @@ st.caption(
 
 with ui.shown_errors():
     choices = admin.audit_choices(store, viewer)
-    who, what, kind, when = st.columns(4)
+    # The date range needs room for two dates side by side.
+    who, what, kind, when = st.columns([2, 2, 2, 3])
     actor = who.selectbox(
         "Who",
         [None, *choices.actors],

@@ -24,6 +24,8 @@ if created is not None:
 
 # --------------------------------------------------------------------------- at a glance
 if overview:
+    # With one program only, its name in every row would crowd out the curriculum's.
+    one_program = len({o.program for o in overview}) == 1
     st.dataframe(
         [
             {
@@ -36,7 +38,7 @@ if overview:
                     else "—"
                 ),
                 "Enrolled": o.enrolled,
-                "Program": o.program,
+                **({} if one_program else {"Program": o.program}),
                 "Curriculum": o.curriculum,
             }
             for o in overview
@@ -44,6 +46,8 @@ if overview:
         hide_index=True,
         width="stretch",
     )
+    if one_program:
+        st.caption(f"All in {overview[0].program}.")
 else:
     st.info("No cohorts to show yet. Create the first one below.")
 

@@ -352,3 +352,14 @@ def test_everyone_is_here_then_save_and_mark_held(seeded):
     marks = store.attendance_marks(session_one.id)
     assert {m.id for m in store.roster(seeded.group_a.id)} == set(marks)
     assert all(m.status == Mark.PRESENT and not m.late for m in marks.values())
+
+
+def test_home_says_today_and_links_the_cards_own_session(seeded):
+    """Seeded cohorts meet today: the card says so, and its link names that cohort's session."""
+    at = opened("home.py", seeded.store, seeded.maya)
+    assert not at.exception
+    assert "Next: session 1 today" in [m.value for m in at.markdown]
+    (link,) = [p for p in at.get("page_link") if p.proto.label == "Run session 1"]
+    first = seeded.store.sessions(seeded.group_a.id)[0]
+    assert link.proto.page == "session"
+    assert link.proto.query_string == f"cohort={seeded.group_a.id}&session={first.id}"
