@@ -231,16 +231,24 @@ def verify(
 # --------------------------------------------------------------------------- (a) threads
 
 
-def store_burst(folder: Path, per_room: int, out: list[str], threads: int = THREADS) -> bool:
+def store_burst(
+    folder: Path, per_room: int, out: list[str], threads: int = THREADS, over_s: float = 0.0
+) -> bool:
     """Five rooms of 40 present; `per_room` phones per room submit at once from `threads`
-    threads (one thread: one after another, the time a submission takes without contention)."""
-    store, rooms = prepare(folder / f"threads-{per_room}-{threads}.duckdb", 5)
+    threads (one thread: one after another, the time a submission takes without contention).
+    With `over_s`, each phone instead sends at a random moment within that many seconds, every
+    one from a thread of its own, as phones in five rooms would."""
+    store, rooms = prepare(folder / f"threads-{per_room}-{threads}-{over_s:g}.duckdb", 5)
     jobs = [(room, who) for who in range(per_room) for room in rooms]  # rooms interleaved
     random.Random(per_room).shuffle(jobs)
+    moments = random.Random(7).choices(range(1000), k=len(jobs))
+    send_at = {id(job): over_s * m / 1000 for job, m in zip(jobs, moments, strict=True)}
     now = dt.datetime.now()
+    began = time.perf_counter()
 
     def one(job: tuple[Room, int]) -> tuple[Room, int, str, float]:
         room, who = job
+        time.sleep(max(0.0, began + send_at[id(job)] - time.perf_counter()))
         started = time.perf_counter()
         try:
             pulse.submit(store, room.invitation, raw_answers(room.invitation, who), now)
@@ -591,6 +599,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 lambda: store_burst(folder, 40, out),
             ),
             ("(a) store, over the cap: 45 per room of 40", lambda: store_burst(folder, 45, out)),
+            (
+                "(a) store, 200 phones in five rooms each sending within the same 10 seconds",
+                lambda: store_burst(folder, 40, out, threads=200, over_s=10.0),
+            ),
             *(
                 []
                 if args.skip_browser

@@ -450,6 +450,47 @@ def test_k_locks_at_the_first_response(
     assert admin.programs_overview(store, ada)[0].k_locked
 
 
+@pytest.mark.parametrize("first", ["submission", "k change"])
+def test_a_response_arriving_during_a_k_change_conflicts_with_it(
+    store: Store, ada: StaffUser, maya: StaffUser, version_id: int, first: str
+) -> None:
+    """Both write the open window's counter row, so whichever commits second is refused: k can
+    never change under a response that was counted with the old k.
+
+    The other writer's uncommitted transaction is made here by hand, with the statement each
+    side uses; DuckDB 2.0 sees a conflict only between statements of the same shape (UPDATE …
+    RETURNING on both sides), which is what this test pins down."""
+    program = admin.create_program(store, ada, "Pain collective")
+    session = store.sessions(make_cohort(store, program.id, version_id, "Tuesday", maya))[1]
+    now = dt.datetime.now()
+    store.open_pulse_window(SYSTEM, session.id, "ABCDEFGH", now, now + dt.timedelta(hours=2))
+    other = store.cursor()
+    other.execute("BEGIN TRANSACTION")
+    try:
+        if first == "submission":
+            other.execute(
+                "UPDATE pulse_windows SET accepted = accepted + 1 WHERE session_id = ?"
+                " RETURNING accepted",
+                [session.id],
+            ).fetchall()
+            with pytest.raises(Conflict, match="at once"):
+                admin.set_min_cell_size(store, ada, program.id, 7)
+            assert store.program(program.id).min_cell_size == 5
+        else:
+            other.execute(
+                "UPDATE pulse_windows SET accepted = accepted WHERE session_id = ?"
+                " RETURNING session_id",
+                [session.id],
+            ).fetchall()
+            response = ScoredResponse(answers={("who5", "cheerful"): 3}, scores={"who5": 12.0})
+            with pytest.raises(Conflict, match="at once"):
+                store.submit_response(session.id, response, now)
+            assert not store.has_responses(session.id, 1)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
 def test_responses_in_another_program_do_not_lock_this_one(
     store: Store, ada: StaffUser, maya: StaffUser, version_id: int
 ) -> None:

@@ -10,6 +10,8 @@ import dataclasses
 import datetime as dt
 import re
 import shutil
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -633,6 +635,89 @@ def test_card_answers_count_towards_the_same_cap(group: Group) -> None:
     # A refused card stays unused: the whole submission rolled back.
     assert group.store.unused_card_count(group.session_id) == 4
     assert count(group.store, "responses", group.session_id) == 3
+
+
+def submit_together(group: Group, codes_and_seeds: list[tuple[str, int]]) -> list[str]:
+    """Submit several at once, so they are stored as one batch: each thread queues its answers
+    while the window's writer lock is held here, then the first to get it stores them all.
+    Returns each outcome in order: "stored" or the refusal's class name."""
+    invitations = [pulse.resolve_code(group.store, code, NOW) for code, _ in codes_and_seeds]
+    queue = group.store._window_queue(group.session_id)
+    outcomes: list[str] = [""] * len(invitations)
+
+    def one(index: int) -> None:
+        invitation = invitations[index]
+        try:
+            pulse.submit(group.store, invitation, fill(invitation, codes_and_seeds[index][1]), NOW)
+            outcomes[index] = "stored"
+        except (PulseFull, PulseUnavailable, Conflict) as exc:
+            outcomes[index] = type(exc).__name__
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(invitations))]
+    with queue.writing:
+        for queued, thread in enumerate(threads, start=1):
+            thread.start()  # and wait until it has queued, so they queue in this order
+            deadline = time.monotonic() + 10
+            while len(queue.waiting) < queued and time.monotonic() < deadline:
+                time.sleep(0.002)
+        assert len(queue.waiting) == len(threads), "the submissions did not all queue"
+    for thread in threads:
+        thread.join(timeout=10)
+    return outcomes
+
+
+def test_a_batch_is_checked_answer_by_answer_like_single_submissions(group: Group) -> None:
+    """One transaction for many submissions changes nothing about the rules: each card once, a
+    card refused for a full room stays unused, never more than the people present."""
+    group.attendance(3)
+    code = group.open()
+    card_a, card_b = pulse.make_cards(group.store, group.facilitator, group.session_id, 2, NOW)
+    outcomes = submit_together(
+        group, [(code, 0), (card_a, 1), (card_a, 2), (code, 3), (card_b, 4), (code, 5)]
+    )
+    # In arrival order: the room code, card A, card A again (used), the room code (the third
+    # of three present), card B and the room code (the room is full).
+    assert outcomes == [
+        "stored",
+        "stored",
+        "PulseUnavailable",
+        "stored",
+        "PulseFull",
+        "PulseFull",
+    ]
+    assert count(group.store, "responses", group.session_id) == 3
+    assert count(group.store, "answers", group.session_id) == 3 * len(
+        pulse.resolve_code(group.store, code, NOW).items
+    )
+    # Card B came after the room filled: refused, and still unused.
+    assert group.store.unused_card_count(group.session_id) == 1
+    assert query(
+        group.store, "SELECT accepted FROM pulse_windows WHERE session_id = ?", [group.session_id]
+    ) == [(3,)]
+
+
+def test_a_batch_after_close_is_refused_whole(group: Group) -> None:
+    code = group.open()
+    invitation = pulse.resolve_code(group.store, code, NOW)
+    queue = group.store._window_queue(group.session_id)
+    done: list[str] = []
+
+    def late() -> None:
+        try:
+            pulse.submit(group.store, invitation, fill(invitation), NOW)
+            done.append("stored")
+        except PulseUnavailable:
+            done.append("closed")
+
+    with queue.writing:
+        thread = threading.Thread(target=late)
+        thread.start()
+        while not queue.waiting:
+            time.sleep(0.005)
+        group.close()
+    thread.join(timeout=10)
+    assert done == ["closed"]
+    assert count(group.store, "responses", group.session_id) == 0
 
 
 def test_caps_are_per_session(group: Group) -> None:

@@ -116,13 +116,15 @@ class AdminQueries(StoreBase):
                 raise NotFound(f"No program with id {program_id}.")
             # Submissions update their window's counter row; touching those rows here makes a
             # response arriving at this very moment conflict with the change instead of slipping
-            # past the check below (DuckDB detects write-write conflicts only).
+            # past the check below (DuckDB detects write-write conflicts only). RETURNING, as
+            # submissions write it: DuckDB 2.0 sees no conflict between a plain UPDATE and an
+            # UPDATE ... RETURNING of the same row (measured; see tests/test_admin.py).
             cur.execute(
                 "UPDATE pulse_windows SET accepted = accepted WHERE closed_at IS NULL"
                 " AND session_id IN (SELECT s.id FROM sessions s JOIN cohorts c"
-                " ON c.id = s.cohort_id WHERE c.program_id = ?)",
+                " ON c.id = s.cohort_id WHERE c.program_id = ?) RETURNING session_id",
                 [program_id],
-            )
+            ).fetchall()
             responses = cur.execute(self._PROGRAM_RESPONSES, [program_id]).fetchone()
             if responses and responses[0] > 0:
                 raise Conflict(
