@@ -55,4 +55,4 @@ clean:
 # each page as the role that uses it, at laptop and phone size.
 .PHONY: screenshots
 screenshots: setup
-	$(VENV)/bin/python scripts/screenshots.py
+	$(VENV)/bin/python -m scripts.screenshots

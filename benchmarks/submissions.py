@@ -27,15 +27,9 @@ import datetime as dt
 import math
 import os
 import random
-import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -52,24 +46,14 @@ from program.library import load_curriculum
 from program.models import Actor, Role, StaffUser
 from program.settings import get_settings
 from program.store import Store
+from scripts.appserver import CHROMIUM, CHROMIUM_ARGS, ROOT, Server
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 START, END = "<!-- bench:submissions:start -->", "<!-- bench:submissions:end -->"
 ROOM = 40  # the largest roster a cohort may have; everyone present, so each pulse takes 40
 THREADS = 32
 PARTICIPANTS = 30
 AFTER_RESTART = 5
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {"width": 390, "height": 844}
 WAIT_MS = 90_000  # the machine may be busy; a slow answer is measured, not failed
 
@@ -291,85 +275,6 @@ def store_burst(
     return not problems
 
 
-# --------------------------------------------------------------------------- server
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    """`streamlit run app.py` on a database of its own."""
-
-    def __init__(self, database: Path, log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "PROGRAM_DATABASE": str(database),
-            "PROGRAM_SESSION_SECRET": secrets.token_urlsafe(32),
-            "PROGRAM_CURRICULA": str(ROOT / "curricula"),
-        }
-        self.env.pop("PROGRAM_DEMO", None)
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 90) -> float:
-        """Start and wait until healthy; return how long that took."""
-        started = time.perf_counter()
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "streamlit",
-                    "run",
-                    "app.py",
-                    "--server.port",
-                    str(self.port),
-                    "--server.address",
-                    "127.0.0.1",
-                    "--server.headless",
-                    "true",
-                ],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        while not self._healthy():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited:\n{self.log.read_text()[-3000:]}")
-            if time.perf_counter() - started > timeout:
-                raise RuntimeError(f"the server did not start:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        return time.perf_counter() - started
-
-    def _healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                return response.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def kill(self) -> None:
-        """kill -9: no shutdown, no checkpoint."""
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
-
-
 # --------------------------------------------------------------------------- browsers
 
 
@@ -435,7 +340,7 @@ async def crowd(
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             acked = asyncio.Event()
             tasks = [
@@ -474,7 +379,7 @@ def browser_load(folder: Path, out: list[str]) -> bool:
     database = folder / "browser.duckdb"
     store, (room,) = prepare(database, 1)
     store.close()
-    server = Server(database, folder / "browser-server.log")
+    server = Server(database)
     startup = server.start()
     people = [Participant(who) for who in range(PARTICIPANTS)]
     alone = Participant(PARTICIPANTS)  # first one phone on its own: the same steps uncrowded
@@ -519,7 +424,7 @@ def crash_test(folder: Path, out: list[str]) -> bool:
     database = folder / "crash.duckdb"
     store, (room,) = prepare(database, 1)
     store.close()
-    server = Server(database, folder / "crash-server.log")
+    server = Server(database)
     server.start()
     people = [Participant(who) for who in range(PARTICIPANTS)]
     try:

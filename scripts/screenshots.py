@@ -1,4 +1,4 @@
-"""Regenerate every screenshot in docs/screenshots/: `make screenshots` (or run this file).
+"""Regenerate every screenshot in docs/screenshots/: `make screenshots` (or `python -m scripts.screenshots`).
 
 Starts the app on a fresh, seeded demo database in a temporary folder, signs in as each demo role
 and saves every page at laptop (1366 wide) and phone (390 wide) size as
@@ -11,16 +11,9 @@ Needs Debian's Chromium at /usr/bin/chromium (Playwright cannot download its own
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import secrets
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,17 +21,8 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from scripts.appserver import CHROMIUM, CHROMIUM_ARGS, ROOT, Server, running, seed_demo
+
 PASSWORD = "demo-password"  # the demo accounts' password (program.demo.DEMO_PASSWORD)
 DISPLAY_NAMES = {
     "admin": "Alex Admin",
@@ -58,70 +42,13 @@ WAIT = 30_000
 # --------------------------------------------------------------------------- the server
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @contextmanager
 def demo_server(folder: Path) -> Iterator[str]:
     """The app on a freshly seeded demo database in `folder`; yields its URL."""
-    env = {
-        **os.environ,
-        "PROGRAM_DATABASE": str(folder / "demo.duckdb"),
-        "PROGRAM_SESSION_SECRET": secrets.token_urlsafe(32),
-        "PROGRAM_CURRICULA": str(ROOT / "curricula"),
-    }
-    env.pop("PROGRAM_DEMO", None)
-    subprocess.run(
-        [sys.executable, "-m", "program", "seed-demo"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env["PROGRAM_BASE_URL"] = url
-    with (folder / "server.log").open("wb") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-                "--server.headless",
-                "true",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while not healthy(url):
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((folder / "server.log").read_text())
-                time.sleep(0.3)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
+    database = folder / "demo.duckdb"
+    seed_demo(database)
+    with running(Server(database)) as server:
+        yield server.url
 
 
 # --------------------------------------------------------------------------- page helpers
@@ -313,7 +240,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         print(f"{CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)
         return 1
     out: Path = args.out.resolve()
@@ -323,7 +250,7 @@ def main() -> int:
         demo_server(Path(tmp)) as url,
         sync_playwright() as playwright,
     ):
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             guest_pages(browser, url, out)
             code = staff_pages(browser, url, out)

@@ -24,17 +24,9 @@ from program.demo import DEMO_PASSWORD
 from program.models import Mark
 from program.settings import Settings
 from program.store import Store
-from tests.browser.conftest import CHROMIUM, sign_in
-from tests.browser.test_journeys import (
-    WAIT,
-    Server,
-    choose,
-    healthy,
-    phone,
-    run_program,
-    settle,
-    show_tab,
-)
+from scripts.appserver import CHROMIUM, Server, healthy, run_program
+from tests.browser.conftest import sign_in
+from tests.browser.test_journeys import WAIT, choose, phone, settle, show_tab
 
 pytestmark = pytest.mark.browser
 

@@ -23,8 +23,9 @@ from program.demo import DEMO_PASSWORD
 from program.models import AttendanceMark, Mark
 from program.settings import Settings
 from program.store import Store
-from tests.browser.conftest import CHROMIUM, sign_in
-from tests.browser.test_journeys import WAIT, Server, choose, run_program, settle
+from scripts.appserver import CHROMIUM, Server, run_program
+from tests.browser.conftest import sign_in
+from tests.browser.test_journeys import WAIT, choose, settle
 
 pytestmark = pytest.mark.browser
 

@@ -18,14 +18,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import os
 import re
-import secrets
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +29,8 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from program.demo import DEMO_PASSWORD
-from tests.browser.conftest import CHROMIUM, ROOT, _free_port, sign_in
+from scripts.appserver import CHROMIUM, Server, seed_demo
+from tests.browser.conftest import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -63,106 +58,9 @@ MEASURES = (
     "Kindness toward myself",
     "Session usefulness",
 )
-STARTUP_TIMEOUT = 60.0
 
 
 # --------------------------------------------------------------------------- a server of our own
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def program_env(database: Path) -> dict[str, str]:
-    """The environment of a server (or `python -m program`) over `database`."""
-    env = {
-        **os.environ,
-        "PROGRAM_DATABASE": str(database),
-        "PROGRAM_SESSION_SECRET": "browser-tests-" + secrets.token_urlsafe(16),
-        "PROGRAM_CURRICULA": str(ROOT / "curricula"),
-    }
-    env.pop("PROGRAM_DEMO", None)
-    return env
-
-
-def run_program(database: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m program ARGS` over `database`."""
-    return subprocess.run(
-        [sys.executable, "-m", "program", *args],
-        cwd=ROOT,
-        env=program_env(database),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-@dataclass
-class Server:
-    """A Streamlit server over one database file; it can be stopped, killed and started again."""
-
-    database: Path
-    port: int = field(default_factory=_free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        return self.database.with_suffix(".server.log")
-
-    def start(self) -> str:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "streamlit",
-                    "run",
-                    "app.py",
-                    "--server.port",
-                    str(self.port),
-                    "--server.address",
-                    "127.0.0.1",
-                    "--server.headless",
-                    "true",
-                ],
-                cwd=ROOT,
-                env=program_env(self.database),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not healthy(self.url):
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"The server exited with {self.process.returncode}:\n{self.log.read_text()}"
-                )
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"The server did not answer within {STARTUP_TIMEOUT:.0f} s.")
-            time.sleep(0.3)
-        return self.url
-
-    def kill(self) -> None:
-        """kill -9: no shutdown code runs, as when the machine loses power."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
 
 
 def seeded_server(tmp: Path) -> Iterator[Server]:
@@ -170,8 +68,7 @@ def seeded_server(tmp: Path) -> Iterator[Server]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
     database = tmp / "db.duckdb"
-    seeded = run_program(database, "seed-demo")
-    assert seeded.returncode == 0, seeded.stderr
+    seed_demo(database)
     server = Server(database)
     server.start()
     try:

@@ -6,12 +6,8 @@ own secrets file through `--secrets.files`, so nothing is written into the repos
 
 from __future__ import annotations
 
-import os
 import secrets
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,13 +18,8 @@ from playwright.sync_api import Page, expect
 import ui
 from program import admin, sso
 from program.store import Store
-from tests.browser.conftest import (
-    ROOT,
-    STARTUP_TIMEOUT,
-    _free_port,
-    _healthy,
-    _require_chromium,
-)
+from scripts.appserver import Server, running, seed_demo
+from tests.browser.conftest import _require_chromium
 from tests.browser.fake_idp import FakeIdentityProvider
 
 pytestmark = pytest.mark.browser
@@ -79,70 +70,19 @@ def sso_server() -> Iterator[SsoServer]:
         FakeIdentityProvider(CLIENT_ID, secrets.token_urlsafe(16), MAYA_EMAIL) as idp,
     ):
         folder = Path(tmp)
-        env = {
-            **os.environ,
-            "PROGRAM_DATABASE": str(folder / "db.duckdb"),
-            "PROGRAM_SESSION_SECRET": secrets.token_urlsafe(32),
-            "PROGRAM_CURRICULA": str(ROOT / "curricula"),
+        database = folder / "db.duckdb"
+        seed_demo(database)
+        _give_maya_an_email(database)
+        server = Server(
+            database,
             # The server fetches the provider's metadata, keys and tokens itself: never via a proxy.
-            "NO_PROXY": "127.0.0.1,localhost",
-        }
-        env.pop("PROGRAM_DEMO", None)
-        seeded = subprocess.run(
-            [sys.executable, "-m", "program", "seed-demo"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+            extra_env={"NO_PROXY": "127.0.0.1,localhost"},
         )
-        assert seeded.returncode == 0, seeded.stderr
-        _give_maya_an_email(folder / "db.duckdb")
-        port = _free_port()
         secrets_file = folder / "secrets.toml"
-        secrets_file.write_text(_secrets_toml(port, idp))
-        url = f"http://127.0.0.1:{port}"
-        log_path = folder / "server.log"
-        with log_path.open("w") as log:
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "streamlit",
-                    "run",
-                    "app.py",
-                    "--server.port",
-                    str(port),
-                    "--server.address",
-                    "127.0.0.1",
-                    "--server.headless",
-                    "true",
-                    "--secrets.files",
-                    str(secrets_file),
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                deadline = time.monotonic() + STARTUP_TIMEOUT
-                while not _healthy(url):
-                    if server.poll() is not None:
-                        raise RuntimeError(
-                            f"The server exited with {server.returncode}:\n{log_path.read_text()}"
-                        )
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"The server did not answer within {STARTUP_TIMEOUT} s.")
-                    time.sleep(0.3)
-                yield SsoServer(url, idp)
-            finally:
-                server.terminate()
-                try:
-                    server.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait(timeout=10)
+        secrets_file.write_text(_secrets_toml(server.port, idp))
+        server.extra_args = ("--secrets.files", str(secrets_file))
+        with running(server):
+            yield SsoServer(server.url, idp)
 
 
 def sidebar(page: Page):  # type: ignore[no-untyped-def]
