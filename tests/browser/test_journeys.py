@@ -576,6 +576,42 @@ def tab_to(page: Page, target: Locator, limit: int = 60) -> int:
     raise AssertionError(f"Tab never reached {target}")
 
 
+# The colours an empty choice shows: its ring, its label and the first opaque background behind it.
+CHOICE_COLOURS = """() => {
+  const choice = document.querySelector('label[data-testid="stRadioOption"]:not([data-selected])');
+  const ring = getComputedStyle(choice.querySelector('div > div')).borderTopColor;
+  const text = getComputedStyle(choice.querySelector('p')).color;
+  let node = choice, background = 'rgb(255, 255, 255)';
+  while (node) {
+    const colour = getComputedStyle(node).backgroundColor;
+    if (colour && !colour.startsWith('rgba(0, 0, 0, 0)') && colour !== 'transparent') {
+      background = colour;
+      break;
+    }
+    node = node.parentElement;
+  }
+  return [ring, text, background];
+}"""
+
+
+def contrast(one: str, other: str) -> float:
+    """WCAG 2.1 contrast ratio of two CSS colours written rgb(r, g, b) or rgba(r, g, b, a)."""
+
+    def luminance(colour: str) -> float:
+        r, g, b = (int(float(v)) / 255 for v in re.findall(r"[\d.]+", colour)[:3])
+        channel = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * channel[0] + 0.7152 * channel[1] + 0.0722 * channel[2]
+
+    high, low = sorted((luminance(one), luminance(other)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_contrast_check_reads_colours_as_wcag_does() -> None:
+    """The control for the contrast assertions below (values from the WCAG definition)."""
+    assert contrast("rgb(0, 0, 0)", "rgb(255, 255, 255)") == pytest.approx(21)
+    assert contrast("rgb(220, 216, 212)", "rgb(255, 255, 255)") < 3  # Streamlit's own empty ring
+
+
 @pytest.mark.usefixtures("timed")
 def test_participant_page_can_be_completed_with_the_keyboard_only(
     browser: Browser, page: Page, server: Server
@@ -597,6 +633,12 @@ def test_participant_page_can_be_completed_with_the_keyboard_only(
         expect(groups.first).to_be_visible(timeout=WAIT)
         total = groups.count()
         assert total >= 4
+
+        # Every empty choice can be seen in a bright room: its ring 3:1 against the page (WCAG
+        # non-text contrast), its label 4.5:1.
+        ring, text, background = participant.evaluate(CHOICE_COLOURS)
+        assert contrast(ring, background) >= 3, (ring, background)
+        assert contrast(text, background) >= 4.5, (text, background)
 
         # Every question is a radio group with an accessible name: its question text.
         for index in range(total):
