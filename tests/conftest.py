@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from program.curriculum import load_curriculum_file
+from program.library import save_bundle
+from program.models import Actor, CurriculumBundle, CurriculumVersion
 from program.settings import get_settings
 from program.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 CURRICULA = ROOT / "curricula"
 INSTRUMENTS = CURRICULA / "instruments"
+BUNDLED = CURRICULA / "collective-healing.yaml"
+
+
+@functools.cache
+def _bundled() -> CurriculumBundle:
+    return load_curriculum_file(BUNDLED)
+
+
+def load_bundled(store: Store) -> CurriculumVersion:
+    """Store the bundled curriculum, as library.load_curriculum does, parsing the file only once
+    per test run (it takes most of a second)."""
+    version, _ = save_bundle(
+        store, Actor.system(), _bundled(), BUNDLED.name, BUNDLED.read_text(encoding="utf-8")
+    )
+    return version
 
 
 @pytest.fixture(autouse=True)

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 from dataclasses import dataclass
 
 import pytest
 
 from program import cohorts
 from program.accounts import create_user
-from program.curriculum import load_curriculum_file
 from program.errors import AccessDenied, Conflict, InvalidInput
-from program.library import save_bundle
 from program.models import (
     Actor,
     AttendanceMark,
     Cohort,
-    CurriculumBundle,
     CurriculumVersion,
     Mark,
     Program,
@@ -28,27 +24,12 @@ from program.models import (
 )
 from program.session_runner import open_sheet, save_sheet
 from program.store import Store
-from tests.conftest import CURRICULA
-
-BUNDLED = CURRICULA / "collective-healing.yaml"
+from tests.conftest import load_bundled
 
 WEDNESDAY = dt.date(2026, 3, 4)
 MONDAY = dt.date(2026, 3, 9)
 ROSTER = "Ana\nBen\nChloe\n"
 TABLES = ("cohorts", "sessions", "cohort_facilitators", "roster_members")
-
-
-@functools.cache
-def _bundled() -> CurriculumBundle:
-    return load_curriculum_file(BUNDLED)
-
-
-def load_bundled(store: Store) -> CurriculumVersion:
-    """Store the bundled curriculum, as library.load_curriculum does, parsing the file only once."""
-    version, _ = save_bundle(
-        store, Actor.system(), _bundled(), BUNDLED.name, BUNDLED.read_text(encoding="utf-8")
-    )
-    return version
 
 
 @dataclass

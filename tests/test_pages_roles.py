@@ -7,7 +7,6 @@ The guest case of every page is in test_pages_smoke.py; here only what it does n
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,22 +16,16 @@ import pytest
 import ui
 from program import auth, cohorts
 from program.accounts import create_user
-from program.curriculum import load_curriculum_file
-from program.library import save_bundle
 from program.models import (
     Actor,
     Cohort,
-    CurriculumBundle,
-    CurriculumVersion,
     Mark,
     Role,
     SessionStatus,
     StaffUser,
 )
 from program.store import Store
-from tests.conftest import CURRICULA, ROOT, app_test
-
-BUNDLED = CURRICULA / "collective-healing.yaml"
+from tests.conftest import ROOT, app_test, load_bundled
 
 SECRET = "Zebedee-Secret"
 OTHER_SECRET = "Yolanda-Other"
@@ -55,19 +48,6 @@ TITLES = {
     "pages/audit.py": "Audit log",
 }
 ROLES = {link.path: link.roles for link in ui.PAGES}
-
-
-@functools.cache
-def _bundled() -> CurriculumBundle:
-    return load_curriculum_file(BUNDLED)
-
-
-def load_bundled(store: Store) -> CurriculumVersion:
-    """Store the bundled curriculum, as library.load_curriculum does, parsing the file only once."""
-    version, _ = save_bundle(
-        store, Actor.system(), _bundled(), BUNDLED.name, BUNDLED.read_text(encoding="utf-8")
-    )
-    return version
 
 
 @dataclass

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 from dataclasses import dataclass
 
 import pytest
 
 from program import cohorts, session_runner
 from program.accounts import create_user
-from program.curriculum import load_curriculum_file
 from program.errors import AccessDenied, Conflict, InvalidInput
-from program.library import save_bundle
 from program.models import (
     Actor,
     AttendanceMark,
     Cohort,
-    CurriculumBundle,
-    CurriculumVersion,
     Mark,
     Role,
     SessionRecord,
@@ -27,27 +22,12 @@ from program.models import (
 )
 from program.session_runner import open_sheet, save_sheet
 from program.store import Store
-from tests.conftest import CURRICULA
-
-BUNDLED = CURRICULA / "collective-healing.yaml"
+from tests.conftest import load_bundled
 
 DAY1 = dt.date(2026, 3, 9)  # a Monday: session 1 of the cohort below
 PRESENT = AttendanceMark(status=Mark.PRESENT)
 ABSENT = AttendanceMark(status=Mark.ABSENT)
 EXCUSED = AttendanceMark(status=Mark.EXCUSED)
-
-
-@functools.cache
-def _bundled() -> CurriculumBundle:
-    return load_curriculum_file(BUNDLED)
-
-
-def load_bundled(store: Store) -> CurriculumVersion:
-    """Store the bundled curriculum, as library.load_curriculum does, parsing the file only once."""
-    version, _ = save_bundle(
-        store, Actor.system(), _bundled(), BUNDLED.name, BUNDLED.read_text(encoding="utf-8")
-    )
-    return version
 
 
 @dataclass
