@@ -23,12 +23,6 @@ TABLE_LABELS = {
     "attendance": "Attendance marks",
     "fidelity": "Fidelity checklist entries",
     "pulse_windows": "Pulse windows",
-    "card_codes": "Card codes",
-    "responses": "Pulse responses",
-    "answers": "Item answers",
-    "scores": "Instrument scores",
-    "cell_summaries": "Result summaries",
-    "cell_counts": "Result counts",
     "cohorts": "Cohort record",
 }
 FLASH = "admin_flash"
@@ -453,6 +447,12 @@ def delete_section() -> None:
         if data.rows.get(t)
     ]
     st.dataframe(removed, hide_index=True, height=35 * (len(removed) + 1) + 3)
+    if data.holds_answers:
+        st.caption(
+            "Also removed: the cohort's anonymous pulse answers, their result summaries and card"
+            " codes. They are not counted here, as a count could tell how many people answered"
+            " a pulse that is still open."
+        )
     st.markdown("To confirm, type the cohort's name exactly as shown here:")
     st.text(cohort.name)
     with st.form(key(f"delete_{cohort.id}")):

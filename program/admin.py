@@ -23,7 +23,7 @@ from program.accounts import check_new_password, create_user, hash_password
 from program.errors import Conflict, InvalidInput
 from program.models import Actor, AuditEvent, Cohort, Program, Role, StaffUser
 from program.store import Store
-from program.store.admin import UnreadableData
+from program.store.admin import ANSWER_TABLES, UnreadableData, without_answer_counts
 
 MIN_K, MAX_K, DEFAULT_K = 3, 10, 5
 RESTORE_WORD = "RESTORE"
@@ -439,15 +439,22 @@ def table_row_counts(store: Store, viewer: StaffUser) -> dict[str, int]:
 
 @dataclass(frozen=True)
 class CohortData:
-    """How much a cohort holds, by table: what deleting it would remove. Counts only, no names."""
+    """How much a cohort holds, by table: what deleting it would remove. Counts only, no names,
+    and no count of pulse answers (it would tell how many answered an open pulse)."""
 
     cohort: Cohort
     rows: dict[str, int]
+    holds_answers: bool
 
 
 def cohort_data(store: Store, viewer: StaffUser, cohort_id: int) -> CohortData:
     _require_admin(viewer)
-    return CohortData(cohort=store.cohort(cohort_id), rows=store.cohort_data_counts(cohort_id))
+    counts = store.cohort_data_counts(cohort_id)
+    return CohortData(
+        cohort=store.cohort(cohort_id),
+        rows=without_answer_counts(counts),
+        holds_answers=any(counts.get(t) for t in ANSWER_TABLES),
+    )
 
 
 def delete_cohort_data(
@@ -461,7 +468,7 @@ def delete_cohort_data(
             f"To confirm, type the cohort's name exactly as shown: {cohort.name}"
             " (capitals, spaces and punctuation included)."
         )
-    return store.delete_cohort_data(Actor.of(viewer), cohort_id, cohort.name)
+    return without_answer_counts(store.delete_cohort_data(Actor.of(viewer), cohort_id, cohort.name))
 
 
 # --------------------------------------------------------------------------- audit log

@@ -762,7 +762,11 @@ def test_delete_cohort_data_removes_exactly_that_cohort(
     counts_before = store.row_counts()
     preview = admin.cohort_data(store, ada, gone)
     assert preview.cohort.name == "Tuesday"
-    assert preview.rows["responses"] == 3 and preview.rows["roster_members"] == 3
+    assert preview.rows["roster_members"] == 3 and preview.rows["attendance"] == 3
+    # Answers are removed but never counted aloud: a count could tell how many answered a
+    # pulse that is still open.
+    assert preview.holds_answers
+    assert not set(preview.rows) & {"responses", "answers", "scores", "card_codes"}
 
     removed = admin.delete_cohort_data(store, ada, gone, "Tuesday")
 
@@ -783,7 +787,8 @@ def test_delete_cohort_data_removes_exactly_that_cohort(
         "cohort",
         str(gone),
     )
-    assert "'Tuesday'" in detail and "responses=3" in detail
+    assert "'Tuesday'" in detail and "roster_members=3" in detail
+    assert "responses" not in detail and "anonymous pulse answers (not counted)" in detail
 
 
 def test_delete_cohort_data_needs_the_exact_name(

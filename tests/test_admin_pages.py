@@ -230,6 +230,27 @@ def test_delete_cohort_tab_needs_the_exact_name(
     assert any("There are no cohorts" in i.value for i in at.info)
 
 
+def test_delete_cohort_tab_never_counts_pulse_answers(
+    store: Store, ada: StaffUser, make_staff: Any
+) -> None:
+    maya = make_staff("maya", Role.FACILITATOR)
+    program = admin.create_program(store, ada, "Pain collective")
+    version, _ = load_curriculum(store, Actor.system(), CURRICULA / "collective-healing.yaml")
+    cohort = store.create_cohort(
+        Actor.system(), program.id, version.id, "Tuesday", {1: dt.date(2026, 3, 2)}, [maya.id], []
+    )
+    (session,) = store.sessions(cohort.id)
+    response = ScoredResponse(answers={("who5", "cheerful"): 3}, scores={"who5": 12.0})
+    opened_at = dt.datetime(2026, 3, 2, 19)
+    store.store_closed_pulse(Actor.system(), session.id, opened_at, [response] * 3)
+    at = opened(store, ada, "Delete cohort data")
+    (table,) = at.dataframe
+    shown = set(table.value["What is removed"])
+    assert {"Sessions", "Facilitator assignments", "Pulse windows"} <= shown
+    assert not any("respons" in s.lower() or "answer" in s.lower() for s in shown)
+    assert any("not counted here" in c.value for c in at.caption)
+
+
 # --------------------------------------------------------------------------- audit page
 
 

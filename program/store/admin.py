@@ -29,6 +29,19 @@ _NEXTVAL = re.compile(r"^nextval\('((?:[^']|'')+)'\)$")
 # here, and nothing keyed to a deleted cohort can be left behind.
 COHORT_LINKS = ("cohort_id", "session_id", "member_id", "response_id")
 
+# Tables whose row counts would tell how many people answered a pulse, even one still open or
+# below the minimum group size (card codes: how many cards were used). Deletion removes them but
+# never counts them aloud, in the preview or the audit log (DESIGN.md §3, rules 1 and 2).
+ANSWER_TABLES = frozenset(
+    {"responses", "answers", "scores", "cell_summaries", "cell_counts", "card_codes"}
+)
+
+
+def without_answer_counts(counts: Mapping[str, int]) -> dict[str, int]:
+    """`counts` with the tables of `ANSWER_TABLES` left out."""
+    return {t: n for t, n in counts.items() if t not in ANSWER_TABLES}
+
+
 # What the audit filter may show a list of: a fixed column per choice, never a name a person typed.
 AUDIT_CHOICES = {
     "actor": "SELECT DISTINCT actor FROM audit_events ORDER BY actor",
@@ -231,7 +244,9 @@ class AdminQueries(StoreBase):
                     f"DELETE FROM {_name(table)} WHERE {condition}", params
                 ).fetchone()
                 counts[table] = int(done[0]) if done else 0
-            summary = ", ".join(f"{t}={n}" for t, n in counts.items() if n)
+            summary = ", ".join(f"{t}={n}" for t, n in without_answer_counts(counts).items() if n)
+            if any(counts.get(t) for t in ANSWER_TABLES):
+                summary += ", and its anonymous pulse answers (not counted)"
             self._audit(
                 cur,
                 actor,
