@@ -54,6 +54,7 @@ weekly = len(data.bundle.curriculum.weekly_numbers)
 # Streamlit fits title, axes and plot into the chart's height; 260 leaves a thin plot.
 CHART_HEIGHT = 400
 SMALL_CHART_HEIGHT = 320
+METRIC_WIDTH = 170  # pixels: two figures side by side on a 390-pixel phone, four on a laptop
 slug = re.sub(r"[^a-z0-9]+", "-", data.cohort.name.lower()).strip("-") or "cohort"
 
 
@@ -86,20 +87,25 @@ st.caption(
     f"{data.bundle.curriculum.title} · started {data.cohort.start_date:%d %B %Y} ·"
     f" {data.cohort.status} · minimum group size for pulse results: {k}"
 )
-enrolled_col, held_col, attendance_col, completers_col = st.columns(4)
-enrolled_col.metric("Enrolled", data.enrolled, border=True)
-held_col.metric("Sessions held", f"{len(held)} of {len(scheduled)}", border=True)
-attendance_col.metric(
+# A row that wraps instead of columns that stack: two figures a line on a phone, not one.
+figures_row = st.container(horizontal=True, gap="small")
+figures_row.metric("Enrolled", data.enrolled, border=True, width=METRIC_WIDTH)
+figures_row.metric(
+    "Sessions held", f"{len(held)} of {len(scheduled)}", border=True, width=METRIC_WIDTH
+)
+figures_row.metric(
     "Attendance",
     f"{sum(rates) / len(rates):.0%}" if rates else "—",
     help="Present ÷ enrolled, averaged over the sessions held so far.",
     border=True,
+    width=METRIC_WIDTH,
 )
-completers_col.metric(
+figures_row.metric(
     "Completed" if data.cohort.status == "finished" else "Completed so far",
     f"{data.completers} of {data.enrolled}",
     help=f"Attended at least {rule} of the {weekly} weekly sessions: the curriculum's rule.",
     border=True,
+    width=METRIC_WIDTH,
 )
 
 # --------------------------------------------------------------------------- attendance

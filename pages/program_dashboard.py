@@ -23,6 +23,7 @@ store = ui.store()
 
 PNG_WIDTH = 640  # charts fill their container on the page; a PNG has none, so give it a width
 CHART_HEIGHT = 340  # the page fits title, axes and plot into this; the builders' 260 leaves ~120
+METRIC_WIDTH = 105  # pixels: three figures side by side in a box, on a phone as on a laptop
 
 
 # Cached with st.cache_data: ProgramResults are frozen dataclasses and pydantic models, which pickle
@@ -201,27 +202,31 @@ rule = (
 cohort_box, people_box = st.columns(2)
 with cohort_box.container(border=True):
     st.markdown("**Cohorts**")
-    running, finished, scheduled = st.columns(3)
-    running.metric("Running", headline.cohorts_running)
-    finished.metric("Finished", headline.cohorts_finished)
-    scheduled.metric("Scheduled", headline.cohorts_scheduled)
+    # Rows that wrap instead of columns that stack: the figures stay side by side on a phone.
+    cohort_row = st.container(horizontal=True)
+    cohort_row.metric("Running", headline.cohorts_running, width=METRIC_WIDTH)
+    cohort_row.metric("Finished", headline.cohorts_finished, width=METRIC_WIDTH)
+    cohort_row.metric("Scheduled", headline.cohorts_scheduled, width=METRIC_WIDTH)
 with people_box.container(border=True):
     st.markdown("**People**")
-    enrolled, attendance, completion = st.columns(3)
-    enrolled.metric(
+    people_row = st.container(horizontal=True)
+    people_row.metric(
         "Enrolled",
         headline.enrolled,
         help="Active roster members of the cohorts in this view.",
+        width=METRIC_WIDTH,
     )
-    attendance.metric(
+    people_row.metric(
         "Attendance",
         percent(headline.attendance_rate),
         help="Present ÷ enrolled, over every held session of these cohorts.",
+        width=METRIC_WIDTH,
     )
-    completion.metric(
+    people_row.metric(
         "Completion",
         percent(headline.completion_rate),
         help=f"Finished cohorts only: members who {rule}, ÷ enrolled.",
+        width=METRIC_WIDTH,
     )
 
 # --------------------------------------------------------------------------- retention
