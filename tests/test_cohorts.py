@@ -543,6 +543,23 @@ def test_overview_counts_and_who_runs_it(world, three_cohorts):
     assert not lead_row.runs_it
 
 
+def test_overview_asks_the_store_once_not_once_per_cohort(world, three_cohorts, monkeypatch):
+    """An admin sees every cohort: per-cohort queries would make the page slow at thousands."""
+    expected = {
+        (o.cohort.id, o.sessions_held, o.enrolled)
+        for o in cohorts.overview(world.store, world.admin)
+    }
+
+    def per_cohort(*args: object) -> None:
+        raise AssertionError("a query per cohort")
+
+    for name in ("sessions", "enrolled_count", "cohort_facilitator_ids"):
+        monkeypatch.setattr(world.store, name, per_cohort)
+    rows = cohorts.overview(world.store, world.admin)
+    assert len(rows) == len(three_cohorts)
+    assert {(o.cohort.id, o.sessions_held, o.enrolled) for o in rows} == expected
+
+
 def test_overview_has_no_name_fields_and_holds_no_roster_name(world, three_cohorts):
     fields = {f.name for f in dataclasses.fields(cohorts.CohortOverview)}
     assert fields == {

@@ -262,6 +262,18 @@ class CohortQueries(StoreBase):
         rows = self._rows(f"{self._SESSION} WHERE cohort_id = ? ORDER BY number", [cohort_id])
         return [self._session(r) for r in rows]
 
+    def sessions_of_cohorts(self, cohort_ids: Sequence[int]) -> dict[int, list[SessionRecord]]:
+        """The sessions of many cohorts at once, by cohort id, each list in session order."""
+        rows = self._rows(
+            f"{self._SESSION} WHERE cohort_id IN (SELECT unnest(?::INTEGER[]))"
+            " ORDER BY cohort_id, number",
+            [list(cohort_ids)],
+        )
+        out: dict[int, list[SessionRecord]] = {i: [] for i in cohort_ids}
+        for row in rows:
+            out[row[1]].append(self._session(row))
+        return out
+
     def session(self, session_id: int) -> SessionRecord:
         row = self._one(f"{self._SESSION} WHERE id = ?", [session_id])
         if row is None:
@@ -418,6 +430,16 @@ class CohortQueries(StoreBase):
             [cohort_id],
         )
         return int(row[0]) if row else 0
+
+    def active_member_counts(self, cohort_ids: Sequence[int]) -> dict[int, int]:
+        """`enrolled_count` for many cohorts at once; a cohort with none is left out."""
+        rows = self._rows(
+            "SELECT cohort_id, count(*) FROM roster_members"
+            " WHERE cohort_id IN (SELECT unnest(?::INTEGER[])) AND status = 'active'"
+            " GROUP BY cohort_id",
+            [list(cohort_ids)],
+        )
+        return {r[0]: int(r[1]) for r in rows}
 
     def roster_member(self, member_id: int) -> RosterMember:
         row = self._one(
