@@ -19,7 +19,7 @@ store = ui.store()
 st.html(
     """
     <style>
-    .mirror { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #111820;
+    .mirror { font-family: inherit; color: #111820;
               max-width: 72rem; margin: 0 auto; }
     .mirror h1 { font-size: 3.2rem; line-height: 1.15; margin: 0 0 .3rem; font-weight: 700;
                  color: #111820; }
@@ -96,7 +96,7 @@ def load_mirror(
 
 # What the sentence says for each bundled measure; {words} is a scale label or "between" two.
 SENTENCES = {
-    "who5": "Over the last two weeks, the group felt good, on average, {words}.",
+    "who5": "On average, the group felt well {words} over the last two weeks.",
     "connection": "On average, the group's answer to “I identify with this group” was {words}.",
     "stress": "On average, the group's stress this past week was {words}.",
     "self-kindness": (
