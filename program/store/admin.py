@@ -432,7 +432,7 @@ class AdminQueries(StoreBase):
         params["limit"] = limit
         rows = self._named(
             "SELECT id, occurred_at, actor, action, object_type, object_id, detail"
-            f" FROM audit_events{_AUDIT_WHERE} ORDER BY id DESC LIMIT $limit",
+            " FROM audit_events" + _AUDIT_WHERE + " ORDER BY id DESC LIMIT $limit",
             params,
         )
         return [audit_event(r) for r in rows]
@@ -446,5 +446,5 @@ class AdminQueries(StoreBase):
         until: dt.date | None = None,
     ) -> int:
         params = self._audit_filter(actor, action, object_type, since, until)
-        rows = self._named(f"SELECT count(*) FROM audit_events{_AUDIT_WHERE}", params)
+        rows = self._named("SELECT count(*) FROM audit_events" + _AUDIT_WHERE, params)
         return int(rows[0][0])
