@@ -56,6 +56,20 @@ def png_of(chart: Any) -> Callable[[], bytes]:
     return lambda: charts.png(chart.properties(width=PNG_WIDTH))
 
 
+def png_button(label: str, chart: Any, program_id: int, name: str) -> None:
+    """A download button for one chart as PNG, rendered on click; the download is audited."""
+    st.download_button(
+        label,
+        data=png_of(chart),
+        file_name=f"program-{program_id}-{name}.png",
+        mime="image/png",
+        icon=":material/image:",
+        on_click=record_export,
+        args=(f"program {name} png", program_id),
+        key=f"png-{name}",
+    )
+
+
 def percent(share: float | None) -> str:
     return "—" if share is None else f"{share:.0%}"
 
@@ -244,16 +258,7 @@ if results.retention:
         "At each session number: members present ÷ members enrolled, over the cohorts that have"
         f" held that session.{orientation}"
     )
-    st.download_button(
-        "Retention chart (PNG)",
-        data=png_of(retention),
-        file_name=f"program-{program.id}-retention.png",
-        mime="image/png",
-        icon=":material/image:",
-        on_click=record_export,
-        args=("program retention png", program.id),
-        key="png-retention",
-    )
+    png_button("Retention chart (PNG)", retention, program.id, "retention")
 else:
     st.info("No session has been held yet in these cohorts.", icon=":material/info:")
 
@@ -294,16 +299,7 @@ else:
             st.caption(
                 f"{left_out_line(measure_left_out, k)} G: cohorts pooled; N: their responses."
             )
-            st.download_button(
-                "Chart (PNG)",
-                data=png_of(chart),
-                file_name=f"program-{program.id}-{measure}.png",
-                mime="image/png",
-                icon=":material/image:",
-                on_click=record_export,
-                args=(f"program {measure} png", program.id),
-                key=f"png-{measure}",
-            )
+            png_button("Chart (PNG)", chart, program.id, measure)
 
 # --------------------------------------------------------------------------- comparison
 st.subheader("Cohort comparison")
