@@ -24,7 +24,7 @@ from program.demo import DEMO_PASSWORD
 from program.models import Mark
 from program.settings import Settings
 from program.store import Store
-from scripts.appserver import CHROMIUM, Server, healthy, run_program
+from scripts.appserver import CHROMIUM, Server, healthy, run_program, seed_demo
 from tests.browser.conftest import sign_in
 from tests.browser.test_journeys import WAIT, choose, phone, settle, show_tab
 
@@ -51,8 +51,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
     database = tmp_path_factory.mktemp("crash") / "db.duckdb"
-    seeded = run_program(database, "seed-demo")
-    assert seeded.returncode == 0, seeded.stderr
+    seed_demo(database)
     store = Store(database)
     try:
         maya = store.staff_user_by_username("maya")

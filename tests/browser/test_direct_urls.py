@@ -23,7 +23,7 @@ from program.demo import DEMO_PASSWORD
 from program.models import AttendanceMark, Mark
 from program.settings import Settings
 from program.store import Store
-from scripts.appserver import CHROMIUM, Server, run_program
+from scripts.appserver import CHROMIUM, Server, seed_demo
 from tests.browser.conftest import sign_in
 from tests.browser.test_journeys import WAIT, choose, settle
 
@@ -101,8 +101,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
     database = tmp_path_factory.mktemp("direct-urls") / "db.duckdb"
-    seeded = run_program(database, "seed-demo")
-    assert seeded.returncode == 0, seeded.stderr
+    seed_demo(database)
     store = Store(database)
     try:
         code = prepare(store)
