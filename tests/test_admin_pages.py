@@ -9,7 +9,7 @@ import pytest
 
 from program import admin
 from program.library import load_curriculum
-from program.models import Actor, Role, ScoredResponse, StaffUser
+from program.models import Actor, Cohort, Role, ScoredResponse, StaffUser
 from program.store import Store
 from tests.conftest import CURRICULA, app_test
 
@@ -209,15 +209,20 @@ def test_backup_tab_offers_the_download_and_the_restore_form(store: Store, ada: 
     assert at.get("download_button")
 
 
-def test_delete_cohort_tab_needs_the_exact_name(
-    store: Store, ada: StaffUser, make_staff: Any
-) -> None:
+def tuesday_cohort(store: Store, ada: StaffUser, make_staff: Any) -> Cohort:
+    """A program with one cohort, "Tuesday", of one session, run by Maya."""
     maya = make_staff("maya", Role.FACILITATOR)
     program = admin.create_program(store, ada, "Pain collective")
     version, _ = load_curriculum(store, Actor.system(), CURRICULA / "collective-healing.yaml")
-    cohort = store.create_cohort(
+    return store.create_cohort(
         Actor.system(), program.id, version.id, "Tuesday", {1: dt.date(2026, 3, 2)}, [maya.id], []
     )
+
+
+def test_delete_cohort_tab_needs_the_exact_name(
+    store: Store, ada: StaffUser, make_staff: Any
+) -> None:
+    cohort = tuesday_cohort(store, ada, make_staff)
     at = opened(store, ada, "Delete cohort data")
     by_label(at.text_input, "Cohort name").input("tuesday")
     by_label(at.button, "Delete this cohort's data").click().run()
@@ -233,12 +238,7 @@ def test_delete_cohort_tab_needs_the_exact_name(
 def test_delete_cohort_tab_never_counts_pulse_answers(
     store: Store, ada: StaffUser, make_staff: Any
 ) -> None:
-    maya = make_staff("maya", Role.FACILITATOR)
-    program = admin.create_program(store, ada, "Pain collective")
-    version, _ = load_curriculum(store, Actor.system(), CURRICULA / "collective-healing.yaml")
-    cohort = store.create_cohort(
-        Actor.system(), program.id, version.id, "Tuesday", {1: dt.date(2026, 3, 2)}, [maya.id], []
-    )
+    cohort = tuesday_cohort(store, ada, make_staff)
     (session,) = store.sessions(cohort.id)
     response = ScoredResponse(answers={("who5", "cheerful"): 3}, scores={"who5": 12.0})
     opened_at = dt.datetime(2026, 3, 2, 19)

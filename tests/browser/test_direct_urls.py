@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -192,6 +193,19 @@ def guest_context(browser: Browser) -> BrowserContext:
     return browser.new_context()
 
 
+@contextmanager
+def signed_in(browser: Browser, world: World, username: str) -> Iterator[Page]:
+    """A page in a browser context of its own, signed in as `username`; closed afterwards."""
+    context = guest_context(browser)
+    try:
+        page = context.new_page()
+        page.goto(world.server.url)
+        sign_in(page, world.server.url, username, DEMO_PASSWORD)
+        yield page
+    finally:
+        context.close()
+
+
 def test_a_guest_sees_the_signin_screen_on_every_staff_page(browser: Browser, world: World) -> None:
     context = guest_context(browser)
     try:
@@ -223,11 +237,7 @@ def test_a_participant_who_came_by_a_join_link_sees_no_staff_page(
 def test_a_facilitator_of_other_cohorts_sees_nothing_of_mayas(
     browser: Browser, world: World
 ) -> None:
-    context = guest_context(browser)
-    try:
-        page = context.new_page()
-        page.goto(world.server.url)
-        sign_in(page, world.server.url, "sam", DEMO_PASSWORD)
+    with signed_in(browser, world, "sam") as page:
         for path in PAGES:
             text = visit(page, f"{world.server.url}{path}") + every_tab(page)
             assert not leaks(text, world.maya_names), (path, leaks(text, world.maya_names))
@@ -244,19 +254,13 @@ def test_a_facilitator_of_other_cohorts_sees_nothing_of_mayas(
             expect(
                 page.get_by_role("gridcell", name=name, exact=True, include_hidden=True)
             ).to_be_attached()
-    finally:
-        context.close()
 
 
 def test_a_signed_in_facilitator_cannot_reach_mayas_cohort_by_its_session_page(
     browser: Browser, world: World
 ) -> None:
     """The cohort pickers list only his own cohorts, so Maya's cannot even be chosen."""
-    context = guest_context(browser)
-    try:
-        page = context.new_page()
-        page.goto(world.server.url)
-        sign_in(page, world.server.url, "sam", DEMO_PASSWORD)
+    with signed_in(browser, world, "sam") as page:
         for path, where in (
             ("/session", "stMain"),
             ("/cohort_dashboard", "stMain"),
@@ -268,37 +272,23 @@ def test_a_signed_in_facilitator_cannot_reach_mayas_cohort_by_its_session_page(
             options = set(page.get_by_role("option").all_inner_texts())
             page.keyboard.press("Escape")
             assert options == set(world.sam_cohorts), (path, options)
-    finally:
-        context.close()
 
 
 def test_the_check_would_see_a_leak_mayas_own_session_page_names_her_group(
     browser: Browser, world: World
 ) -> None:
     """The control: the same text check finds the secret names where they belong."""
-    context = guest_context(browser)
-    try:
-        page = context.new_page()
-        page.goto(world.server.url)
-        sign_in(page, world.server.url, "maya", DEMO_PASSWORD)
+    with signed_in(browser, world, "maya") as page:
         visit(page, f"{world.server.url}/session")
         choose(page, "Cohort", SECRET_COHORT)
         text = every_tab(page)
         assert set(leaks(text, SECRET_NAMES)) == set(SECRET_NAMES)
-    finally:
-        context.close()
 
 
 def test_the_curriculum_library_does_not_name_other_facilitators_cohorts(
     browser: Browser, world: World
 ) -> None:
     """The library names only his own cohorts; the rest are counted, not named."""
-    context = guest_context(browser)
-    try:
-        page = context.new_page()
-        page.goto(world.server.url)
-        sign_in(page, world.server.url, "sam", DEMO_PASSWORD)
+    with signed_in(browser, world, "sam") as page:
         text = visit(page, f"{world.server.url}/curricula") + every_tab(page)
         assert not leaks(text, world.maya_cohorts), leaks(text, world.maya_cohorts)
-    finally:
-        context.close()
