@@ -49,11 +49,15 @@ async def signin(request: Request) -> Response:
     username = str(form.get("username") or "")[:64]
     password = str(form.get("password") or "")[:256]
     store, settings = ui.store(), ui.settings()
+    # Kept only in memory, hashed, to pace guesses from this address (program/throttle.py).
+    client = request.client.host if request.client else "unknown"
     try:
-        token = await run_in_threadpool(auth.sign_in, store, settings, username, password)
-    except AccessDenied as exc:
-        problem = "paused" if "paused" in str(exc) else "failed"
-        return RedirectResponse(_with_problem(target, problem), status_code=303)
+        token = await run_in_threadpool(
+            auth.sign_in, store, settings, username, password, None, client
+        )
+    except AccessDenied:
+        # One answer for every refusal: unknown username, wrong password, pause or busy server.
+        return RedirectResponse(_with_problem(target, "failed"), status_code=303)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         auth.COOKIE_NAME,

@@ -141,7 +141,6 @@ def _sidebar(viewer: StaffUser) -> None:
 
 SIGNIN_ERRORS = {
     "failed": "That username and password do not match an active account.",
-    "paused": "Too many failed attempts for this username. Sign-in is paused for a while; try again later.",
     "expired": "The sign-in form expired. Please try again.",
 }
 

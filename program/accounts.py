@@ -1,33 +1,67 @@
-"""Staff accounts: creation with argon2id password hashes, and password checks."""
+"""Staff accounts: creation with argon2id password hashes, and password checks.
+
+Each hash or check takes 64 MiB for its duration, so at most HASHES_AT_ONCE of them run at a time
+in this process, whoever asks: a burst of sign-ins waits its turn instead of taking the memory of
+thirty. A check that cannot start within CHECK_WAIT seconds is given up (PasswordCheckBusy).
+"""
 
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from program.errors import InvalidInput
+from program.errors import InvalidInput, ProgramError
 from program.models import Actor, Role, StaffUser
 from program.store import Store
 
-# argon2-cffi's defaults are the RFC 9106 "low memory" profile of argon2id.
+# argon2-cffi's defaults are the RFC 9106 "low memory" profile of argon2id: 64 MiB, 3 passes.
 _hasher = PasswordHasher()
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 MIN_PASSWORD = 10
 
+HASHES_AT_ONCE = 2
+CHECK_WAIT = 2.0  # seconds a sign-in's password check may wait for its turn
+HASH_WAIT = 30.0  # seconds a new password's hash may wait (an admin or the command line asked)
+_hashing = threading.BoundedSemaphore(HASHES_AT_ONCE)
+
+
+class PasswordCheckBusy(ProgramError):
+    """Every hashing slot stayed taken for the whole wait."""
+
+    title = "The server is busy"
+
+
+@contextmanager
+def _hashing_slot(wait: float) -> Iterator[None]:
+    if not _hashing.acquire(timeout=wait):
+        raise PasswordCheckBusy(
+            "The server is busy checking passwords. Please try again in a moment."
+        )
+    try:
+        yield
+    finally:
+        _hashing.release()
+
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _hashing_slot(HASH_WAIT):
+        return _hasher.hash(password)
 
 
 def password_matches(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches the hash; raises PasswordCheckBusy if no check could start."""
     if not password_hash:
         return False
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    with _hashing_slot(CHECK_WAIT):
+        try:
+            return _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def check_new_password(password: str) -> None:

@@ -18,6 +18,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from program import auth
 from program.access import require_role
 from program.accounts import check_new_password, create_user, hash_password
 from program.errors import Conflict, InvalidInput
@@ -103,13 +104,14 @@ def create_staff(
 
 
 def reset_password(store: Store, viewer: StaffUser, user_id: int, new_password: str) -> None:
-    """Set a new password chosen by the admin, and sign the person out everywhere."""
+    """Set a new password chosen by the admin, sign the person out everywhere, lift any pause."""
     _require_admin(viewer)
-    store.staff_user(user_id)
+    user = store.staff_user(user_id)
     check_new_password(new_password)
     actor = Actor.of(viewer)
     store.set_staff_password(actor, user_id, hash_password(new_password))
     store.end_all_staff_sessions(actor, user_id)
+    auth.forget_failed_signins(user.username)  # failures against the old password no longer count
 
 
 def deactivate_staff(store: Store, viewer: StaffUser, user_id: int) -> StaffUser:

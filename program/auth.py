@@ -1,4 +1,9 @@
-"""Staff sign-in: password checks with a pause after repeated failures, and revocable sessions.
+"""Staff sign-in: password checks that cannot be raced, and revocable sessions.
+
+Every refused sign-in looks the same from outside: an unknown username, a wrong password, a pause
+and a busy server all give the one message REFUSED, and an unknown username is checked against a
+dummy hash so it takes as long as a wrong password. How often a password may be tried is decided in
+memory by program/throttle.py, before the password is checked.
 
 The browser holds only a signed cookie naming a random session token; the server keeps a hash of
 the token, when it was last used and whether it was revoked. Signing out, an idle timeout or an
@@ -14,16 +19,22 @@ import hmac
 import secrets
 from pathlib import Path
 
-from program.accounts import hash_password, password_matches
+from program.accounts import PasswordCheckBusy, hash_password, password_matches
 from program.errors import AccessDenied
 from program.models import Actor, StaffUser
 from program.settings import Settings
 from program.store import Store
+from program.throttle import Refused, SigninThrottle
 
 COOKIE_NAME = "program_session"
 TOUCH_EVERY = dt.timedelta(minutes=1)
-# Checked against when the username is unknown, so a wrong username takes as long as a wrong password.
-_DUMMY_HASH = hash_password("an unknown user never matches this")
+REFUSED = "That username and password do not match an active account."
+# Who asks when no request is involved (the command line, tests).
+LOCAL_CLIENT = "local"
+# Checked against when there is no password to check (an unknown username, an account without a
+# password), so every refusal takes as long as a wrong password. Nobody knows what it hashes.
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(32))
+_throttle = SigninThrottle()
 
 
 def now() -> dt.datetime:
@@ -35,28 +46,64 @@ def token_hash(token: str) -> str:
 
 
 def sign_in(
-    store: Store, settings: Settings, username: str, password: str, at: dt.datetime | None = None
+    store: Store,
+    settings: Settings,
+    username: str,
+    password: str,
+    at: dt.datetime | None = None,
+    client: str = LOCAL_CLIENT,
 ) -> str:
-    """Check a username and password; return a new session token or raise AccessDenied."""
+    """Check a username and password; return a new session token or raise AccessDenied(REFUSED).
+
+    `client` is who is asking (the request's client address); it is kept only in memory, hashed.
+    The attempt is counted as a failure before the password is checked and given back only if it
+    was right or never checked, so a burst of attempts cannot get more checks than the limits allow.
+    """
     at = at or now()
-    if not (_is_text(username) and _is_text(password)):
-        # Half a surrogate pair cannot be stored or hashed; no account has one, so: no match.
-        password_matches(_DUMMY_HASH, "")
-        raise AccessDenied("That username and password do not match an active account.")
-    user = store.staff_user_by_username(username.strip())
-    if user is None or not user.active:
-        password_matches(_DUMMY_HASH, password)
-        raise AccessDenied("That username and password do not match an active account.")
-    paused = store.signin_pause(user.id)
-    if paused is not None and paused > at:
-        raise AccessDenied(_pause_message(paused, at))
-    if not password_matches(store.password_hash(user.id), password):
-        pause_end = at + dt.timedelta(minutes=settings.failed_signin_pause_minutes)
-        paused = store.record_failed_signin(user.id, settings.failed_signin_limit, pause_end)
-        if paused is not None:
-            raise AccessDenied(_pause_message(paused, at))
-        raise AccessDenied("That username and password do not match an active account.")
+    name = username.strip().lower()
+    try:
+        attempt = _throttle.reserve(
+            name,
+            client,
+            settings.failed_signin_limit,
+            dt.timedelta(minutes=settings.failed_signin_pause_minutes),
+            at,
+        )
+    except Refused:
+        raise AccessDenied(REFUSED) from None
+    try:
+        user, stored_hash = _account(store, name, password)
+        # Half a surrogate pair cannot be hashed; no password has one, so: no match.
+        matched = password_matches(
+            stored_hash or _DUMMY_HASH, password if _is_text(password) else ""
+        )
+    except PasswordCheckBusy:
+        attempt.cancelled()
+        raise AccessDenied(REFUSED) from None
+    except BaseException:
+        attempt.cancelled()
+        raise
+    if user is None or stored_hash is None or not matched:
+        attempt.failed()
+        raise AccessDenied(REFUSED)
+    attempt.succeeded()
     return start_session(store, user, at)
+
+
+def _account(store: Store, name: str, password: str) -> tuple[StaffUser | None, str | None]:
+    """The active account of a normalised username and its password hash, if it has both."""
+    if not (_is_text(name) and _is_text(password)):
+        # Half a surrogate pair cannot be stored; no account has one.
+        return None, None
+    user = store.staff_user_by_username(name)
+    if user is None or not user.active:
+        return None, None
+    return user, store.password_hash(user.id)
+
+
+def forget_failed_signins(username: str | None = None) -> None:
+    """Forget the failed sign-ins of one username (its password was reset), or of everyone."""
+    _throttle.clear(None if username is None else username.strip().lower())
 
 
 def _is_text(value: str) -> bool:
@@ -73,14 +120,6 @@ def start_session(store: Store, user: StaffUser, at: dt.datetime | None = None) 
     token = secrets.token_urlsafe(32)
     store.start_staff_session(user, token_hash(token), at or now())
     return token
-
-
-def _pause_message(until: dt.datetime, at: dt.datetime) -> str:
-    minutes = max(1, round((until - at).total_seconds() / 60))
-    return (
-        "Too many failed attempts for this username. Sign-in is paused for"
-        f" {minutes} more minute{'s' if minutes != 1 else ''}."
-    )
 
 
 def resolve_session(

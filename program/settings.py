@@ -43,10 +43,23 @@ class Settings(BaseSettings):
         48, ge=1, le=24 * 14, description="An open pulse closes by itself this long after opening."
     )
     failed_signin_limit: int = Field(
-        5, ge=2, le=50, description="Failed sign-ins for one username before a pause."
+        5,
+        ge=2,
+        le=50,
+        description=(
+            "Failed sign-ins in a row for one username from one client address before that"
+            " client must wait between attempts; from then on the username's password is also"
+            " checked at most once a second, whoever asks."
+        ),
     )
     failed_signin_pause_minutes: int = Field(
-        15, ge=1, le=24 * 60, description="How long sign-in is paused after too many failures."
+        15,
+        ge=1,
+        le=24 * 60,
+        description=(
+            "The longest wait between attempts for a client past the limit: 1 minute after the"
+            " limit, doubling with each further failure up to this."
+        ),
     )
 
 

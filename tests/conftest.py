@@ -46,6 +46,14 @@ def settings_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     get_settings.cache_clear()
 
 
+@pytest.fixture(autouse=True)
+def no_failed_signins() -> None:
+    """Failed sign-ins are counted in the process's memory: each test starts with none."""
+    from program import auth
+
+    auth.forget_failed_signins()
+
+
 @pytest.fixture
 def store(settings_env: Path) -> Iterator[Store]:
     """A fresh, migrated database in a temporary file."""

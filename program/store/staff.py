@@ -78,46 +78,8 @@ class StaffQueries(StoreBase):
         row = self._one("SELECT count(*) FROM staff_users")
         return int(row[0]) if row else 0
 
-    def signin_pause(self, user_id: int) -> dt.datetime | None:
-        row = self._one("SELECT paused_until FROM staff_users WHERE id = ?", [user_id])
-        return row[0] if row else None
-
-    def record_failed_signin(
-        self, user_id: int, limit: int, pause_until: dt.datetime
-    ) -> dt.datetime | None:
-        """Count a failed sign-in; at `limit` failures pause the account. Returns the pause end."""
-
-        def unit(cur: Cursor) -> dt.datetime | None:
-            row = cur.execute(
-                "UPDATE staff_users SET failed_signins = failed_signins + 1 WHERE id = ?"
-                " RETURNING failed_signins, username",
-                [user_id],
-            ).fetchone()
-            assert row is not None
-            if row[0] < limit:
-                return None
-            cur.execute(
-                "UPDATE staff_users SET failed_signins = 0, paused_until = ? WHERE id = ?",
-                [pause_until, user_id],
-            )
-            self._audit(
-                cur,
-                Actor.system(),
-                "pause sign-in",
-                "staff_user",
-                user_id,
-                f"{limit} failed attempts for {row[1]}",
-            )
-            return pause_until
-
-        return self.write(unit)
-
     def start_staff_session(self, user: StaffUser, token_hash: str, now: dt.datetime) -> None:
         def unit(cur: Cursor) -> None:
-            cur.execute(
-                "UPDATE staff_users SET failed_signins = 0, paused_until = NULL WHERE id = ?",
-                [user.id],
-            )
             cur.execute(
                 "INSERT INTO staff_sessions (token_hash, user_id, created_at, last_seen_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -205,12 +167,11 @@ class StaffQueries(StoreBase):
             )
 
     def set_staff_password(self, actor: Actor, user_id: int, password_hash: str) -> None:
-        """Replace a password hash and lift any sign-in pause."""
+        """Replace a password hash."""
 
         def unit(cur: Cursor) -> None:
             row = cur.execute(
-                "UPDATE staff_users SET password_hash = ?, failed_signins = 0, paused_until = NULL"
-                " WHERE id = ? RETURNING username",
+                "UPDATE staff_users SET password_hash = ? WHERE id = ? RETURNING username",
                 [password_hash, user_id],
             ).fetchone()
             if row is None:
@@ -303,7 +264,6 @@ class StaffQueries(StoreBase):
                 "SELECT 1 FROM staff_sessions WHERE token_hash = ?", [token_hash]
             ).fetchone():
                 return False
-            # A password pause stays: it slows guessing of the password, which this did not prove.
             cur.execute(
                 "INSERT INTO staff_sessions (token_hash, user_id, created_at, last_seen_at)"
                 " VALUES (?, ?, ?, ?)",
