@@ -11,6 +11,7 @@ import ui
 from program import charts, exports, pulse, results, session_runner
 from program.errors import ProgramError
 from program.models import Actor, Direction, Role, SessionStatus, StaffUser
+from program.privacy import ROUNDING_NOTE, step_bands, step_decimals
 from program.results import CohortResults, MeasureSeries
 from program.store import Store
 
@@ -175,29 +176,23 @@ def change_card(series: MeasureSeries) -> None:
         st.caption(f"Not available: {series.first_last_reason}.")
         return
     instrument = series.instrument
-    c = fl.comparison
+    c = fl.change
     higher_better = instrument.direction == Direction.HIGHER_IS_BETTER
     st.caption(
         f"Session {fl.first} → session {fl.last}; "
         + ("higher is better." if higher_better else "lower is better.")
     )
-    lines = []
-    if c.welch is not None:
-        w = c.welch
+    places = step_decimals(c.diff_step)
+    ci_places = step_decimals(c.ci_step)
+    lines = [
+        f"- **Difference (last − first): {signed(c.diff, places)} points**, 95% interval"
+        f" {signed(c.ci95[0], ci_places)} to {signed(c.ci95[1], ci_places)}"
+    ]
+    if c.g is not None and c.g_ci95 is not None:
         lines.append(
-            f"- **Difference (last − first): {signed(w.diff, 1)} points**, 95% interval"
-            f" {signed(w.ci95[0], 1)} to {signed(w.ci95[1], 1)}"
+            f"- **Hedges' g: {signed(c.g, 1)}**, 95% interval {signed(c.g_ci95[0], 1)} to"
+            f" {signed(c.g_ci95[1], 1)}"
         )
-    else:
-        lines.append("- **Difference:** no interval, because the answers had no spread.")
-    if c.hedges is not None:
-        h = c.hedges
-        lines.append(
-            f"- **Hedges' g: {signed(h.g, 2)}**, 95% interval {signed(h.ci95[0], 2)} to"
-            f" {signed(h.ci95[1], 2)}"
-        )
-    if c.cliffs is not None:
-        lines.append(f"- **Cliff's δ: {signed(c.cliffs.delta, 2)}** (from −1 to +1)")
     enrolled = data.enrolled
     shares = [
         f"session {number}: {n} of {enrolled} enrolled ({n / enrolled:.0%})"
@@ -208,33 +203,69 @@ def change_card(series: MeasureSeries) -> None:
     lines.append(f"- **Answered:** {'; '.join(shares)}")
     figures, meaning_col = st.columns([1, 1], gap="large")
     figures.markdown("\n".join(lines))
-    meaning = []
-    if c.welch is not None:
-        w = c.welch
-        moved = (
-            f"{abs(w.diff):.1f} points {'higher' if w.diff > 0 else 'lower'} than"
-            if w.diff
-            else "the same as"
-        )
-        meaning.append(
-            f"The group's average at session {fl.last} was {moved} at session {fl.first}"
-            + (
-                "; the interval includes zero, so the data also fit no change at all."
-                if w.ci95[0] <= 0 <= w.ci95[1]
-                else "; the interval does not include zero."
-            )
-        )
-        meaning.append(
-            f"The smallest change that matters on this scale is"
-            f" {instrument.minimal_important_change:g} points."
-        )
-    meaning.append(
-        "\n\n**What it does not mean:** answers are anonymous and not linked from week to week, so this"
-        " compares two separate snapshots of whoever answered (independent samples). It does not"
-        " show that any one member improved, and the people answering may differ between the two"
-        " sessions."
+    moved = (
+        f"{abs(c.diff):.{places}f} points {'higher' if c.diff > 0 else 'lower'} than"
+        if c.diff
+        else "the same as"
     )
+    meaning = [
+        f"The group's average at session {fl.last} was {moved} at session {fl.first}"
+        + (
+            "; the interval includes zero, so the data also fit no change at all."
+            if c.ci95[0] <= 0 <= c.ci95[1]
+            else "; the interval does not include zero."
+        ),
+        f"The smallest change that matters on this scale is"
+        f" {instrument.minimal_important_change:g} points.",
+        "\n\n**What it does not mean:** answers are anonymous and not linked from week to week, so"
+        " this compares two separate snapshots of whoever answered (independent samples). It does"
+        " not show that any one member improved, and the people answering may differ between the"
+        " two sessions.",
+    ]
     meaning_col.markdown(" ".join(meaning))
+
+
+def rounding_details(data: CohortResults) -> str:
+    """The rounding rule and the borrowed spread, for the "How the averages are rounded" box."""
+    top = max(20, data.enrolled)
+    scales = []
+    borrowed: dict[str, bool] = {}
+    for cell in data.release.released:
+        borrowed.setdefault(cell.measure, cell.summary.borrowed_spread)
+    for series in data.measures:
+        instrument = series.instrument
+        if instrument.id not in borrowed:
+            continue
+        low, high = instrument.score_range
+        bands = "; ".join(
+            f"{first if first == last else f'{first}–{last}'} answers → {step:g}"
+            for first, last, step in step_bands(low, high, k, top)
+        )
+        spread = (
+            "borrowed from other cohorts of the program"
+            if borrowed[instrument.id]
+            else "a quarter of the scale's range (fewer than three other cohorts have results)"
+        )
+        scales.append(
+            f"- **{instrument.short_title}** ({low:g}–{high:g}), steps: {bands}."
+            f" Spread for the interval: {spread}."
+        )
+    return (
+        "- **Rounding.** An average of n answers is rounded to the smallest step of 1, 2, 2.5 or"
+        " 5 (times a power of ten) for which n × step is at least half the scale's range, counted"
+        " from the scale's lowest point. Someone who knew every answer but one could narrow the"
+        " last one down only to a band about half the scale wide; only an answer at the very top"
+        " or bottom of the scale can sometimes be told apart from the rest.\n"
+        "- **The 95% interval** never uses the spread of this group's own answers, which could give"
+        " them away. It borrows the typical spread inside groups from the program's other"
+        " cohorts, once at least three of them have results for the question, and otherwise"
+        " assumes a spread of a quarter of the scale's range. Its ends are rounded outward to the"
+        " average's step.\n"
+        "- **The change** from the first to the last session is the difference between the two"
+        " rounded averages, with the same borrowed spread; Hedges' g is rounded to one decimal.\n"
+        "- No standard deviation and no count per answer of this group is shown or exported.\n"
+        + "\n".join(scales)
+    )
 
 
 released_any = bool(data.release.released)
@@ -262,12 +293,13 @@ if not released_any:
             icon=":material/schedule:",
         )
 else:
+    st.caption(ROUNDING_NOTE)
     with st.expander("How to read this", icon=":material/help:"):
         st.markdown(
             f"""
-- Each chart shows **the group's average** at each session, with its **95% interval** as a
-  grey band: the range of averages that fit the answers given. Under each point, **n** is how
-  many people answered.
+- Each chart shows **the group's average** at each session, rounded, with its **95% interval**
+  as a grey band: the range of averages that fit the answers given. Above each point, **n** is
+  how many people answered.
 - A session is shown only when its pulse has closed and **at least {k} people** answered. A
   triangle at the bottom marks a session that is held back; hover it for the reason. A gap is
   not a low score.
@@ -276,12 +308,13 @@ else:
 - **Change in the group's average** compares the first and last session the question was asked.
   Answers are anonymous and not linked across weeks, so these are two separate snapshots of
   whoever answered, not the same people measured twice. **Hedges' g** puts the difference on
-  a common scale (about 0.2 small, 0.5 medium, 0.8 large); **Cliff's δ** is the chance a
-  last-session answer is higher than a first-session one minus the chance it is lower.
+  a common scale (about 0.2 small, 0.5 medium, 0.8 large).
 - With groups this small, intervals are wide. Read the direction and size together, and
   alongside what you saw in the room.
 """
         )
+    with st.expander("How the averages are rounded", icon=":material/calculate:"):
+        st.markdown(rounding_details(data))
     if still_open:
         st.caption(
             f"The pulse of session {', '.join(map(str, still_open))} is still open: its results"
@@ -329,8 +362,8 @@ st.header("Export")
 if released_any:
     st.caption(
         "The CSV holds exactly the figures released on this page: attendance and agenda"
-        " delivered by session, and each question's n, average, SD and 95% interval where at"
-        f" least {k} people answered. Held-back sessions are listed with their reason and no"
+        " delivered by session, and each question's n, rounded average, the step it was rounded"
+        f" to and its 95% interval where at least {k} people answered. Held-back sessions are listed with their reason and no"
         " numbers, and no names are included. Every download is recorded in the audit log."
     )
 else:

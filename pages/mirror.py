@@ -9,6 +9,7 @@ import ui
 from program import pulse, results, session_runner
 from program.errors import ProgramError
 from program.models import Direction, Role, SessionStatus, StaffUser
+from program.privacy import ROUNDING_NOTE, format_value
 from program.results import Mirror, MirrorLine
 from program.store import Store
 
@@ -84,6 +85,16 @@ with st.sidebar:
             + "."
         )
     st.caption("Collapse this sidebar (the « at its top) before projecting.")
+    with st.expander("How the averages are rounded"):
+        st.markdown(
+            "Each average is rounded to a step that is coarser for smaller groups: the smallest"
+            " of 1, 2, 2.5 or 5 (times a power of ten) for which the number of answers times the"
+            " step is at least half the scale's range. On a 0–10 scale, 5–9 answers give whole"
+            " points and 10–19 give halves. Someone who knew every answer but one could narrow"
+            " the last one down only to a band about half the scale wide; only an answer at the"
+            " very top or bottom of the scale can sometimes be told apart from the rest. The"
+            " mirror shows no spread, interval or count per answer."
+        )
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -128,7 +139,7 @@ def line_html(line: MirrorLine) -> str:
     return (
         '<div class="line"><div class="head">'
         f'<p class="what">{html.escape(instrument.short_title)}</p>'
-        f'<p class="number"><strong>{line.mean:.1f}</strong> on {low:g}–{high:g},'
+        f'<p class="number"><strong>{format_value(line.mean, line.step)}</strong> on {low:g}–{high:g},'
         f" {better} is better</p></div>"
         f'<p class="words">{html.escape(sentence)}</p>'
         f"{change}</div>"
@@ -138,8 +149,8 @@ def line_html(line: MirrorLine) -> str:
 def promise(k: int) -> str:
     return (
         '<p class="promise">Nobody’s answers are shown here, only the group’s average, and only'
-        f" when at least {k} people answered. No names, devices or times are stored with the"
-        " answers.</p>"
+        f" when at least {k} people answered. {html.escape(ROUNDING_NOTE)} No names, devices or"
+        " times are stored with the answers.</p>"
     )
 
 

@@ -15,7 +15,7 @@ from program import charts, exports
 from program.access import visible_programs
 from program.errors import ProgramError
 from program.models import Actor, Role
-from program.privacy import PooledFigure
+from program.privacy import ROUNDING_NOTE, PooledFigure
 from program.results import ProgramResults, Selection, program_results
 
 viewer = ui.page("Program dashboard", frozenset({Role.LEAD, Role.ADMIN}))
@@ -185,7 +185,7 @@ with st.expander("How to read this", icon=":material/help:"):
   *released* once its pulse has closed and it holds at least **k = {k}** responses. Below that,
   an average could point to one person, so the cell stays hidden.
 - **Pooling.** A pooled figure combines the released cells of several cohorts at the same session
-  number: the average of every response in them, so a cohort counts by how many answered.
+  number: the average of their rounded averages, each weighted by how many answered.
   Suppressed cells are left out entirely, never estimated, so no number here depends on a hidden
   cell. Each chart says how many cells were left out.
 - **G and N.** G is the number of cohorts pooled at a session, N the number of responses.
@@ -198,6 +198,24 @@ with st.expander("How to read this", icon=":material/help:"):
   reach fewer sessions, which is why G can fall over the weeks.
 - **Changes over time** are changes in the *pooled average* of whoever answered that week, not
   proof that individual members improved: answers are anonymous and never linked across weeks.
+"""
+    )
+with st.expander("How the averages are rounded", icon=":material/calculate:"):
+    st.markdown(
+        """
+- **Rounding.** A cell's average of n answers is rounded to the smallest step of 1, 2, 2.5 or 5
+  (times a power of ten) for which n × step is at least half the scale's range, counted from the
+  scale's lowest point: on a 0–10 scale, 5–9 answers give whole points, 10–19 halves, 20–24
+  quarters. Someone who knew every answer in a cell but one could narrow the last one down only
+  to a band about half the scale wide; only an answer at the very top or bottom of the scale can
+  sometimes be told apart from the rest.
+- **A cell's 95% interval** never uses the spread of that cohort's own answers. It borrows the
+  typical spread inside cells from the program's *other* cohorts (all of them, whatever this view
+  selects), once at least three other cohorts have released cells for the measure; otherwise it
+  assumes a spread of a quarter of the scale's range. Its ends are rounded outward to the step.
+- **Pooled figures** are built from the rounded cell averages, weighted by n, so comparing two
+  views can reveal no more than the cells themselves show.
+- No standard deviation and no count per answer of any cell is shown or exported.
 """
     )
 
@@ -304,16 +322,24 @@ else:
 # --------------------------------------------------------------------------- comparison
 st.subheader("Cohort comparison")
 if results.table:
+    st.caption(ROUNDING_NOTE)
+    # "plain" shows each figure as rounded: 6, 6.5 or 6.25, never a padded 6.00.
     st.dataframe(
         results.table.frame(),
         hide_index=True,
         width="stretch",
         column_config={
-            "Mean": st.column_config.NumberColumn(format="%.1f"),
-            "CI low": st.column_config.NumberColumn(
-                "95% CI low", format="%.1f", help="Empty with fewer than two responses."
+            "Mean": st.column_config.NumberColumn(
+                "Mean (rounded)",
+                format="plain",
+                help="Rounded more coarsely the fewer people answered.",
             ),
-            "CI high": st.column_config.NumberColumn("95% CI high", format="%.1f"),
+            "CI low": st.column_config.NumberColumn(
+                "95% CI low",
+                format="plain",
+                help="From the spread in other cohorts' cells, rounded outward.",
+            ),
+            "CI high": st.column_config.NumberColumn("95% CI high", format="plain"),
             "Responses ÷ enrolled": st.column_config.NumberColumn(format="%.0f%%"),
         },
     )

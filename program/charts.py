@@ -43,19 +43,23 @@ def _count_row(base: alt.Chart, x: alt.X, y_scale: alt.Scale, top: float, field:
 
 
 def measure_trend(series: MeasureSeries, k: int) -> Any:
-    """The group's mean by session with its 95% interval as a band and n under each point."""
+    """The group's rounded mean by session with its 95% interval as a band and n above each
+    point; the tooltip shows each figure with the decimals of the step it was rounded to."""
     instrument = series.instrument
     low, high = instrument.score_range
     rows = [
         {
-            "session": p.session_number,
+            "session": p.cell.session_number,
             "mean": p.cell.summary.mean,
-            "low": p.cell.summary.ci95[0] if p.cell.summary.ci95 else p.cell.summary.mean,
-            "high": p.cell.summary.ci95[1] if p.cell.summary.ci95 else p.cell.summary.mean,
+            "low": p.cell.summary.ci95[0],
+            "high": p.cell.summary.ci95[1],
+            "mean_text": p.cell.summary.text(p.cell.summary.mean),
+            "low_text": p.cell.summary.text(p.cell.summary.ci95[0]),
+            "high_text": p.cell.summary.text(p.cell.summary.ci95[1]),
             "n": f"n={p.cell.n}",
         }
         for p in series.points
-        if p.cell is not None and p.cell.summary.mean is not None
+        if p.cell is not None
     ]
     gaps = [
         {"session": p.session_number, "reason": p.reason or "", "y": low}
@@ -75,16 +79,16 @@ def measure_trend(series: MeasureSeries, k: int) -> Any:
             y=alt.Y("mean:Q", scale=y_scale),
             tooltip=[
                 alt.Tooltip("session:O", title="Session"),
-                alt.Tooltip("mean:Q", title="Group average", format=".1f"),
-                alt.Tooltip("low:Q", title="95% interval from", format=".1f"),
-                alt.Tooltip("high:Q", title="to", format=".1f"),
+                alt.Tooltip("mean_text:N", title="Group average (rounded)"),
+                alt.Tooltip("low_text:N", title="95% interval from"),
+                alt.Tooltip("high_text:N", title="to"),
                 alt.Tooltip("n:N", title="Responses"),
             ],
         ),
         _count_row(base, x, y_scale, high, "n"),
     ]
-    first = next((p for p in series.points if p.cell and p.cell.summary.mean is not None), None)
-    if first is not None and first.cell is not None and first.cell.summary.mean is not None:
+    first = next((p for p in series.points if p.cell is not None), None)
+    if first is not None and first.cell is not None:
         mic = instrument.minimal_important_change
         ref = first.cell.summary.mean
         layers.insert(
@@ -110,7 +114,7 @@ def measure_trend(series: MeasureSeries, k: int) -> Any:
         "higher is better" if instrument.direction == "higher_is_better" else "lower is better"
     )
     subtitle = (
-        f"Group average with 95% interval; {direction}. Shaded strip: first session ± the smallest"
+        f"Group average (rounded) with 95% interval; {direction}. Shaded strip: first session ± the smallest"
         f" change that matters ({instrument.minimal_important_change:g}). Triangles: not shown"
         f" (fewer than {k} responses, or still open)."
     )

@@ -1,10 +1,16 @@
-"""CSV exports of released aggregates: never responses, never rosters."""
+"""CSV exports of released aggregates: never responses, never rosters, never a cell's own spread.
+
+A released mean and its interval are written with the decimals of the step they were rounded to
+("6", "6.5", "6.25"), and the step itself in `rounded_to`, so a spreadsheet shows exactly the
+figures the dashboards do.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 
+from program.privacy import format_value
 from program.results import CohortResults, ProgramResults
 
 # --------------------------------------------------------------------------- program dashboard
@@ -93,14 +99,15 @@ def cohort_comparison_csv(results: ProgramResults) -> str:
             _csv_text(r.measure),
             str(r.session_number),
             str(r.n),
-            _csv_number(r.mean, 3),
-            _csv_number(r.ci_low, 3),
-            _csv_number(r.ci_high, 3),
+            format_value(r.mean, r.step),
+            format_value(r.step, r.step),
+            format_value(r.ci_low, r.step),
+            format_value(r.ci_high, r.step),
             _csv_number(r.response_rate, 4),
         ]
         for r in results.table
     ]
-    header = ["cohort", "measure", "session", "n", "mean", "ci95_low", "ci95_high"]
+    header = ["cohort", "measure", "session", "n", "mean", "rounded_to", "ci95_low", "ci95_high"]
     return _csv([*header, "responses_per_enrolled"], rows)
 
 
@@ -115,7 +122,7 @@ COHORT_CSV_HEADER = [
     "measure",
     "n",
     "mean",
-    "sd",
+    "rounded_to",
     "ci95_low",
     "ci95_high",
     "present",
@@ -172,15 +179,14 @@ def cohort_csv(results: CohortResults) -> str:
                 rows.append(row(**where, note=f"not shown: {p.reason}"))
                 continue
             s = p.cell.summary
-            low, high = s.ci95 if s.ci95 else (None, None)
             rows.append(
                 row(
                     **where,
-                    n=str(p.cell.n),
-                    mean=_csv_number(s.mean, 3),
-                    sd=_csv_number(s.sd, 3),
-                    ci95_low=_csv_number(low, 3),
-                    ci95_high=_csv_number(high, 3),
+                    n=str(s.n),
+                    mean=s.text(s.mean),
+                    rounded_to=s.text(s.step),
+                    ci95_low=s.text(s.ci95[0]),
+                    ci95_high=s.text(s.ci95[1]),
                 )
             )
     return _csv(COHORT_CSV_HEADER, rows)

@@ -8,7 +8,6 @@ answers, so they need no minimum group size; who came is shown only to the cohor
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
@@ -28,22 +27,20 @@ from program.models import (
     StaffUser,
 )
 from program.privacy import (
+    SPREAD_QUANTA,
     CellState,
     PooledFigure,
     Release,
     ReleasedCell,
+    ReleasedChange,
     StoredCell,
     pool_frame,
     release_cells,
+    release_change,
     release_frame,
+    released_frame,
 )
-from program.stats import (
-    Comparison,
-    _t_quantile,
-    attendance_rate,
-    compare,
-    fidelity_share,
-)
+from program.stats import attendance_rate, fidelity_share
 from program.store import Store
 
 # --------------------------------------------------------------------------- cells from the store
@@ -56,9 +53,6 @@ def stored_cells(
     ids = [c.id for c in cohorts]
     version_of = {c.id: c.curriculum_version_id for c in cohorts}
     sums = {(r[0], r[1]): r[2:] for r in store.cell_summaries(ids)}
-    counts: dict[tuple[int, str], list[tuple[float, int]]] = defaultdict(list)
-    for session_id, measure, score, responses in store.cell_counts(ids):
-        counts[(session_id, measure)].append((float(score), int(responses)))
     cells = []
     for cohort_id, session_id, number, closed in store.pulse_states(ids):
         curriculum = bundles[version_of[cohort_id]].curriculum
@@ -74,7 +68,6 @@ def stored_cells(
                     n=int(n),
                     total=float(total),
                     total_sq=float(total_sq),
-                    counts=tuple(counts.get((session_id, measure), [])),
                 )
             )
     return cells
@@ -112,13 +105,14 @@ class MeasurePoint:
 
 @dataclass(frozen=True)
 class FirstLast:
-    """Change in the group's average between the first and last sessions the measure was asked."""
+    """Change in the group's average between the first and last sessions the measure was asked,
+    from the two sessions' rounded averages and the reference spread."""
 
     first: int
     last: int
     n_first: int
     n_last: int
-    comparison: Comparison
+    change: ReleasedChange
 
 
 @dataclass(frozen=True)
@@ -143,17 +137,18 @@ class CohortResults:
     release: Release
 
 
-def _first_last(points: list[MeasurePoint]) -> tuple[FirstLast | None, str | None]:
-    asked = [p for p in points]
-    if len(asked) < 2:
+def _first_last(
+    points: list[MeasurePoint], spreads: pd.DataFrame, scale: tuple[float, float]
+) -> tuple[FirstLast | None, str | None]:
+    if len(points) < 2:
         return None, "the measure is asked at fewer than two sessions so far"
-    first, last = asked[0], asked[-1]
+    first, last = points[0], points[-1]
     if first.cell is None or last.cell is None:
         which = first if first.cell is None else last
         return None, f"session {which.session_number}: {which.reason}"
-    comparison = compare(first.cell.values(), last.cell.values())
+    change = release_change(first.cell, last.cell, spreads, scale)
     return (
-        FirstLast(first.session_number, last.session_number, first.cell.n, last.cell.n, comparison),
+        FirstLast(first.session_number, last.session_number, first.cell.n, last.cell.n, change),
         None,
     )
 
@@ -164,9 +159,11 @@ def cohort_results(store: Store, viewer: StaffUser, cohort_id: int) -> CohortRes
     program = store.program(cohort.program_id)
     bundles = _bundles(store, [cohort])
     bundle = bundles[cohort.curriculum_version_id]
-    release = release_cells(
-        stored_cells(store, [cohort], bundles), program.min_cell_size, _scales(bundles)
-    )
+    k = program.min_cell_size
+    scales = _scales(bundles)
+    # The whole program's released spreads: each interval borrows from the other cohorts'.
+    spreads = store.released_spreads(program.id, k, SPREAD_QUANTA)
+    release = release_cells(stored_cells(store, [cohort], bundles), k, scales, spreads)
     enrolled = store.enrolled_counts([cohort.id]).get(cohort.id, 0)
     dates = {s.number: s for s in store.sessions(cohort.id)}
     attendance = [
@@ -196,16 +193,16 @@ def cohort_results(store: Store, viewer: StaffUser, cohort_id: int) -> CohortRes
     measures = []
     for plan in bundle.curriculum.pulses:
         instrument = bundle.instruments[plan.instrument]
-        released = {c.cell.session_number: c for c in release.released_for(instrument.id)}
+        released = {c.session_number: c for c in release.released_for(instrument.id)}
         suppressed = {s.session_number: s.reason for s in release.suppressed_for(instrument.id)}
         numbers = sorted(set(released) | set(suppressed))
         points = [MeasurePoint(n, released.get(n), suppressed.get(n)) for n in numbers]
-        first_last, reason = _first_last(points)
+        first_last, reason = _first_last(points, spreads, instrument.score_range)
         measures.append(MeasureSeries(instrument, points, first_last, reason))
     return CohortResults(
         cohort=cohort,
         bundle=bundle,
-        k=program.min_cell_size,
+        k=k,
         enrolled=enrolled,
         attendance=attendance,
         who_came=who_came,
@@ -222,7 +219,8 @@ def cohort_results(store: Store, viewer: StaffUser, cohort_id: int) -> CohortRes
 @dataclass(frozen=True)
 class MirrorLine:
     instrument: Instrument
-    mean: float
+    mean: float  # the released, rounded mean
+    step: float  # what it was rounded to
     n: int
     words: str  # "the group felt, on average, …"
     change: str | None  # compared with the first session, in words
@@ -268,7 +266,7 @@ def _change_words(instrument: Instrument, diff: float) -> str:
 
 
 def mirror(store: Store, viewer: StaffUser, session_id: int) -> Mirror:
-    """The group's own released averages for one closed session, in plain words."""
+    """The group's own released (rounded) averages for one closed session, in plain words."""
     record = store.session(session_id)
     results = cohort_results(store, viewer, record.cohort_id)
     title = results.bundle.curriculum.session(record.number).title
@@ -277,24 +275,21 @@ def mirror(store: Store, viewer: StaffUser, session_id: int) -> Mirror:
         point = next((p for p in series.points if p.session_number == record.number), None)
         if point is None:
             continue
-        if point.cell is None or point.cell.summary.mean is None:
+        if point.cell is None:
             held_back.append(f"{series.instrument.short_title}: {point.reason}")
             continue
-        mean = point.cell.summary.mean
+        summary = point.cell.summary
         first = series.points[0]
         change = None
-        if (
-            first.session_number != record.number
-            and first.cell
-            and first.cell.summary.mean is not None
-        ):
-            change = _change_words(series.instrument, mean - first.cell.summary.mean)
+        if first.session_number != record.number and first.cell is not None:
+            change = _change_words(series.instrument, summary.mean - first.cell.summary.mean)
         lines.append(
             MirrorLine(
                 series.instrument,
-                mean,
-                point.cell.n,
-                label_words(series.instrument, mean),
+                summary.mean,
+                summary.step,
+                summary.n,
+                label_words(series.instrument, summary.mean),
                 change,
             )
         )
@@ -326,13 +321,16 @@ class Headline:
 
 @dataclass(frozen=True)
 class ComparisonRow:
+    """One released cell: n, its rounded mean, the step it was rounded to, and its interval."""
+
     cohort: str
     measure: str
     session_number: int
     n: int
     mean: float
-    ci_low: float | None
-    ci_high: float | None
+    step: float
+    ci_low: float
+    ci_high: float
     response_rate: float | None
 
 
@@ -384,8 +382,8 @@ class ComparisonTable(Sequence[ComparisonRow]):
         measures: list[str],
         codes: np.ndarray,  # (cohort, measure) codes into the lists above, one pair per row
         numbers: np.ndarray,  # session_number, n (int64 rows)
-        values: np.ndarray,  # mean, ci_low, ci_high, response_rate (float64 rows)
-        present: np.ndarray,  # ci given, response rate given (bool rows)
+        values: np.ndarray,  # mean, step, ci_low, ci_high, response_rate (float64 rows)
+        present: np.ndarray,  # response rate given (bool row)
     ) -> None:
         self._columns = (cohorts, measures, codes, numbers, values, present)
         self._rows: list[ComparisonRow] | None = None
@@ -403,11 +401,12 @@ class ComparisonTable(Sequence[ComparisonRow]):
                     s,
                     n,
                     mean,
-                    low if ci else None,
-                    high if ci else None,
+                    step,
+                    low,
+                    high,
                     rate if has_rate else None,
                 )
-                for c, m, s, n, mean, low, high, rate, ci, has_rate in zip(
+                for c, m, s, n, mean, step, low, high, rate, has_rate in zip(
                     *codes.tolist(),
                     *numbers.tolist(),
                     *values.tolist(),
@@ -422,7 +421,7 @@ class ComparisonTable(Sequence[ComparisonRow]):
 
     def frame(self) -> pd.DataFrame:
         """The table as a data frame, built column by column without making the rows: what the
-        dashboard shows. An interval or rate that is not given is NaN."""
+        dashboard shows. A response rate that is not given is NaN."""
         cohorts, measures, codes, numbers, values, present = self._columns
         return pd.DataFrame(
             {
@@ -431,9 +430,9 @@ class ComparisonTable(Sequence[ComparisonRow]):
                 "Session": numbers[0],
                 "n": numbers[1],
                 "Mean": values[0],
-                "CI low": np.where(present[0], values[1], np.nan),
-                "CI high": np.where(present[0], values[2], np.nan),
-                "Responses ÷ enrolled": np.where(present[1], 100 * values[3], np.nan),
+                "CI low": values[2],
+                "CI high": values[3],
+                "Responses ÷ enrolled": np.where(present[0], 100 * values[4], np.nan),
             }
         )
 
@@ -471,16 +470,9 @@ def _comparison_table(
     names: dict[int, str],
     instruments: dict[str, Instrument],
     enrolled: dict[int, int],
-    scales: dict[str, tuple[float, float]],
 ) -> ComparisonTable:
-    """One row per released cell, with its mean and 95% interval, sorted by cohort, measure and
-    session.
-
-    The same numbers `summarize_sums` gives, computed on whole columns: a program has tens of
-    thousands of released cells, and summarising them one by one took most of the dashboard's
-    time. numpy's +, −, ×, ÷ and square root round exactly as Python's do, and the operations
-    run in the same order, so every figure is the same float.
-    """
+    """One row per released cell (a `privacy.released_frame`), sorted by cohort, measure and
+    session: the figures exactly as the release engine made them, and the response rate."""
     # Sorted by cohort name, measure id and session number, as text sorts. Each name and id
     # becomes its rank among the sorted distinct values, so the sort itself compares integers.
     cohort_codes, cohort_ids = pd.factorize(released["cohort_id"])
@@ -498,31 +490,20 @@ def _comparison_table(
     order = np.lexsort((numbers, measure_rank, cohort_rank))
     cohort_codes, measure_codes, numbers = cohort_codes[order], measure_codes[order], numbers[order]
     n = released["n"].to_numpy(dtype="int64")[order]
-    if (n < 0).any():
-        raise ValueError("a cell cannot hold a negative number of responses")
-    total = released["total"].to_numpy(dtype="float64")[order]
-    total_sq = released["total_sq"].to_numpy(dtype="float64")[order]
-    low = np.array([scales[m][0] for m in measure_ids], dtype="float64")[measure_codes]
-    high = np.array([scales[m][1] for m in measure_ids], dtype="float64")[measure_codes]
-    spread = n >= 2  # with fewer answers there is no SD, so no interval
+    columns = [
+        released[c].to_numpy(dtype="float64")[order] for c in ("mean", "step", "ci_low", "ci_high")
+    ]
+    per_cohort = np.array([enrolled.get(i, 0) for i in cohort_ids.tolist()], dtype="int64")
+    people = per_cohort[cohort_codes]
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.where(n >= 1, total / n, np.nan)
-        sd = np.sqrt(np.maximum(0.0, (total_sq - total * total / n) / (n - 1)))
-        se = sd / np.sqrt(n)
-        unique, which = np.unique(np.where(spread, n, 2), return_inverse=True)
-        t = np.array([_t_quantile(int(u) - 1) for u in unique], dtype="float64")[which]
-        ci_low = np.maximum(mean - t * se, low)
-        ci_high = np.minimum(mean + t * se, high)
-        per_cohort = np.array([enrolled.get(i, 0) for i in cohort_ids.tolist()], dtype="int64")
-        people = per_cohort[cohort_codes]
         rate = n / people
     return ComparisonTable(
         cohort_names,
         [instruments[m].short_title for m in measure_ids],
         np.vstack([cohort_codes, measure_codes]).astype("int64"),
         np.vstack([numbers, n]),
-        np.vstack([mean, ci_low, ci_high, rate]),
-        np.vstack([spread, people != 0]),
+        np.vstack([*columns, rate]),
+        np.vstack([people != 0]),
     )
 
 
@@ -551,6 +532,12 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
     scales = _scales(bundles)
     k = program.min_cell_size
     cells = release_frame(store.program_cells(ids, _plan(bundles)), k)
+    # Reference spreads come from the whole program, whatever the selection, so choosing which
+    # cohorts to show never changes another cohort's interval.
+    spreads = store.released_spreads(program.id, k, SPREAD_QUANTA)
+    released = released_frame(cells, scales, spreads)
+    left_out = cells.loc[~cells["released"], ["measure", "session_number"]]
+    del cells  # the sums go no further
     enrolled = dict(zip(ids, cohorts["enrolled"].tolist(), strict=True))
     attendance = store.held_attendance(ids)
     present_total = sum(present for _, present, _ in attendance)
@@ -573,10 +560,10 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
     retention = {number: present / possible for number, present, possible in attendance if possible}
     instruments = {i.id: i for b in bundles.values() for i in b.instruments.values()}
     trends: dict[str, list[PooledFigure]] = {measure: [] for measure in sorted(instruments)}
-    for figure in pool_frame(cells, scales):
+    for figure in pool_frame(released, left_out, scales):
         trends.setdefault(figure.measure, []).append(figure)
     names = dict(zip(ids, cohorts["name"].tolist(), strict=True))
-    table = _comparison_table(cells[cells["released"]], names, instruments, enrolled, scales)
+    table = _comparison_table(released, names, instruments, enrolled)
     return ProgramResults(
         program=program,
         selection=selection,
@@ -587,7 +574,7 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
         trends=trends,
         instruments=instruments,
         table=table,
-        left_out=int((~cells["released"]).sum()),
+        left_out=len(left_out),
         k=k,
     )
 

@@ -209,6 +209,42 @@ def cliffs(first: Sequence[float], last: Sequence[float]) -> Cliffs | None:
 
 
 @dataclass(frozen=True, slots=True)
+class ReferenceChange:
+    """Difference in means (last − first) with a spread that is given rather than estimated from
+    the two samples: t interval on n₁ + n₂ − 2 degrees of freedom, and Hedges' g on that spread
+    (None when the spread is zero)."""
+
+    diff: float
+    se: float
+    df: int
+    t_crit: float
+    ci95: Interval
+    hedges: Hedges | None
+
+
+def reference_change(n1: int, mean1: float, n2: int, mean2: float, sd: float) -> ReferenceChange:
+    """Compare two unlinked means, each of n responses, using the reference SD `sd` for both."""
+    if n1 < 1 or n2 < 1 or n1 + n2 < 3:
+        raise InvalidInput(f"a comparison needs more responses than {n1} and {n2}")
+    if sd < 0:
+        raise InvalidInput(f"a spread cannot be negative, got {sd}")
+    diff = mean2 - mean1
+    df = n1 + n2 - 2
+    se = sd * math.sqrt(1 / n1 + 1 / n2)
+    t = _t_quantile(df)
+    effect = None
+    if sd > 0:
+        d = diff / sd
+        j = 1 - 3 / (4 * df - 1)
+        g = j * d
+        # The same large-sample variance as `hedges`, with the reference SD as the pooled one.
+        se_g = j * math.sqrt((n1 + n2) / (n1 * n2) + d * d / (2 * (n1 + n2)))
+        z = _z_quantile()
+        effect = Hedges(sd, d, j, g, se_g, (g - z * se_g, g + z * se_g))
+    return ReferenceChange(diff, se, df, t, (diff - t * se, diff + t * se), effect)
+
+
+@dataclass(frozen=True, slots=True)
 class _Moments:
     n: int
     mean: float

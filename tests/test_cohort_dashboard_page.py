@@ -17,10 +17,12 @@ from typing import Any
 import pytest
 
 from program.exports import COHORT_CSV_HEADER, cohort_csv
+from program.privacy import ROUNDING_NOTE
 from program.store import Store
 from tests.conftest import app_test
 from tests.test_results import (
     STRESS_FIRST,
+    STRESS_LAST,
     WEEKS,
     Group,
     build_template,
@@ -118,7 +120,9 @@ def test_the_facilitator_sees_their_cohorts_results(released):
     words = "\n".join(texts(at))
     cards = [m.value for m in at.markdown if m.value == "**Change in the group's average**"]
     assert len(cards) == 5
-    assert "Hedges' g" in words and "Cliff's δ" in words
+    # Six answers a session: whole points. Stress 7.5 → 8 at session 1, 3.5 → 4 at session 6.
+    assert "Difference (last − first): −4 points" in words
+    assert "Hedges' g" in words and "Cliff" not in words
     assert "session 1: 6 of 8 enrolled (75%)" in words
     assert "members improved" not in words
     assert "independent samples" in words
@@ -131,6 +135,39 @@ def test_the_facilitator_sees_their_cohorts_results(released):
     # The control for the held-back test below: charts carry "n=6" and "Group average".
     assert re.search(r"\bn=6", page) and "Group average" in page
     assert any("Only this cohort's facilitators see names" in c.value for c in at.caption)
+    # Said once, in plain words, near the figures; the technical detail in an expander.
+    assert [c.value for c in at.caption].count(ROUNDING_NOTE) == 1
+    assert [e.label for e in at.expander] == [
+        "Who came",
+        "How to read this",
+        "How the averages are rounded",
+    ]
+    assert "n × step is at least half the scale's range" in words
+    assert "SD" not in words and "standard deviation" not in words.replace(
+        "No standard deviation", ""
+    )
+
+
+def test_figures_are_shown_with_the_decimals_of_their_step(store):
+    group = make_group(store, members=len(ROSTER) + 4, roster=[*ROSTER, "W", "X", "Y", "Z"])
+    group.hold(1, present=11)
+    group.answer(1, STRESS_FIRST[:10])  # 7.7 from ten answers: halves, 7.5
+    group.hold(6, present=11)
+    group.answer(6, STRESS_LAST[:5])  # 3.4 from five: whole points, 3
+    at = opened(group.store, group.facilitator)
+    words = "\n".join(texts(at))
+    assert "Difference (last − first): −4.5 points" in words
+    assert "−4.5 points" in words and "−4.50" not in words
+    page = rendered_bytes(at).decode("utf-8", "replace")
+    assert re.search(r'"mean_text": ?"7.5"', page) and re.search(r'"mean_text": ?"3"', page)
+    table = rows(cohort_csv(group.results()))
+    stress = {
+        r["session"]: r
+        for r in table
+        if r["kind"] == "measure" and r["measure"] == "Stress this week"
+    }
+    assert (stress["1"]["mean"], stress["1"]["rounded_to"]) == ("7.5", "0.5")
+    assert (stress["6"]["mean"], stress["6"]["rounded_to"]) == ("3", "1")
 
 
 def test_a_cohort_held_back_everywhere_shows_a_kind_explanation_and_no_numbers(suppressed):
@@ -213,8 +250,11 @@ def test_the_csv_holds_released_aggregates_and_no_names(released):
     assert [r["session"] for r in stress] == [str(n) for n in WEEKS]
     first = stress[0]
     assert first["n"] == "6"
-    assert float(first["mean"]) == pytest.approx(sum(STRESS_FIRST[:6]) / 6, abs=1e-3)
-    assert all(first[c] for c in ("sd", "ci95_low", "ci95_high"))
+    # 7.5 exactly from six answers, released rounded to whole points (halves up): 8.
+    assert sum(STRESS_FIRST[:6]) / 6 == 7.5
+    assert (first["mean"], first["rounded_to"]) == ("8", "1")
+    assert all(first[c] for c in ("ci95_low", "ci95_high"))
+    assert "sd" not in first and "sd" not in COHORT_CSV_HEADER
     assert first["note"] == ""
 
 
@@ -223,7 +263,7 @@ def test_the_csv_has_no_number_from_a_held_back_cell(suppressed):
     measures = [r for r in table if r["kind"] == "measure"]
     assert measures, "every asked measure is listed, with its reason"
     for r in measures:
-        assert [r[c] for c in ("n", "mean", "sd", "ci95_low", "ci95_high")] == [""] * 5
+        assert [r[c] for c in ("n", "mean", "rounded_to", "ci95_low", "ci95_high")] == [""] * 5
         assert r["note"] == "not shown: fewer than 5 responses"
 
 

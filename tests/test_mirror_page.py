@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from program import pulse
+from program.privacy import ROUNDING_NOTE
 from program.settings import get_settings
 from program.store import Store
 from tests.conftest import app_test
@@ -76,6 +77,8 @@ def test_only_sessions_whose_pulse_closed_are_offered(group):
     box = session_box(at, group)
     assert [o.split(".")[0] for o in box.options] == ["1", "2", "3"]
     assert box.index == 2  # the latest closed session
+    # The rounding rule is in the sidebar, away from the projected view.
+    assert [e.label for e in at.sidebar.expander] == ["How the averages are rounded"]
     assert any(
         "Not yet: session 4 (pulse still open), 5 (no pulse yet), 6 (no pulse yet)" in c.value
         for c in at.sidebar.caption
@@ -87,14 +90,16 @@ def test_the_facilitator_sees_the_groups_averages_in_words(group):
     text = " ".join(mirror_text(at).split())
     assert "How the group is doing" in text
     assert "Session 3:" in text
-    # Stress answers 3, 4, 2, 3, 5, 4: average 3.5, between two labelled points of the scale.
+    # Stress answers 3, 4, 2, 3, 5, 4: average 3.5, shown rounded to whole points for six
+    # answers: 4, between two labelled points of the scale.
     assert (
         "On average, the group's stress this past week was between “no stress at all” and"
         " “moderate stress”." in text
     )
-    assert "3.5 on 0–10, lower is better" in text
-    assert "Better than at the first session." in text  # down from about 7.6
+    assert "4 on 0–10, lower is better" in text and "3.5" not in text
+    assert "Better than at the first session." in text  # down from 8 (7.6 rounded)
     assert "only the group’s average, and only when at least 5 people answered" in text
+    assert ROUNDING_NOTE in text
     assert len(re.findall(r'class="line"', rendered_bytes(at).decode("utf-8", "replace"))) == 5
     assert "Zebedee" not in text
 
@@ -117,7 +122,10 @@ def test_at_exactly_k_answers_the_session_is_shown(group):
     session_box(at, group).select_index(0).run()
     text = " ".join(mirror_text(at).split())
     assert "Session 1:" in text
-    assert len(re.findall(r"\d\.\d", text)) == 5  # five measures, one decimal each
+    # Five answers: whole points on every scale (tens on WHO-5), so no decimals at all.
+    page = rendered_bytes(at).decode("utf-8", "replace")
+    assert re.findall(r"<strong>([^<]*)</strong>", page) == ["60", "3", "8", "3", "3"]
+    assert not re.search(r"\d\.\d", text)
     assert "first session" not in text  # nothing to compare the first session with
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from program import exports
 from program.models import Actor, Role
+from program.privacy import ROUNDING_NOTE
 from program.results import ProgramResults
 from tests.conftest import app_test
 from tests.test_program_results import (
@@ -118,7 +119,10 @@ def test_a_lead_sees_metrics_charts_and_the_comparison_table(store, make_staff):
         row.n,
     )
     assert first["Mean"] == row.mean and first["CI low"] == row.ci_low
-    assert [e.label for e in at.expander] == ["How to read this"]
+    # Rounded means: whole points for five or six answers (tens on WHO-5), shown as they are.
+    assert all(float(m).is_integer() for m in table.value["Mean"])
+    assert [e.label for e in at.expander] == ["How to read this", "How the averages are rounded"]
+    assert ROUNDING_NOTE in captions(at)
 
 
 def test_an_admin_sees_every_program(store, make_staff):
@@ -264,7 +268,8 @@ def test_the_comparison_csv_holds_released_cells_only(shown):
     north_stress = next(
         r for r in table if r["cohort"] == "North" and r["measure"] == "Stress this week"
     )
-    assert (north_stress["n"], north_stress["mean"]) == ("5", "5.000")
+    assert (north_stress["n"], north_stress["mean"], north_stress["rounded_to"]) == ("5", "5", "1")
+    assert "sd" not in north_stress
     assert north_stress["responses_per_enrolled"] == f"{5 / 7:.4f}"
 
 
@@ -275,8 +280,9 @@ def test_the_pooled_csv_matches_the_figures_and_counts_what_was_left_out(shown):
         assert (r["session"], r["cohorts_G"], r["responses_N"]) == ("1", "2", "11")
         assert r["cells_left_out"] == "1"
     stress = next(r for r in table if r["measure"] == "Stress this week")
-    # North 3..7 (mean 5, n 5) and South (mean 32/6, n 6): (25 + 32) / 11; Small's 9s are not in.
-    assert stress["mean"] == f"{57 / 11:.3f}"
+    # From the released, rounded means: North 3..7 (5, n 5) and South (32/6 released as 5, n 6):
+    # (25 + 30) / 11; Small's 9s are not in.
+    assert stress["mean"] == f"{55 / 11:.3f}"
     assert stress["ci95_low"] and stress["ci95_high"]
 
 

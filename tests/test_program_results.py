@@ -28,7 +28,20 @@ from program.models import (
     StaffUser,
     score_answers,
 )
-from program.results import ProgramResults, Selection, program_results, select_cohorts
+from program.privacy import (
+    SPREAD_QUANTA,
+    cell_spreads,
+    release_step,
+    round_to_step,
+)
+from program.results import (
+    ProgramResults,
+    Selection,
+    cohort_results,
+    program_results,
+    select_cohorts,
+    stored_cells,
+)
 from program.session_runner import save_sheet
 from program.settings import get_settings
 from program.store import Store
@@ -152,6 +165,12 @@ def t_quantile(df: int) -> float:
     return float(scipy_stats.t.ppf(0.975, df))
 
 
+def rounded(values: Sequence[int]) -> float:
+    """The released mean of these stress answers (0–10)."""
+    n = len(values)
+    return round_to_step(sum(values) / n, release_step(n, 0, 10), 0, 10)
+
+
 # --------------------------------------------------------------------------- pooling by hand
 
 
@@ -172,7 +191,9 @@ def test_a_pooled_figure_is_the_cluster_robust_pool_of_exactly_the_released_cell
 
     pooled = figure(results(world), "stress", 1)
 
-    released = [(len(v), sum(v) / len(v)) for name, v in cells.items() if name != "Small"]
+    # Pooled from the released, rounded means: 4, 6.33 → 6 and 3.
+    released = [(len(v), rounded(v)) for name, v in cells.items() if name != "Small"]
+    assert [m for _, m in released] == [4.0, 6.0, 3.0]
     big_n = sum(n for n, _ in released)
     mean = sum(n * m for n, m in released) / big_n
     g = len(released)
@@ -214,6 +235,83 @@ def test_cells_below_k_are_left_out_and_counted_and_k_and_k_plus_one_are_pooled(
     assert {row.cohort for row in res.table} == {"Five", "Six"}
     assert {(row.cohort, row.n) for row in res.table} == {("Five", 5), ("Six", 6)}
     assert len(res.table) == 2 * measures_at_1
+
+
+def test_the_comparison_table_holds_rounded_means_steps_and_borrowed_intervals(store, make_staff):
+    world = make_world(store, make_staff)
+    answers_by_cohort = {
+        "A": [2, 3, 3, 4, 8],
+        "B": [5, 5, 6, 6, 7, 9],
+        "C": [1, 2, 2, 3, 3, 4, 6],
+        "D": [4, 4, 5, 5, 6, 6, 7, 7, 3, 3],  # ten answers: halves
+    }
+    for name, values in answers_by_cohort.items():
+        closed_pulse(world, add_cohort(world, name, roster(name, 12)), 1, values)
+    rows = {r.cohort: r for r in results(world).table if r.measure == "Stress this week"}
+    for name, values in answers_by_cohort.items():
+        row = rows[name]
+        assert (row.mean, row.step) == (rounded(values), release_step(len(values), 0, 10))
+        # Each cohort's interval borrows the spread of the other three.
+        others = [v for other, v in answers_by_cohort.items() if other != name]
+        ss = sum(sum((x - sum(v) / len(v)) ** 2 for x in v) for v in others)
+        ref = math.sqrt(ss / sum(len(v) - 1 for v in others))
+        half = t_quantile(len(values) - 1) * ref / math.sqrt(len(values))
+        step = row.step
+        assert (row.ci_low, row.ci_high) == (
+            max(0.0, math.floor((row.mean - half) / step) * step),
+            min(10.0, math.ceil((row.mean + half) / step) * step),
+        )
+    assert not hasattr(rows["A"], "sd")
+
+
+def test_reference_spreads_come_from_the_whole_program_whatever_the_selection(store, make_staff):
+    """Choosing a period changes which rows are shown, never another cohort's interval."""
+    world = make_world(store, make_staff)
+    starts = [dt.date(2025, 1, 6), dt.date(2025, 2, 3), dt.date(2025, 3, 3), dt.date(2025, 4, 7)]
+    for i, start in enumerate(starts):
+        cohort = add_cohort(world, f"C{i}", roster(f"C{i}", 8), start)
+        closed_pulse(world, cohort, 1, [1, 3, 5, 7, 9][: 5 - (i % 2)] + [5] * (i % 2 + 1))
+    everyone = {(r.cohort, r.measure): r for r in results(world).table}
+    alone = results(world, started_from=dt.date(2025, 4, 1)).table
+    assert {r.cohort for r in alone} == {"C3"}
+    for row in alone:
+        assert row == everyone[(row.cohort, row.measure)]
+
+
+def test_the_stores_released_spreads_are_the_engines(store, make_staff):
+    """Store.released_spreads (SQL) gives what privacy.cell_spreads gives from the cells."""
+    world = make_world(store, make_staff, k=5)
+    for name, values in {"A": [1, 5, 9, 2, 2], "B": [3, 3, 4], "C": [0, 10, 5, 5, 5, 6]}.items():
+        closed_pulse(world, add_cohort(world, name, roster(name, 8)), 1, values)
+    open_one = add_cohort(world, "Open", roster("O", 8))
+    sid = hold(world, open_one, 1, roster("O", 8))
+    pulse.open_pulse(store, get_settings(), world.facilitator, sid, dt.datetime.now())
+    cohorts = store.cohorts(world.program.id)
+    bundles = {world.version_id: world.bundle()}
+    expected = cell_spreads(stored_cells(store, cohorts, bundles), 5)
+    got = store.released_spreads(world.program.id, 5, SPREAD_QUANTA)
+    assert got.astype({"measure": str}).to_dict("list") == expected.to_dict("list")
+    assert set(got["cohort_id"]) == {c.id for c in cohorts if c.name in ("A", "C")}
+
+
+def test_the_cohort_and_program_dashboards_release_the_same_figures(store, make_staff):
+    world = make_world(store, make_staff)
+    for name, values in {"A": [2, 3, 5], "B": [4, 4, 6, 6, 7], "C": [1, 5, 5, 9, 9, 9]}.items():
+        closed_pulse(world, add_cohort(world, name, roster(name, 8)), 1, values + [5, 5])
+    table = {(r.cohort, r.measure): r for r in results(world).table}
+    for cohort in store.cohorts(world.program.id):
+        mine = cohort_results(store, world.facilitator, cohort.id)
+        for series in mine.measures:
+            (point,) = series.points
+            assert point.cell is not None
+            row = table[(cohort.name, series.instrument.short_title)]
+            s = point.cell.summary
+            assert (row.n, row.mean, row.step, (row.ci_low, row.ci_high)) == (
+                s.n,
+                s.mean,
+                s.step,
+                s.ci95,
+            )
 
 
 def test_the_threshold_follows_the_programs_k(store, make_staff):

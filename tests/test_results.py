@@ -20,9 +20,10 @@ from program import cohorts, library, pulse, session_runner
 from program.errors import AccessDenied
 from program.exports import cohort_csv
 from program.models import Actor, AttendanceMark, Mark, Role, StaffUser, score_answers
+from program.privacy import EFFECT_STEP, release_step, round_to_step
 from program.results import CohortResults, cohort_results, mirror
 from program.settings import get_settings
-from program.stats import compare
+from program.stats import reference_change
 from program.store import Store
 from tests.conftest import CURRICULA
 
@@ -190,6 +191,12 @@ def series(results: CohortResults, measure: str):  # type: ignore[no-untyped-def
     return next(s for s in results.measures if s.instrument.id == measure)
 
 
+def rounded(values: list[int], low: float = 0.0, high: float = 10.0) -> float:
+    """The released mean of these answers: rounded to the step for their number."""
+    n = len(values)
+    return round_to_step(sum(values) / n, release_step(n, low, high), low, high)
+
+
 # --------------------------------------------------------------------------- released, suppressed, at k
 
 
@@ -205,16 +212,26 @@ def test_an_all_released_cohort_shows_every_cell_and_the_first_last_change(store
     stress = series(results, "stress")
     assert [p.session_number for p in stress.points] == list(WEEKS)
     assert [p.cell.n for p in stress.points if p.cell] == [8] * 6
-    first = stress.points[0].cell
-    assert first is not None and first.summary.mean == pytest.approx(sum(STRESS_FIRST[:8]) / 8)
+    first, last = stress.points[0].cell, stress.points[-1].cell
+    assert first is not None and last is not None
+    # Eight answers on 0–10: rounded to whole points (7.75 → 8, 3.25 → 3).
+    assert first.summary.mean == rounded(STRESS_FIRST[:8]) == 8.0
+    assert last.summary.mean == rounded(STRESS_LAST[:8]) == 3.0
+    assert first.summary.step == 1.0
     fl = stress.first_last
     assert fl is not None and (fl.first, fl.last, fl.n_first, fl.n_last) == (1, 6, 8, 8)
-    expected = compare([float(v) for v in STRESS_FIRST[:8]], [float(v) for v in STRESS_LAST[:8]])
-    assert fl.comparison.welch is not None and expected.welch is not None
-    assert fl.comparison.welch.diff == pytest.approx(expected.welch.diff)
-    assert fl.comparison.welch.ci95 == pytest.approx(expected.welch.ci95)
-    assert fl.comparison.hedges == expected.hedges
-    assert fl.comparison.cliffs == expected.cliffs
+    # The change uses the rounded means and, with no other cohort in the program, the default
+    # spread of a quarter of the range for both sessions; no Cliff's δ, which needs the answers.
+    change = fl.change
+    assert change.diff == -5.0 and not change.borrowed_spread
+    expected = reference_change(8, 8.0, 8, 3.0, 2.5)
+    assert change.ci95 == (
+        math.floor(expected.ci95[0]),
+        math.ceil(expected.ci95[1]),
+    )
+    assert expected.hedges is not None and change.g is not None
+    assert change.g == pytest.approx(round(expected.hedges.g / EFFECT_STEP) * EFFECT_STEP)
+    assert not hasattr(change, "cliffs")
     # WHO-5 is asked at the first, middle and last weekly sessions only.
     assert [p.session_number for p in series(results, "who5").points] == [1, 3, 6]
 
@@ -242,7 +259,7 @@ def test_a_cell_is_released_from_exactly_k_responses(store, k, offset, shown):
     (point,) = series(group.results(), "stress").points
     if shown:
         assert point.cell is not None and point.cell.n == n and point.reason is None
-        assert point.cell.summary.mean == pytest.approx(sum(STRESS_FIRST[:n]) / n)
+        assert point.cell.summary.mean == rounded(STRESS_FIRST[:n])
     else:
         assert point.cell is None and point.reason == f"fewer than {k} responses"
 
@@ -378,8 +395,9 @@ def test_the_mirror_shows_lines_from_k_responses_and_holds_back_below(store):
     ]
     assert all(line.n == 6 for line in shown.lines)
     stress = next(line for line in shown.lines if line.instrument.id == "stress")
-    assert stress.mean == pytest.approx(sum(STRESS_LAST[:6]) / 6)
-    # Stress fell by about four points, twice the smallest change that matters; lower is better.
+    # 3, 4, 2, 3, 5, 4: 3.5 exactly, and six answers round to whole points, halves up.
+    assert (stress.mean, stress.step) == (4.0, 1.0) == (rounded(STRESS_LAST[:6]), 1.0)
+    # Stress fell by four points (8 → 4), twice the smallest change that matters.
     assert stress.change == "better than at the first session"
     connection = next(line for line in shown.lines if line.instrument.id == "connection")
     assert connection.change == "about the same as at the first session"

@@ -464,7 +464,7 @@ def test_c_session_2_below_the_minimum_shows_no_number_anywhere(
     assert len(session_2) == 4
     for row in session_2:
         assert row["note"] == f"not shown: {BELOW}", row
-        for column in ("n", "mean", "sd", "ci95_low", "ci95_high"):
+        for column in ("n", "mean", "rounded_to", "ci95_low", "ci95_high"):
             assert row[column] == "", row
 
     # Group mirror: session 2 is the latest closed one; nothing but a kind refusal.
