@@ -92,6 +92,7 @@ def prepare(path: Path, rooms: int, present: int = ROOM) -> tuple[Store, list[Ro
     version, _ = load_curriculum(store, actor, get_settings().curricula / "collective-healing.yaml")
     facilitator = create_user(store, actor, "load-fac", "Load facilitator", Role.FACILITATOR, None)
     program = store.create_program(actor, "Submission load", "", 5)
+    store.add_program_facilitator(actor, program.id, facilitator.id)
     today = dt.date.today()
     now = dt.datetime.now()
     made = []

@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 from program import access, admin
-from program.models import Role
+from program.models import Program, Role
 
 viewer = ui.page("Admin", frozenset({Role.ADMIN}))
 store = ui.store()
@@ -204,6 +204,10 @@ def programs_section() -> None:
                     "Description": o.program.description,
                     "Minimum group size": o.program.min_cell_size,
                     "Leads": ", ".join(u.display_name for u in o.leads),
+                    "Facilitators": ", ".join(
+                        u.display_name
+                        for u in admin.program_facilitators(store, viewer, o.program.id)
+                    ),
                     "Cohorts": o.cohorts,
                 }
                 for o in overview
@@ -296,6 +300,56 @@ def programs_section() -> None:
                     with ui.shown_errors():
                         admin.unassign_program_lead(store, viewer, program.id, former.id)
                         done(f"{former.display_name} no longer leads {program.name}.")
+        program_facilitators_forms(program)
+
+
+def program_facilitators_forms(program: Program) -> None:
+    """Who belongs to the program: facilitators create cohorts only in their programs."""
+    members = admin.program_facilitators(store, viewer, program.id)
+    member_ids = {u.id for u in members}
+    outsiders = [
+        u
+        for u in store.staff_users()
+        if u.role == Role.FACILITATOR and u.active and u.id not in member_ids
+    ]
+    with st.form(key(f"add_facilitator_{program.id}")):
+        st.markdown("**Add a facilitator to this program**")
+        st.caption(
+            "Facilitators create cohorts only in the programs they belong to. A lead or admin who"
+            " puts a facilitator on one of the program's cohorts adds them too."
+        )
+        if not outsiders:
+            st.caption(
+                "Every active facilitator already belongs to this program. Add a facilitator on"
+                " the Staff tab."
+            )
+        joining = st.selectbox(
+            "Facilitator",
+            outsiders,
+            format_func=lambda u: f"{u.display_name} ({u.username})",
+            key=key(f"add_facilitator_{program.id}_value"),
+        )
+        if st.form_submit_button("Add facilitator", disabled=not outsiders) and joining:
+            with ui.shown_errors():
+                admin.add_program_facilitator(store, viewer, program.id, joining.id)
+                done(f"{joining.display_name} now belongs to {program.name}.")
+    if members:
+        with st.form(key(f"remove_facilitator_{program.id}")):
+            st.markdown("**Remove a facilitator from this program**")
+            st.caption(
+                "They keep running the cohorts they already run, but cannot create new ones in"
+                " this program."
+            )
+            leaving = st.selectbox(
+                "Facilitator of this program",
+                members,
+                format_func=lambda u: f"{u.display_name} ({u.username})",
+                key=key(f"remove_facilitator_{program.id}_value"),
+            )
+            if st.form_submit_button("Remove facilitator") and leaving:
+                with ui.shown_errors():
+                    admin.remove_program_facilitator(store, viewer, program.id, leaving.id)
+                    done(f"{leaving.display_name} no longer belongs to {program.name}.")
 
 
 # --------------------------------------------------------------------------- privacy

@@ -52,10 +52,16 @@ else:
     st.info("No cohorts to show yet. Create the first one below.")
 
 # --------------------------------------------------------------------------- create
+# Only the programs the viewer may create cohorts in: a facilitator's own, a lead's, or all.
 programs = visible_programs(store, viewer)
 versions = store.curriculum_versions()
 with st.expander("Create a cohort", expanded=not overview, icon=":material/group_add:"):
-    if not programs or not versions:
+    if not programs and viewer.role == Role.FACILITATOR:
+        st.info(
+            "You do not belong to a program yet, so you cannot create a cohort. Ask an admin to"
+            " add you to a program."
+        )
+    elif not programs or not versions:
         st.info(
             "A cohort needs a program and a curriculum. An admin creates programs; anyone on staff"
             " can load a curriculum in the Curriculum library."

@@ -1,7 +1,8 @@
 """Who may see and change what. Pages hide what a role cannot use; these checks enforce it.
 
 - Facilitators run the cohorts they are assigned to: only they see those rosters, attendance and
-  cohort results.
+  cohort results. They create cohorts only in the programs they belong to (an admin adds them; a
+  lead or admin assigning them to a cohort of a program adds them to it too).
 - Program leads manage the programs they lead: cohorts, schedules and facilitators, and pooled
   results, but never roster names of cohorts they do not run.
 - Admins manage accounts, programs and privacy settings, and see every cohort's status, but not
@@ -25,6 +26,13 @@ def leads_program(store: Store, viewer: StaffUser, program_id: int) -> bool:
     return viewer.role == Role.LEAD and viewer.id in store.program_lead_ids(program_id)
 
 
+def belongs_to_program(store: Store, viewer: StaffUser, program_id: int) -> bool:
+    """Whether the viewer is a facilitator who belongs to the program."""
+    return viewer.role == Role.FACILITATOR and viewer.id in store.program_facilitator_ids(
+        program_id
+    )
+
+
 def runs_cohort(store: Store, viewer: StaffUser, cohort_id: int) -> bool:
     return viewer.id in store.cohort_facilitator_ids(cohort_id)
 
@@ -35,6 +43,20 @@ def require_program_lead(store: Store, viewer: StaffUser, program_id: int) -> Pr
     if viewer.role == Role.ADMIN or leads_program(store, viewer, program_id):
         return program
     raise AccessDenied("You do not lead this program.")
+
+
+def require_cohort_creator(store: Store, viewer: StaffUser, program_id: int) -> Program:
+    """The program, if the viewer may create cohorts in it: admins, its leads, and the
+    facilitators who belong to it."""
+    program = store.program(program_id)
+    if viewer.role == Role.LEAD:
+        return require_program_lead(store, viewer, program_id)
+    if viewer.role == Role.ADMIN or belongs_to_program(store, viewer, program_id):
+        return program
+    raise AccessDenied(
+        f"You do not belong to the program {program.name!r}, so you cannot create cohorts in it."
+        " Ask an admin to add you to the program."
+    )
 
 
 def require_facilitator(store: Store, viewer: StaffUser, cohort_id: int) -> Cohort:
@@ -58,10 +80,14 @@ def require_cohort_manager(store: Store, viewer: StaffUser, cohort_id: int) -> C
 
 
 def visible_programs(store: Store, viewer: StaffUser) -> list[Program]:
-    """Programs the viewer may create cohorts in or see dashboards of."""
+    """Programs the viewer may create cohorts in or see dashboards of: all for admins, the ones
+    they lead for leads, the ones they belong to for facilitators."""
     programs = store.programs()
-    if viewer.role in (Role.ADMIN, Role.FACILITATOR):
+    if viewer.role == Role.ADMIN:
         return programs
+    if viewer.role == Role.FACILITATOR:
+        mine = set(store.facilitator_program_ids(viewer.id))
+        return [p for p in programs if p.id in mine]
     return [p for p in programs if viewer.id in store.program_lead_ids(p.id)]
 
 

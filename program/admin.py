@@ -246,6 +246,41 @@ def unassign_program_lead(store: Store, viewer: StaffUser, program_id: int, user
     store.remove_program_lead(Actor.of(viewer), program_id, user_id)
 
 
+def program_facilitators(store: Store, viewer: StaffUser, program_id: int) -> list[StaffUser]:
+    """The facilitators who belong to a program (and may create cohorts in it), by name."""
+    _require_admin(viewer)
+    store.program(program_id)
+    staff = {u.id: u for u in store.staff_users()}
+    members = [staff[i] for i in store.program_facilitator_ids(program_id) if i in staff]
+    return sorted(members, key=lambda u: u.display_name)
+
+
+def add_program_facilitator(store: Store, viewer: StaffUser, program_id: int, user_id: int) -> None:
+    """Let a facilitator create cohorts in a program (and be put on its cohorts)."""
+    _require_admin(viewer)
+    program = store.program(program_id)
+    user = store.staff_user(user_id)
+    if user.role != Role.FACILITATOR:
+        raise InvalidInput(
+            f"{user.display_name} is a {user.role.value}; only facilitators belong to programs"
+            " this way. Program leads are assigned as leads."
+        )
+    if not user.active:
+        raise Conflict(f"{user.display_name}'s account is deactivated. Reactivate it first.")
+    if user_id in store.program_facilitator_ids(program_id):
+        raise Conflict(f"{user.display_name} already belongs to {program.name}.")
+    store.add_program_facilitator(Actor.of(viewer), program_id, user_id)
+
+
+def remove_program_facilitator(
+    store: Store, viewer: StaffUser, program_id: int, user_id: int
+) -> None:
+    """Stop a facilitator creating cohorts in a program. The cohorts they already run stay theirs."""
+    _require_admin(viewer)
+    store.program(program_id)
+    store.remove_program_facilitator(Actor.of(viewer), program_id, user_id)
+
+
 def set_program_description(
     store: Store, viewer: StaffUser, program_id: int, description: str
 ) -> Program:

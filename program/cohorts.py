@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from program import access
-from program.errors import Conflict, InvalidInput
+from program.errors import AccessDenied, Conflict, InvalidInput
 from program.models import (
     Actor,
     Cohort,
     CurriculumBundle,
+    Program,
     Role,
     RosterMember,
     SessionRecord,
@@ -77,6 +78,24 @@ def _check_facilitators(store: Store, user_ids: Sequence[int]) -> None:
             raise InvalidInput(f"{user.display_name} is not an active facilitator.")
 
 
+def _joining(
+    store: Store, viewer: StaffUser, program: Program, user_ids: Sequence[int]
+) -> list[int]:
+    """Facilitators newly put on a cohort of `program` who do not belong to it yet.
+
+    A lead or admin assigning them vouches for them, so they join the program with the
+    assignment; a facilitator cannot bring someone into a program, so that is refused."""
+    members = set(store.program_facilitator_ids(program.id))
+    outside = [u for u in user_ids if u not in members]
+    if outside and viewer.role == Role.FACILITATOR:
+        names = ", ".join(store.staff_user(u).display_name for u in outside)
+        raise AccessDenied(
+            f"{names} {'does' if len(outside) == 1 else 'do'} not belong to the program"
+            f" {program.name!r}. Ask an admin to add them to it first."
+        )
+    return outside
+
+
 def create_cohort(
     store: Store,
     viewer: StaffUser,
@@ -89,11 +108,10 @@ def create_cohort(
     facilitator_ids: Sequence[int],
     roster_text: str = "",
 ) -> Cohort:
-    """Create a cohort pinned to a curriculum version, with its weekly schedule and roster."""
-    if viewer.role == Role.LEAD:
-        access.require_program_lead(store, viewer, program_id)
-    else:
-        store.program(program_id)
+    """Create a cohort pinned to a curriculum version, with its weekly schedule and roster.
+
+    A facilitator creates cohorts only in programs they belong to."""
+    program = access.require_cohort_creator(store, viewer, program_id)
     name = clean_name(name, "The cohort name", MAX_COHORT_NAME)
     if not 0 <= weekday <= 6:
         raise InvalidInput("Choose a weekday.")
@@ -102,6 +120,7 @@ def create_cohort(
     if viewer.role == Role.FACILITATOR and viewer.id not in ids:
         ids.insert(0, viewer.id)  # a facilitator creating a cohort runs it
     _check_facilitators(store, ids)
+    joining = _joining(store, viewer, program, ids)
     roster = parse_roster(roster_text)
     if roster and viewer.role != Role.FACILITATOR:
         raise InvalidInput(
@@ -110,7 +129,7 @@ def create_cohort(
         )
     dates = weekly_schedule(bundle, start, weekday, include_orientation)
     return store.create_cohort(
-        Actor.of(viewer), program_id, curriculum_version_id, name, dates, ids, roster
+        Actor.of(viewer), program_id, curriculum_version_id, name, dates, ids, roster, joining
     )
 
 
@@ -263,10 +282,15 @@ def restore_session(store: Store, viewer: StaffUser, session_id: int) -> None:
 def assign_facilitators(
     store: Store, viewer: StaffUser, cohort_id: int, user_ids: Sequence[int]
 ) -> None:
-    access.require_cohort_manager(store, viewer, cohort_id)
+    cohort = access.require_cohort_manager(store, viewer, cohort_id)
     ids = list(dict.fromkeys(user_ids))
     _check_facilitators(store, ids)
-    store.set_cohort_facilitators(Actor.of(viewer), cohort_id, ids)
+    # Only those newly put on the cohort: someone an admin took out of the program keeps running
+    # the cohorts they already run, and saving the cohort's list does not bring them back in.
+    current = set(store.cohort_facilitator_ids(cohort_id))
+    added = [u for u in ids if u not in current]
+    joining = _joining(store, viewer, store.program(cohort.program_id), added)
+    store.set_cohort_facilitators(Actor.of(viewer), cohort_id, ids, joining)
 
 
 def facilitators(store: Store) -> list[StaffUser]:

@@ -107,6 +107,8 @@ def seed_demo(store: Store, curricula: Path, today: dt.date | None = None) -> li
         actor, "Community pain collective", "Peer groups across the city's clinics.", 5
     )
     store.add_program_lead(actor, program.id, users["lead"].id)
+    for facilitator in ("maya", "sam"):
+        store.add_program_facilitator(actor, program.id, users[facilitator].id)
     names = list(FIRST_NAMES)
     for spec in DEMO_COHORTS:
         rng.shuffle(names)

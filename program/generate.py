@@ -59,7 +59,9 @@ def generate(
                     "display_name": [f"Synthetic facilitator {i}" for i in staff_ids],
                     "role": "facilitator",
                 }
-            )
+            ),
+            # They belong to the program, as facilitators who run its cohorts do.
+            "program_facilitators": pd.DataFrame({"program_id": program.id, "user_id": staff_ids}),
         }
     )
     totals = [0, 0]

@@ -83,6 +83,9 @@ def world(store: Store) -> World:
     )
     store.add_program_lead(system, program.id, w.lead.id)
     store.add_program_lead(system, other_program.id, w.other_lead.id)
+    for facilitator in (w.maya, w.sam):
+        store.add_program_facilitator(system, program.id, facilitator.id)
+    store.add_program_facilitator(system, other_program.id, w.sam.id)  # Sam works in both cities
     return w
 
 
@@ -251,7 +254,7 @@ def test_a_second_cohort_with_the_same_name_in_the_program_is_a_conflict(world):
 
 def test_the_same_cohort_name_in_another_program_is_fine(world):
     world.create()
-    world.create(program_id=world.other_program.id)
+    world.create(world.sam, program_id=world.other_program.id)
     assert count(world.store, "cohorts") == 2
 
 

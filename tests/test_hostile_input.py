@@ -312,6 +312,7 @@ def invitation(store: Store) -> pulse.Invitation:
     library.load_curriculum(store, ACTOR, CURRICULUM)
     facilitator = store.create_staff_user(ACTOR, "fac", "Fac", Role.FACILITATOR, None)
     program = store.create_program(ACTOR, "P", "", 5)
+    store.add_program_facilitator(ACTOR, program.id, facilitator.id)
     (version,) = store.curriculum_versions()
     today = dt.date.today()
     cohort = cohorts.create_cohort(

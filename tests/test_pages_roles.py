@@ -76,6 +76,8 @@ def seeded(store: Store) -> Seeded:
     admin, lead = staff("admin", Role.ADMIN), staff("lead", Role.LEAD)
     maya, sam = staff("maya", Role.FACILITATOR), staff("sam", Role.FACILITATOR)
     store.add_program_lead(system, program.id, lead.id)
+    for facilitator in (maya, sam):
+        store.add_program_facilitator(system, program.id, facilitator.id)
     today = dt.date.today()
 
     def cohort(viewer: StaffUser, name: str, roster: str) -> Cohort:

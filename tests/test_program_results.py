@@ -87,6 +87,8 @@ def add_cohort(
     program_id: int | None = None,
 ) -> Cohort:
     """A weekly cohort without orientation, so its sessions are numbered 1–6."""
+    program = program_id or world.program.id
+    world.store.add_program_facilitator(SYSTEM, program, world.facilitator.id)
     return create_cohort(
         world.store,
         world.facilitator,

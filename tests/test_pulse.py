@@ -151,6 +151,7 @@ def make_group(
     (version,) = store.curriculum_versions()
     if program_id is None:
         program_id = store.create_program(Actor.system(), f"Program {name}", "", k).id
+    store.add_program_facilitator(Actor.system(), program_id, fac.id)
     today = dt.date.today()
     cohort = cohorts.create_cohort(
         store,

@@ -160,6 +160,7 @@ def make_group(
     fac = user(store, facilitator)
     (version,) = store.curriculum_versions()
     program = store.create_program(Actor.system(), f"Program of {name}", "", k)
+    store.add_program_facilitator(Actor.system(), program.id, fac.id)
     start = dt.date.today() - dt.timedelta(weeks=8)
     cohort = cohorts.create_cohort(
         store,

@@ -62,6 +62,8 @@ def s(store: Store) -> Setup:
     sam = staff(store, "sam", Role.FACILITATOR)
     lead = staff(store, "lead", Role.LEAD)
     store.add_program_lead(system, program.id, lead.id)
+    for facilitator in (maya, sam):
+        store.add_program_facilitator(system, program.id, facilitator.id)
 
     def create(viewer: StaffUser, name: str, roster: str) -> Cohort:
         return cohorts.create_cohort(

@@ -17,6 +17,7 @@ BULK_TABLES = (
     "staff_users",
     "cohorts",
     "cohort_facilitators",
+    "program_facilitators",
     "roster_members",
     "sessions",
     "attendance",

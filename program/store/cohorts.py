@@ -116,6 +116,56 @@ class CohortQueries(StoreBase):
         rows = self._rows("SELECT user_id FROM program_leads WHERE program_id = ?", [program_id])
         return [r[0] for r in rows]
 
+    # Program membership of facilitators (migration 0006): a facilitator creates cohorts only in
+    # the programs they belong to.
+
+    def _add_program_facilitators(
+        self, cur: Cursor, actor: Actor, program_id: int, user_ids: Sequence[int]
+    ) -> None:
+        for user_id in sorted(set(user_ids)):
+            added = cur.execute(
+                "INSERT INTO program_facilitators VALUES (?, ?) ON CONFLICT DO NOTHING"
+                " RETURNING user_id",
+                [program_id, user_id],
+            ).fetchone()
+            if added:
+                self._audit(
+                    cur, actor, "add program facilitator", "program", program_id, f"user={user_id}"
+                )
+
+    def add_program_facilitator(self, actor: Actor, program_id: int, user_id: int) -> None:
+        self.write(lambda cur: self._add_program_facilitators(cur, actor, program_id, [user_id]))
+
+    def remove_program_facilitator(self, actor: Actor, program_id: int, user_id: int) -> None:
+        def unit(cur: Cursor) -> None:
+            gone = cur.execute(
+                "DELETE FROM program_facilitators WHERE program_id = ? AND user_id = ?"
+                " RETURNING user_id",
+                [program_id, user_id],
+            ).fetchone()
+            if gone is None:
+                raise NotFound("That facilitator does not belong to this program.")
+            self._audit(
+                cur, actor, "remove program facilitator", "program", program_id, f"user={user_id}"
+            )
+
+        self.write(unit)
+
+    def program_facilitator_ids(self, program_id: int) -> list[int]:
+        rows = self._rows(
+            "SELECT user_id FROM program_facilitators WHERE program_id = ? ORDER BY user_id",
+            [program_id],
+        )
+        return [r[0] for r in rows]
+
+    def facilitator_program_ids(self, user_id: int) -> list[int]:
+        """The programs a facilitator belongs to."""
+        rows = self._rows(
+            "SELECT program_id FROM program_facilitators WHERE user_id = ? ORDER BY program_id",
+            [user_id],
+        )
+        return [r[0] for r in rows]
+
     # ----------------------------------------------------------------------- cohorts
 
     _COHORT = (
@@ -148,8 +198,12 @@ class CohortQueries(StoreBase):
         session_dates: dict[int, dt.date],
         facilitator_ids: Sequence[int],
         roster: Sequence[str],
+        new_program_facilitators: Sequence[int] = (),
     ) -> Cohort:
-        """Create a cohort with its sessions, facilitators and roster in one transaction."""
+        """Create a cohort with its sessions, facilitators and roster in one transaction.
+
+        `new_program_facilitators` join the cohort's program in the same transaction (a lead or
+        admin assigning them vouches for them)."""
 
         def unit(cur: Cursor) -> Cohort:
             if cur.execute(
@@ -179,6 +233,7 @@ class CohortQueries(StoreBase):
                     [[cohort_id, n] for n in roster],
                 )
             self._audit(cur, actor, "create cohort", "cohort", cohort_id, name)
+            self._add_program_facilitators(cur, actor, program_id, new_program_facilitators)
             return self._cohort_in(cur, cohort_id)
 
         return self.write(unit)
@@ -366,8 +421,14 @@ class CohortQueries(StoreBase):
         self.write(unit)
 
     def set_cohort_facilitators(
-        self, actor: Actor, cohort_id: int, user_ids: Sequence[int]
+        self,
+        actor: Actor,
+        cohort_id: int,
+        user_ids: Sequence[int],
+        new_program_facilitators: Sequence[int] = (),
     ) -> None:
+        """Replace a cohort's facilitators; `new_program_facilitators` join its program too."""
+
         def unit(cur: Cursor) -> None:
             cur.execute("DELETE FROM cohort_facilitators WHERE cohort_id = ?", [cohort_id])
             if user_ids:
@@ -383,6 +444,9 @@ class CohortQueries(StoreBase):
                 cohort_id,
                 "users=" + ",".join(str(u) for u in sorted(set(user_ids))),
             )
+            if new_program_facilitators:
+                program_id = self._cohort_in(cur, cohort_id).program_id
+                self._add_program_facilitators(cur, actor, program_id, new_program_facilitators)
 
         self.write(unit)
 
