@@ -11,7 +11,7 @@ from program.models import Role
 viewer = ui.page("Home")
 
 store = ui.store()
-st.title(f"Welcome, {viewer.display_name}")
+st.title(f"Welcome, {ui.plain(viewer.display_name)}")
 cohorts = access.visible_cohorts(store, viewer)
 
 
@@ -36,7 +36,8 @@ if viewer.role == Role.FACILITATOR:
         held = sum(s.status == "held" for s in sessions)
         with st.container(border=True):
             st.markdown(
-                f"**{cohort.name}** · {cohort.status} · {held} of {len(sessions)} sessions held"
+                f"**{ui.plain(cohort.name)}** · {cohort.status} · {held} of {len(sessions)}"
+                " sessions held"
             )
             if upcoming:
                 nxt = upcoming[0]

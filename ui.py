@@ -4,6 +4,10 @@ Every script in pages/ starts with `viewer = ui.page(...)`. Streamlit serves any
 its URL to anyone who types it, so this call is what keeps a guest out: it sets the page config,
 works out who is signed in, draws the sidebar links their role may use, and stops the script with
 the sign-in screen (or a refusal) otherwise. program/ checks access again on every read and write.
+
+Text people typed (names, titles, curriculum wording, error messages that quote them) reaches
+Streamlit's Markdown only through `ui.plain` (shown literally) or `ui.guide` (curriculum guide text:
+formatting kept, no image or link); see program/markup.py.
 """
 
 from __future__ import annotations
@@ -19,13 +23,18 @@ from urllib.parse import urlparse
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
 
-from program import auth, sso
+from program import auth, markup, sso
 from program.errors import AccessDenied, CurriculumError, ProgramError
 from program.models import Role, StaffUser
 from program.settings import Settings, get_settings
 from program.store import Store
 
 STAFF = frozenset(Role)
+plain = markup.plain  # a name or title, shown literally wherever Streamlit reads Markdown
+guide = markup.guide_markdown  # curriculum guide text: its formatting, no image or link
+# An emoji, not a :material/…: icon: Streamlit fetches those favicons from fonts.gstatic.com, which
+# would tell Google who opened the page and when. An emoji is drawn from a data: URL.
+PAGE_ICON = "🌱"
 TOKEN_KEY = "staff_token"  # session_state fallback for the cookie (tests cannot send cookies)
 
 
@@ -102,7 +111,7 @@ def page(title: str, roles: frozenset[Role] | None = STAFF, *, wide: bool = True
     """
     st.set_page_config(
         page_title=f"{title} · Group programs",
-        page_icon=":material/diversity_3:",
+        page_icon=PAGE_ICON,
         layout="wide" if wide else "centered",
     )
     _style()
@@ -124,7 +133,7 @@ def refuse(message: str) -> NoReturn:
 
 def _sidebar(viewer: StaffUser) -> None:
     with st.sidebar:
-        st.markdown(f"**{html.escape(viewer.display_name)}**  \n{viewer.role.value.title()}")
+        st.markdown(f"**{plain(viewer.display_name)}**  \n{viewer.role.value.title()}")
         for link in PAGES:
             if viewer.role in link.roles:
                 st.page_link(link.path, label=link.label, icon=link.icon)
@@ -257,7 +266,7 @@ def _sso_signin(providers: list[str | None]) -> None:
     """The "Sign in with your organisation" button(s), and why the last attempt did not work."""
     problem = st.session_state.pop(SSO_PROBLEM_KEY, None)
     if problem:
-        st.error(problem, icon=":material/block:")
+        st.error(plain(problem), icon=":material/block:")
     for provider in providers:
         label = "Sign in with your organisation"
         if len(providers) > 1:
@@ -268,7 +277,7 @@ def _sso_signin(providers: list[str | None]) -> None:
             try:
                 st.login(provider)
             except StreamlitAuthError as exc:
-                st.error(f"**Single sign-on is not set up correctly.** {exc}")
+                st.error(f"**Single sign-on is not set up correctly.** {plain(str(exc))}")
     signed_in_there = st.user.get("is_logged_in") is True
     if (
         problem
@@ -311,28 +320,37 @@ def _style() -> None:
 # --------------------------------------------------------------------------- errors
 
 
+def show_error(exc: ProgramError) -> None:
+    """A ProgramError as a readable message. Its text may quote what someone typed (a name, a
+    curriculum line), so it is shown literally."""
+    if isinstance(exc, CurriculumError):
+        st.error(f"**{exc.title}**\n\n" + "\n".join(f"- {plain(str(p))}" for p in exc.problems))
+    else:
+        st.error(f"**{exc.title}.** {plain(str(exc))}")
+
+
 @contextmanager
 def shown_errors() -> Iterator[None]:
     """Show a ProgramError raised inside the block as a readable message instead of a traceback."""
     try:
         yield
-    except CurriculumError as exc:
-        st.error(f"**{exc.title}**\n\n" + "\n".join(f"- {p}" for p in exc.problems))
     except ProgramError as exc:
-        st.error(f"**{exc.title}.** {exc}")
+        show_error(exc)
+
+
+def toast(message: str) -> None:
+    """A confirmation, shown literally (it often names what someone typed)."""
+    st.toast(plain(message), icon=":material/check_circle:")
 
 
 def attempt(action: Callable[[], object], success: str) -> bool:
-    """Run an action, show its success or its error; return whether it worked."""
+    """Run an action, show its success (as plain text) or its error; return whether it worked."""
     try:
         action()
-    except CurriculumError as exc:
-        st.error(f"**{exc.title}**\n\n" + "\n".join(f"- {p}" for p in exc.problems))
-        return False
     except ProgramError as exc:
-        st.error(f"**{exc.title}.** {exc}")
+        show_error(exc)
         return False
-    st.toast(success, icon=":material/check_circle:")
+    toast(success)
     return True
 
 
@@ -340,7 +358,7 @@ def participant_page(title: str) -> None:
     """Set up the public participant page: no sign-in, no staff sidebar, phone-sized layout."""
     st.set_page_config(
         page_title=title,
-        page_icon=":material/diversity_3:",
+        page_icon=PAGE_ICON,
         layout="centered",
         initial_sidebar_state="collapsed",
     )

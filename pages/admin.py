@@ -43,7 +43,7 @@ def done(message: str) -> None:
 
 st.title("Admin")
 if message := st.session_state.pop(FLASH, None):
-    st.toast(message, icon=":material/check_circle:")
+    ui.toast(message)  # shown literally: it names accounts, programs and cohorts
 
 staff_tab, programs_tab, privacy_tab, backup_tab, delete_tab = st.tabs(
     ["Staff", "Programs", "Privacy", "Backup", "Delete cohort data"],
@@ -455,8 +455,8 @@ def backup_section() -> None:
                     )
                     st.success(
                         f"Restored {summary.total} rows in {len(summary.rows)} tables from"
-                        f" {upload.name}. Everyone has been signed out: reload the page and sign"
-                        " in again.",
+                        f" {ui.plain(upload.name)}. Everyone has been signed out: reload the page"
+                        " and sign in again.",
                         icon=":material/check_circle:",
                     )
 

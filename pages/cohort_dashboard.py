@@ -46,7 +46,7 @@ with st.spinner("Loading the cohort's results…"):
     try:
         data = load_results(store, viewer, store.path, viewer.id, cohort.id, store.data_version())
     except ProgramError as exc:
-        st.error(f"**{exc.title}.** {exc}")
+        ui.show_error(exc)
         st.stop()
 
 k = data.k
@@ -67,7 +67,7 @@ def audited(what: str) -> None:
 def png_button(chart: Any, name: str, label: str) -> None:
     """A download of the chart as PNG, drawn only when clicked (each takes most of a second)."""
     st.download_button(
-        f"Chart as PNG: {label}",
+        f"Chart as PNG: {ui.plain(label)}",
         data=partial(charts.png, chart),
         file_name=f"{slug}-{name}.png",
         mime="image/png",
@@ -85,7 +85,7 @@ held = [a for a in data.attendance if a.status == SessionStatus.HELD]
 scheduled = [a for a in data.attendance if a.status != SessionStatus.CANCELLED]
 rates = [a.rate for a in held if a.rate is not None]
 st.caption(
-    f"{data.bundle.curriculum.title} · started {data.cohort.start_date:%d %B %Y} ·"
+    f"{ui.plain(data.bundle.curriculum.title)} · started {data.cohort.start_date:%d %B %Y} ·"
     f" {data.cohort.status} · minimum group size for pulse results: {k}"
 )
 # A row that wraps instead of columns that stack: two figures a line on a phone, not one.
@@ -322,7 +322,7 @@ else:
         )
     asked = [series for series in data.measures if series.points]
     not_asked = [series.instrument.short_title for series in data.measures if not series.points]
-    tabs = st.tabs([series.instrument.short_title for series in asked])
+    tabs = st.tabs([ui.plain(series.instrument.short_title) for series in asked])
     for tab, series in zip(tabs, asked, strict=True):
         with tab:
             chart = charts.measure_trend(series, k)
@@ -338,7 +338,7 @@ else:
             with st.container(border=True):
                 change_card(series)
     if not_asked:
-        st.caption(f"Not asked yet: {', '.join(not_asked)}.")
+        st.caption(f"Not asked yet: {ui.plain(', '.join(not_asked))}.")
 
 # --------------------------------------------------------------------------- fidelity
 

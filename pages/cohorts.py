@@ -47,7 +47,7 @@ if overview:
         width="stretch",
     )
     if one_program:
-        st.caption(f"All in {overview[0].program}.")
+        st.caption(f"All in {ui.plain(overview[0].program)}.")
 else:
     st.info("No cohorts to show yet. Create the first one below.")
 
@@ -139,7 +139,7 @@ with schedule_tab:
         with st.container(border=True):
             head, when, actions = st.columns([3, 2, 2], vertical_alignment="center")
             head.markdown(
-                f"**Session {session.number}** · {titles.get(session.number, '')}  \n"
+                f"**Session {session.number}** · {ui.plain(titles.get(session.number, ''))}  \n"
                 f"{session.status.value.title()}"
             )
             if session.status == SessionStatus.PLANNED:
@@ -203,8 +203,8 @@ if roster_tab:
                 ) and st.rerun()
         for member in cohorts.roster(store, viewer, cohort.id):
             name_col, rename_col, status_col = st.columns([3, 3, 2], vertical_alignment="bottom")
-            label = member.display_name + (" (withdrawn)" if member.status == "withdrawn" else "")
-            name_col.markdown(label)
+            withdrawn = " (withdrawn)" if member.status == "withdrawn" else ""
+            name_col.markdown(ui.plain(member.display_name) + withdrawn)
             renamed = rename_col.text_input(
                 "Rename",
                 value=member.display_name,

@@ -1,7 +1,5 @@
 """Curriculum library: readable session guides, the stored versions, and uploading a new version."""
 
-import re
-
 import streamlit as st
 
 import ui
@@ -25,9 +23,8 @@ GUIDE_CSS = """<style>
 </style>"""
 
 
-def plain(text: str) -> str:
-    """Text shown as-is inside Markdown (problem messages quote what the author wrote)."""
-    return re.sub(r"([\\`*_\[\]<>#|~])", r"\\\1", text)
+# Problem messages quote what the author wrote; names and titles are what people typed.
+plain = ui.plain
 
 
 def version_label(v: CurriculumVersion) -> str:
@@ -83,13 +80,14 @@ def upload_section() -> None:
 def versions_section(entries: list[library.LibraryEntry]) -> None:
     rows = [
         {
-            "Title": e.version.title,
-            "Curriculum": e.version.curriculum_id,
-            "Version": e.version.version,
+            # st.table reads Markdown in its cells, so everything typed is shown literally.
+            "Title": plain(e.version.title),
+            "Curriculum": plain(e.version.curriculum_id),
+            "Version": plain(e.version.version),
             "Content hash": e.version.content_hash[:12],
             "Loaded": f"{e.version.loaded_at:%d %b %Y, %H:%M}",
-            "Source file": e.version.source_name,
-            "Used by cohorts": ", ".join(e.cohorts) or "none yet",
+            "Source file": plain(e.version.source_name),
+            "Used by cohorts": ", ".join(plain(c) for c in e.cohorts) or "none yet",
         }
         for e in entries
     ]
@@ -111,7 +109,7 @@ def versions_section(entries: list[library.LibraryEntry]) -> None:
                 mime="application/x-yaml",
                 icon=":material/download:",
                 key=f"source-{v.id}",
-                help=f"The file {name} exactly as it was loaded.",
+                help=f"The file {plain(name)} exactly as it was loaded.",
             )
 
 
@@ -124,15 +122,17 @@ def about_curriculum(bundle: CurriculumBundle) -> None:
         f" completion: {guides.completion_rule(bundle).lower()}"
     )
     with st.expander("About this curriculum: summary, audience, completion and pulse plan"):
-        st.markdown(f"**Summary**\n\n{c.summary}")
-        st.markdown(f"**Audience**\n\n{c.audience}")
+        # Curriculum text keeps its formatting but shows no image or link (ui.guide).
+        st.markdown(f"**Summary**\n\n{ui.guide(c.summary)}")
+        st.markdown(f"**Audience**\n\n{ui.guide(c.audience)}")
         st.markdown(f"**Completion:** {guides.completion_rule(bundle)}")
         plan = guides.pulse_plan(bundle)
         if plan:
             st.markdown(
                 "**Pulse plan**\n\n"
                 + "\n".join(
-                    f"- {p.instrument.title} ({guides.questions(len(p.instrument.items))}):"
+                    f"- {ui.guide(p.instrument.title)}"
+                    f" ({guides.questions(len(p.instrument.items))}):"
                     f" {guides.sessions_list(p.sessions)}"
                     for p in plan
                 )
@@ -144,13 +144,13 @@ def about_curriculum(bundle: CurriculumBundle) -> None:
 def session_guide(bundle: CurriculumBundle, number: int) -> None:
     c = bundle.curriculum
     session = c.session(number)
-    st.header(guides.session_label(session), anchor=False)
+    st.header(ui.guide(guides.session_label(session)), anchor=False)
     st.caption(
-        f"{c.title}, version {c.version} · {session.minutes} of {c.session_minutes} minutes"
-        f" planned · {len(session.agenda)} activities"
+        f"{plain(c.title)}, version {plain(c.version)} · {session.minutes} of"
+        f" {c.session_minutes} minutes planned · {len(session.agenda)} activities"
     )
-    st.markdown(f"**Theme:** {session.theme}")
-    st.markdown("**Intentions**\n\n" + "\n".join(f"- {i}" for i in session.intentions))
+    st.markdown(f"**Theme:** {ui.guide(session.theme)}")
+    st.markdown("**Intentions**\n\n" + "\n".join(f"- {ui.guide(i)}" for i in session.intentions))
 
     st.subheader("Agenda", anchor=False)
     st.markdown(guides.agenda_table(session))
@@ -159,17 +159,17 @@ def session_guide(bundle: CurriculumBundle, number: int) -> None:
     for t in guides.timed_agenda(session):
         a = t.activity
         with st.container(border=True):
-            st.markdown(f"##### {t.span} · {a.title}")
+            st.markdown(f"##### {t.span} · {ui.guide(a.title)}")
             st.caption(f"{a.kind.value.title()} · {a.minutes} minutes")
-            st.markdown(a.notes)
+            st.markdown(ui.guide(a.notes))
             if a.prompts:
-                st.markdown("**Prompts**\n\n" + "\n".join(f"- {p}" for p in a.prompts))
+                st.markdown("**Prompts**\n\n" + "\n".join(f"- {ui.guide(p)}" for p in a.prompts))
 
     st.subheader("Home practice", anchor=False)
-    st.markdown(session.home_practice)
+    st.markdown(ui.guide(session.home_practice))
 
     st.subheader("Safety notes", anchor=False)
-    st.warning(session.safety_notes, icon=":material/health_and_safety:")
+    st.warning(ui.guide(session.safety_notes), icon=":material/health_and_safety:")
 
     st.subheader("Pulse at this session", anchor=False)
     st.info(guides.pulse_lines(bundle, number), icon=":material/ballot:")
@@ -195,7 +195,7 @@ def guide_section(entries: list[library.LibraryEntry]) -> None:
             format_func=lambda n: guides.session_label(sessions[n]),
             key=f"guide-session-{version_id}",
         )
-        used = ", ".join(entry.cohorts) if entry.cohorts else "no cohort yet"
+        used = ", ".join(plain(c) for c in entry.cohorts) if entry.cohorts else "no cohort yet"
         st.caption(f"Used by: {used}")
         about_curriculum(bundle)
         with st.container(horizontal=True, vertical_alignment="center"):

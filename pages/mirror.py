@@ -165,7 +165,7 @@ if chosen is None:
 try:
     view = load_mirror(store, viewer, store.path, viewer.id, chosen.id, store.data_version())
 except ProgramError as exc:
-    st.error(f"**{exc.title}.** {exc}")
+    ui.show_error(exc)
     st.stop()
 
 heading = (

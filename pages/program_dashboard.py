@@ -117,7 +117,7 @@ program = left.selectbox("Program", programs, format_func=lambda p: p.name)
 all_cohorts = store.cohort_frame(program.id)
 if all_cohorts.empty:
     st.info(
-        f"**{program.name}** has no cohorts yet. Once a cohort holds sessions and closes its"
+        f"**{ui.plain(program.name)}** has no cohorts yet. Once a cohort holds sessions and closes its"
         " pulses, pooled results appear here.",
         icon=":material/info:",
     )
@@ -165,7 +165,7 @@ try:
             store.data_version(),
         )
 except ProgramError as exc:
-    st.error(f"**{exc.title}.** {exc}")
+    ui.show_error(exc)
     st.stop()
 
 k = results.k
@@ -302,7 +302,7 @@ else:
         measure_left_out = sum(f.left_out for f in figures)
         with st.container(border=True):
             if not any(f.pooled.mean is not None for f in figures):
-                st.markdown(f"**{instrument.title}**")
+                st.markdown(f"**{ui.plain(instrument.title)}**")
                 st.caption(f"Nothing released yet. {left_out_line(measure_left_out, k)}")
                 continue
             chart = charts.pooled_trend(figures, instrument.short_title, instrument.score_range)

@@ -33,7 +33,7 @@ def ask_for_code(problem: str | None = None) -> None:
     st.title("Today's pulse")
     st.write("Type the code your facilitator shows on the screen, or the code on your card.")
     if problem:
-        st.error(problem)
+        st.error(ui.plain(problem))
     paused_until = st.session_state.get("pulse_paused_until")
     if paused_until and dt.datetime.now() < paused_until:
         st.warning("Too many codes that did not work. Please wait a few minutes and try again.")
@@ -71,7 +71,7 @@ def promise(invitation: pulse.Invitation) -> None:
 
 def promise_details(invitation: pulse.Invitation) -> str:
     k = invitation.min_cell_size
-    asked = ", ".join(i.title for i in invitation.instruments)
+    asked = ", ".join(ui.plain(i.title) for i in invitation.instruments)
     return "\n".join(
         [
             f"- **What is asked:** {len(invitation.items)} short questions ({asked}).",
@@ -134,10 +134,11 @@ if invitation.window_key in full:
     )
     st.stop()
 
-st.title(f"Session {invitation.session_number}: {invitation.session_title}")
+# Curriculum wording is shown as written: a title or label can carry no image, link or formatting.
+st.title(f"Session {invitation.session_number}: {ui.plain(invitation.session_title)}")
 problem = st.session_state.pop("pulse_problem", None)
 if problem:
-    st.error(problem)
+    st.error(ui.plain(problem))
 promise(invitation)
 
 with st.form("pulse_form"):
@@ -145,16 +146,18 @@ with st.form("pulse_form"):
     for number, (instrument, item) in enumerate(invitation.items, start=1):
         if instrument.id != current:
             current = instrument.id
-            st.markdown(f"**{instrument.recall}**")
+            st.markdown(f"**{ui.plain(instrument.recall)}**")
             if instrument.instructions:
-                st.caption(instrument.instructions)
+                st.caption(ui.plain(instrument.instructions))
         labels = instrument.scale.labels
         st.radio(
-            f"{number}. {item.text}",
+            f"{number}. {ui.plain(item.text)}",
             instrument.scale.points,
             index=None,
             key=f"answer_{pulse.answer_key(instrument, item)}",
-            format_func=lambda p, labels=labels: f"{p}  {labels[p]}" if p in labels else str(p),
+            format_func=lambda p, labels=labels: (
+                f"{p}  {ui.plain(labels[p])}" if p in labels else str(p)
+            ),
         )
     sent = st.form_submit_button("Send my answers", type="primary", width="stretch")
 

@@ -15,7 +15,7 @@ store = ui.store()
 st.title("Run a session")
 flash = st.session_state.pop("session_flash", None)
 if flash:
-    (st.error if flash[0] == "error" else st.success)(flash[1])
+    (st.error if flash[0] == "error" else st.success)(ui.plain(flash[1]))
 mine = session_runner.my_cohorts(store, viewer)
 if not mine:
     ui.refuse("You are not running a cohort yet. Create one on the Cohorts page.")
@@ -32,7 +32,7 @@ pick_cohort, pick_session = st.columns(2)
 cohort = pick_cohort.selectbox(
     "Cohort",
     mine,
-    format_func=lambda c: c.name,
+    format_func=lambda c: c.name,  # selectbox options are plain text
     key="run_cohort",
 )
 sessions = [s for s in store.sessions(cohort.id) if s.status != SessionStatus.CANCELLED]
@@ -87,8 +87,8 @@ status = (
     if record.status == SessionStatus.HELD
     else f"planned for {record.scheduled_date:%A %d %B}"
 )
-st.subheader(f"Session {guide.number}: {guide.title}")
-st.caption(f"{cohort.name} · {status} · {guide.minutes} minutes of agenda")
+st.subheader(f"Session {guide.number}: {ui.guide(guide.title)}")
+st.caption(f"{ui.plain(cohort.name)} · {status} · {guide.minutes} minutes of agenda")
 
 # Keyed, so a save (which reruns the page) leaves the facilitator on the tab they were using.
 guide_tab, attendance_tab, pulse_tab, notes_tab = st.tabs(
@@ -96,8 +96,9 @@ guide_tab, attendance_tab, pulse_tab, notes_tab = st.tabs(
 )
 
 with guide_tab:
-    st.markdown(f"*{guide.theme}*")
-    st.markdown("**Intentions**\n\n" + "\n".join(f"- {i}" for i in guide.intentions))
+    # Curriculum text keeps its formatting but shows no image or link (ui.guide).
+    st.markdown(f"*{ui.guide(guide.theme)}*")
+    st.markdown("**Intentions**\n\n" + "\n".join(f"- {ui.guide(i)}" for i in guide.intentions))
     st.caption("Tick each part of the agenda as you deliver it: this is the fidelity checklist.")
     clock = 0
     for index, activity in enumerate(guide.agenda):
@@ -105,19 +106,21 @@ with guide_tab:
         with st.container(border=True):
             tick, timer = st.columns([3, 2], vertical_alignment="center")
             tick.checkbox(
-                f"**{activity.title}** · {activity.minutes} min"
+                f"**{ui.guide(activity.title)}** · {activity.minutes} min"
                 f" ({start // 60}:{start % 60:02d}–{clock // 60}:{clock % 60:02d})",
                 key=fill(f"fid_{sid}_{index}", index in sheet.delivered),
             )
             with timer:
                 ui.agenda_timer(activity.minutes, f"{sid}-{index}")
             with st.expander("Facilitator notes and prompts"):
-                st.markdown(activity.notes)
+                st.markdown(ui.guide(activity.notes))
                 if activity.prompts:
-                    st.markdown("**Prompts**\n\n" + "\n".join(f"- {p}" for p in activity.prompts))
+                    st.markdown(
+                        "**Prompts**\n\n" + "\n".join(f"- {ui.guide(p)}" for p in activity.prompts)
+                    )
     st.markdown("**Home practice**")
-    st.markdown(guide.home_practice)
-    st.warning(guide.safety_notes, icon=":material/health_and_safety:")
+    st.markdown(ui.guide(guide.home_practice))
+    st.warning(ui.guide(guide.safety_notes), icon=":material/health_and_safety:")
 
 
 @st.fragment(run_every=dt.timedelta(seconds=20))
@@ -182,7 +185,7 @@ def pulse_panel(session_id: int) -> None:
             try:
                 codes = pulse.make_cards(store, viewer, session_id, int(count), now)
             except ProgramError as exc:
-                st.error(f"**{exc.title}.** {exc}")
+                ui.show_error(exc)
             else:
                 st.session_state[f"card_sheet_{session_id}"] = cards.card_sheet(
                     f"Session {record.number}: {sheet.guide.title}",
@@ -219,7 +222,7 @@ def paper_form(session_id: int) -> None:
         raw = {}
         for number, (instrument, item) in enumerate(sheet.bundle.pulse_items(record.number), 1):
             raw[pulse.answer_key(instrument, item)] = st.radio(
-                f"{number}. {item.text}",
+                f"{number}. {ui.plain(item.text)}",
                 instrument.scale.points,
                 index=None,
                 horizontal=True,
@@ -248,10 +251,11 @@ with attendance_tab:
             mark = sheet.marks.get(member.id)
             name, choice, late = st.columns([3, 4, 1], vertical_alignment="center")
             name.markdown(
-                member.display_name + (" *(withdrawn)*" if member.status == "withdrawn" else "")
+                ui.plain(member.display_name)
+                + (" *(withdrawn)*" if member.status == "withdrawn" else "")
             )
             choice.radio(
-                f"Attendance of {member.display_name}",
+                f"Attendance of {ui.plain(member.display_name)}",
                 [m.value for m in Mark],
                 key=fill(f"att_{sid}_{member.id}", mark.status.value if mark else None),
                 horizontal=True,
@@ -313,7 +317,7 @@ if do_save or do_held:
         st.session_state["session_flash"] = ("error", str(exc))
         st.rerun()
     except ProgramError as exc:
-        st.error(f"**{exc.title}.** {exc}")
+        ui.show_error(exc)
     else:
         st.session_state[rev_key] = store.session_revision(sid)
         st.session_state["session_flash"] = (

@@ -1,7 +1,9 @@
 """Session guides: a curriculum session laid out for a facilitator, as data and as Markdown.
 
 Pure functions of a CurriculumBundle. The page draws the same pieces with Streamlit elements, and
-offers the Markdown here as a download that reads and prints well on its own.
+offers the Markdown here as a download that reads and prints well on its own. Curriculum text keeps
+its formatting but goes through markup.guide_markdown first (here, and on the pages that draw it),
+so a guide never shows an image or a link to anywhere, on screen or in a downloaded file.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from program.markup import guide_markdown
 from program.models import Activity, CurriculumBundle, Instrument, Session
 
 
@@ -113,7 +116,7 @@ def sessions_list(numbers: list[int]) -> str:
 
 def _cell(text: str) -> str:
     """Text safe inside one Markdown table cell."""
-    return " ".join(text.split()).replace("|", "\\|")
+    return " ".join(guide_markdown(text).split()).replace("|", "\\|")
 
 
 def agenda_table(session: Session) -> str:
@@ -138,7 +141,7 @@ def pulse_lines(bundle: CurriculumBundle, number: int) -> str:
         return "No pulse is scheduled at this session."
     total = sum(p.items for p in asked)
     lines = [f"{questions(total)} in all:", ""]
-    lines += [f"- {p.instrument.title}: {questions(p.items)}" for p in asked]
+    lines += [f"- {guide_markdown(p.instrument.title)}: {questions(p.items)}" for p in asked]
     return "\n".join(lines)
 
 
@@ -147,27 +150,28 @@ def session_markdown(bundle: CurriculumBundle, number: int, level: int = 1) -> s
     c = bundle.curriculum
     session = c.session(number)
     h = "#" * level
+    md = guide_markdown
     parts = [
-        f"{h} {session_label(session)}",
-        f"*{c.title}*, version {c.version} · {session.minutes} of {c.session_minutes} minutes"
-        " planned",
-        f"**Theme:** {session.theme.strip()}",
+        f"{h} {md(session_label(session))}",
+        f"*{md(c.title)}*, version {md(c.version)} · {session.minutes} of {c.session_minutes}"
+        " minutes planned",
+        f"**Theme:** {md(session.theme.strip())}",
         f"{h}# Intentions",
-        "\n".join(f"- {i}" for i in session.intentions),
+        "\n".join(f"- {md(i)}" for i in session.intentions),
         f"{h}# Agenda",
         agenda_table(session),
     ]
     for t in timed_agenda(session):
         a = t.activity
-        parts.append(f"{h}## {t.span} · {a.title} ({a.minutes} min, {a.kind.value})")
-        parts.append(a.notes.strip())
+        parts.append(f"{h}## {t.span} · {md(a.title)} ({a.minutes} min, {a.kind.value})")
+        parts.append(md(a.notes.strip()))
         if a.prompts:
-            parts.append("**Prompts**\n\n" + "\n".join(f"- {p}" for p in a.prompts))
+            parts.append("**Prompts**\n\n" + "\n".join(f"- {md(p)}" for p in a.prompts))
     parts += [
         f"{h}# Home practice",
-        session.home_practice.strip(),
+        md(session.home_practice.strip()),
         f"{h}# Safety notes",
-        session.safety_notes.strip(),
+        md(session.safety_notes.strip()),
         f"{h}# Pulse at this session",
         pulse_lines(bundle, number),
     ]
@@ -178,13 +182,13 @@ def curriculum_markdown(bundle: CurriculumBundle) -> str:
     """The whole curriculum: overview, pulse plan, every session guide and the instruments."""
     c = bundle.curriculum
     parts = [
-        f"# {c.title}",
-        f"Curriculum `{c.id}`, version {c.version} · {len(c.sessions)} sessions of up to"
-        f" {c.session_minutes} minutes",
+        f"# {guide_markdown(c.title)}",
+        f"Curriculum `{c.id}`, version {guide_markdown(c.version)} · {len(c.sessions)} sessions"
+        f" of up to {c.session_minutes} minutes",
         "## Summary",
-        c.summary.strip(),
+        guide_markdown(c.summary.strip()),
         "## Audience",
-        c.audience.strip(),
+        guide_markdown(c.audience.strip()),
         "## Completion",
         completion_rule(bundle),
         "## Pulse plan",
@@ -213,15 +217,22 @@ def curriculum_markdown(bundle: CurriculumBundle) -> str:
 
 def _instrument_markdown(instrument: Instrument) -> str:
     scale = instrument.scale
-    labels = " · ".join(f"{point} = {label}" for point, label in sorted(scale.labels.items()))
+    md = guide_markdown
+    labels = " · ".join(f"{point} = {md(label)}" for point, label in sorted(scale.labels.items()))
     lines = [
-        f"### {instrument.title} (version {instrument.version})",
+        f"### {md(instrument.title)} (version {md(instrument.version)})",
         "",
-        f"*{instrument.recall}*, answered on a scale from {scale.min} to {scale.max} ({labels}).",
+        f"*{md(instrument.recall)}*, answered on a scale from {scale.min} to {scale.max}"
+        f" ({labels}).",
         "",
     ]
-    lines += [f"{n}. {item.text}" for n, item in enumerate(instrument.items, start=1)]
-    lines += ["", f"Source: {instrument.citation.strip()}", "", f"Licence: {instrument.licence}"]
+    lines += [f"{n}. {md(item.text)}" for n, item in enumerate(instrument.items, start=1)]
+    lines += [
+        "",
+        f"Source: {md(instrument.citation.strip())}",
+        "",
+        f"Licence: {md(instrument.licence)}",
+    ]
     return "\n".join(lines)
 
 
