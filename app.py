@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from starlette.middleware import Middleware
 
 import ui
+from headers import SecurityHeaders
 from program.cli import print_demo_accounts
 from program.demo import seed_demo
 from routes import ROUTES
@@ -28,4 +30,22 @@ async def lifespan(app: st.App) -> AsyncIterator[None]:
     yield
 
 
-app = st.App("home.py", routes=ROUTES, lifespan=lifespan)
+def on_script_error(exc: Exception) -> bool:
+    """An unexpected error: a plain apology instead of Streamlit's message (the details go to the
+    server's log, and client.showErrorDetails = "none" keeps any traceback out of the browser)."""
+    st.error(
+        "Something went wrong on this page, and nothing more can be shown about it here. Please"
+        " reload the page; if it happens again, tell your facilitator or the program's admin.",
+        icon=":material/error:",
+    )
+    return True
+
+
+# Every HTTP response (pages, static files, the sign-in routes) carries the security headers.
+app = st.App(
+    "home.py",
+    routes=ROUTES,
+    lifespan=lifespan,
+    middleware=[Middleware(SecurityHeaders)],
+    on_script_error=on_script_error,
+)

@@ -34,7 +34,15 @@ def _safe_next(target: object) -> str:
 
 
 def _same_origin(request: Request) -> bool:
-    """Refuse cross-site form posts (a page elsewhere signing someone in or out)."""
+    """Refuse cross-site form posts (a page elsewhere signing someone in or out).
+
+    Browsers say where a request comes from in Sec-Fetch-Site, which no page can forge. Our pages
+    send no referrer (headers.py), and under that policy a browser sends a form post's Origin as
+    "null", so the Origin header is only the fallback for browsers without Sec-Fetch-Site.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return origin is None
