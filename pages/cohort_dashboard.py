@@ -247,7 +247,7 @@ def rounding_details(data: CohortResults) -> str:
             else "a quarter of the scale's range (fewer than three other cohorts have results)"
         )
         scales.append(
-            f"- **{instrument.short_title}** ({low:g}–{high:g}), steps: {bands}."
+            f"- **{ui.plain(instrument.short_title)}** ({low:g}–{high:g}), steps: {bands}."
             f" Spread for the interval: {spread}."
         )
     return (
