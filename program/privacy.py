@@ -140,8 +140,9 @@ def release_step(n: int, low: float, high: float) -> float:
     """The step a mean of n responses on the scale low–high is rounded to: the smallest of
     {1, 2, 2.5, 5} × 10^j with n · step ≥ (high − low) / 2.
 
-    Knowing every answer but one, the last answer moves the mean by at most (high − low) / n, so
-    a step of at least half that keeps every rounded mean a band of answers wide, never one.
+    Someone who knows every answer but one sees the last answer only through the rounded mean,
+    which stays the same over a band of n · step ≥ half the scale's range of possible last
+    answers, unless the band is cut off by an end of the scale (docs/release-arithmetic.md).
     """
     if n < 1:
         raise ValueError(f"a released mean needs at least one response, not {n}")
@@ -183,6 +184,14 @@ def format_value(value: float, step: float) -> str:
     """A released figure as text with its step's decimals (never "-0")."""
     text = f"{value:.{step_decimals(step)}f}"
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
+def released_means(n: int, totals: np.ndarray, low: float, high: float) -> np.ndarray:
+    """The released (rounded) means of cells of n responses with these totals Σx: exactly what
+    `release_cells` and `released_frame` release, for whole arrays of hypothetical cells."""
+    flat = np.asarray(totals, dtype=np.float64).ravel()
+    steps = np.full(flat.shape, release_step(n, low, high))
+    return _on_grid(flat / n, steps, low, high, "nearest").reshape(np.shape(totals))
 
 
 def round_to_step(value: float, step: float, low: float, high: float) -> float:
