@@ -201,13 +201,25 @@ def round_to_step(value: float, step: float, low: float, high: float) -> float:
 
 
 def _steps(n: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """`release_step` for whole columns: computed once per distinct (n, low, high)."""
-    keys = np.stack([n.astype(np.float64), low, high])
-    if keys.shape[1] == 0:
+    """`release_step` for whole columns: computed once per distinct (n, low, high), which are
+    found by one-dimensional factorising (np.unique on rows is ten times slower)."""
+    if n.size == 0:
         return np.array([], dtype=np.float64)
-    unique, which = np.unique(keys, axis=1, return_inverse=True)
-    steps = [release_step(int(a), float(b), float(c)) for a, b, c in unique.T.tolist()]
-    return np.array(steps, dtype=np.float64)[which.reshape(-1)]
+    sizes, n_at = np.unique(n, return_inverse=True)
+    lows, low_at = np.unique(low, return_inverse=True)
+    highs, high_at = np.unique(high, return_inverse=True)
+    key = (n_at.reshape(-1) * len(lows) + low_at.reshape(-1)) * len(highs) + high_at.reshape(-1)
+    keys, which = np.unique(key, return_inverse=True)
+    steps = [
+        release_step(
+            int(sizes[k // (len(lows) * len(highs))]),
+            float(lows[(k // len(highs)) % len(lows)]),
+            float(highs[k % len(highs)]),
+        )
+        for k in keys.tolist()
+    ]
+    out: np.ndarray = np.array(steps, dtype=np.float64)[which.reshape(-1)]
+    return out
 
 
 def _clean(values: np.ndarray, steps: np.ndarray) -> np.ndarray:
