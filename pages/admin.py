@@ -172,7 +172,7 @@ def staff_section() -> None:
         if user.active:
             st.caption("Deactivating ends their sessions at once; their history stays.")
             if st.button(
-                f"Deactivate {user.username}",
+                f"Deactivate {ui.plain(user.username)}",
                 key=key(f"deactivate_{user.id}"),
                 disabled=user.id == viewer.id,
                 help="You cannot deactivate your own account." if user.id == viewer.id else None,
@@ -182,7 +182,7 @@ def staff_section() -> None:
                     admin.deactivate_staff(store, viewer, user.id)
                     done(f"Deactivated {user.username}.")
         elif st.button(
-            f"Reactivate {user.username}",
+            f"Reactivate {ui.plain(user.username)}",
             key=key(f"reactivate_{user.id}"),
             icon=":material/person_check:",
         ):
