@@ -372,7 +372,6 @@ def privacy_section() -> None:
                 "Program": o.program.name,
                 "Minimum group size": o.program.min_cell_size,
                 "State": "Locked" if o.k_locked else "Can change",
-                "Has pulse responses": "yes" if o.has_responses else "no",
             }
             for o in overview
         ],

@@ -105,7 +105,13 @@ def receipt_of(invitation: pulse.Invitation) -> None:
 receipt = st.session_state.pop("pulse_receipt", None)
 if receipt is not None:
     st.title("Thank you")
-    st.success("Your answers are in. If you used a card, you can throw it away now.")
+    if receipt.card_hash is not None:
+        st.success(
+            "Your answers are in. Each card counts once: if this card was used before, the first"
+            " answer is the one that counts. You can throw the card away now."
+        )
+    else:
+        st.success("Your answers are in.")
     receipt_of(receipt)
     st.stop()
 

@@ -151,27 +151,53 @@ def pulse_panel(session_id: int) -> None:
             " Results, if enough people answered, are on the Cohort results page."
         )
         return
-    code = window.room_code or ""
-    link = pulse.join_link(ui.settings(), code)
-    qr_col, code_col = st.columns([2, 3], vertical_alignment="center")
-    qr_col.image(pulse.qr_png(link), caption="Scan to answer", width=300)
-    with code_col:
-        # Large enough to read from the back of a room. The code is made of our own alphabet
-        # (letters, digits, one hyphen), so it is safe inside markup.
-        st.markdown("Room code")
-        st.markdown(
-            f'<div class="room-code">{pulse.format_code(code)}</div>', unsafe_allow_html=True
+    if status.cards_only:
+        st.info(
+            f"**Cards only.** People answer with the printed cards ({status.cards} made); the room"
+            " code is switched off, so each card is one answer.",
+            icon=":material/style:",
         )
-        st.markdown(f"or go to **{link.split('?')[0]}** and type the code.")
-        st.caption(f"Closes by itself {window.closes_at:%A %d %B at %H:%M}.")
-        if status.enough:
-            st.success(f"Enough responses to report: **yes** (at least {k}).")
-        else:
-            st.warning(f"Enough responses to report: **not yet** (needs {k}).")
+    else:
+        code = window.room_code or ""
+        link = pulse.join_link(ui.settings(), code)
+        qr_col, code_col = st.columns([2, 3], vertical_alignment="center")
+        qr_col.image(pulse.qr_png(link), caption="Scan to answer", width=300)
+        with code_col:
+            # Large enough to read from the back of a room. The code is made of our own alphabet
+            # (letters, digits, one hyphen), so it is safe inside markup.
+            st.markdown("Room code")
+            st.markdown(
+                f'<div class="room-code">{pulse.format_code(code)}</div>', unsafe_allow_html=True
+            )
+            st.markdown(f"or go to **{link.split('?')[0]}** and type the code.")
+    st.caption(
+        f"Closes by itself {window.closes_at:%A %d %B at %H:%M}. One answer per person marked"
+        f" present when it opened: {window.cap} {'person' if window.cap == 1 else 'people'}."
+    )
+    if status.full:
+        st.success("Everyone present has answered.", icon=":material/check_circle:")
+    elif status.enough:
+        st.success(f"Enough responses to report: **yes** (at least {k}).")
+    else:
+        st.warning(f"Enough responses to report: **not yet** (needs {k}).")
+    if status.cards:
+        use_code = st.toggle(
+            "Let people use the room code too",
+            value=not status.cards_only,
+            key=f"room_code_{session_id}",
+            help="Off: only the printed cards work, one answer each. On: phones can also join"
+            " with the room code, one answer per phone.",
+        )
+        if use_code == status.cards_only:
+            ui.attempt(
+                lambda: pulse.set_room_code(store, viewer, session_id, use_code, now),
+                "The room code works again." if use_code else "Cards only now.",
+            ) and st.rerun()
     with st.expander("Single-use cards (and paper answers)"):
         st.caption(
-            "Each card has its own code and QR code and works once. Shuffle them before handing"
-            " them out, so no card can be matched to a person. The codes are shown only now:"
+            "Each card has its own code and QR code and works once. Making cards switches the"
+            " room code off, so the cards are the only way in. Shuffle them and hand them out"
+            " face down, so no card can be matched to a person. The codes are shown only now:"
             " print the sheet before leaving this page."
         )
         count = st.number_input(
@@ -232,7 +258,8 @@ def paper_form(session_id: int) -> None:
                 lambda: pulse.enter_paper_card(
                     store, viewer, session_id, card, raw, dt.datetime.now()
                 ),
-                "Card entered.",
+                "Card entered. Each card counts once: a card that was used already keeps its"
+                " first answer.",
             )
 
 

@@ -166,11 +166,11 @@ class ProgramOverview:
     program: Program
     leads: list[StaffUser]
     cohorts: int
-    has_responses: bool  # yes/no only: a live count would show an open pulse filling up
+    pulse_opened: bool  # its minimum group size is locked
 
     @property
     def k_locked(self) -> bool:
-        return self.has_responses
+        return self.pulse_opened
 
 
 def _check_k(k: int) -> None:
@@ -199,7 +199,7 @@ def programs_overview(store: Store, viewer: StaffUser) -> list[ProgramOverview]:
                 key=lambda u: u.display_name,
             ),
             cohorts=cohorts.get(p.id, 0),
-            has_responses=store.program_has_responses(p.id),
+            pulse_opened=store.program_pulse_opened(p.id),
         )
         for p in store.programs()
     ]
@@ -296,23 +296,23 @@ def set_program_description(
 @dataclass(frozen=True)
 class PrivacyStatus:
     program: Program
-    has_responses: bool  # yes/no only: a live count would show an open pulse filling up
+    pulse_opened: bool
 
     @property
     def locked(self) -> bool:
-        return self.has_responses
+        return self.pulse_opened
 
     @property
     def explanation(self) -> str:
         k = self.program.min_cell_size
         if self.locked:
             return (
-                f"Locked at {k}: this program's cohorts have pulse responses."
-                " Results already released rest on this threshold, so it cannot change."
+                f"Locked at {k}: a pulse has opened in this program's cohorts. Participants were"
+                " promised this threshold, and released results rest on it, so it cannot change."
             )
         return (
-            f"Set to {k}. It can change until the first pulse response arrives in one of this"
-            " program's cohorts; from then on it is locked."
+            f"Set to {k}. It can change until the first pulse opens in one of this program's"
+            " cohorts; from then on it is locked."
         )
 
 
@@ -320,16 +320,16 @@ def privacy_status(store: Store, viewer: StaffUser, program_id: int) -> PrivacyS
     _require_admin(viewer)
     return PrivacyStatus(
         program=store.program(program_id),
-        has_responses=store.program_has_responses(program_id),
+        pulse_opened=store.program_pulse_opened(program_id),
     )
 
 
 def set_min_cell_size(store: Store, viewer: StaffUser, program_id: int, k: int) -> Program:
-    """Change a program's minimum group size k; refused once the program has any response.
+    """Change a program's minimum group size k; refused once any pulse of the program opened.
 
-    The store checks for responses in the same transaction as the change, and touches every open
-    pulse window of the program, so an answer being stored at the same instant conflicts with the
-    change and one of the two retries after the other.
+    The store checks for pulses in the same transaction as the change, and opening a pulse
+    touches the program's row, so a pulse opening at the same instant conflicts with the change
+    and one of the two retries after the other.
     """
     _require_admin(viewer)
     _check_k(k)
@@ -445,6 +445,8 @@ def restore_backup(
             counts = store.restore_tables(Actor.of(viewer), files, source)
         except UnreadableData as exc:
             raise _not_ours(str(exc)) from None
+    # Open pulses' answers are not in backups: the restored data's open pulses start empty.
+    store.reset_ballots()
     return RestoreSummary(rows=counts)
 
 
@@ -490,7 +492,9 @@ def cohort_data(store: Store, viewer: StaffUser, cohort_id: int) -> CohortData:
     return CohortData(
         cohort=store.cohort(cohort_id),
         rows=without_answer_counts(counts),
-        holds_answers=any(counts.get(t) for t in ANSWER_TABLES),
+        # A pulse that ever opened may hold answers, in this database or (open) in a ballot file.
+        holds_answers=bool(counts.get("pulse_windows"))
+        or any(counts.get(t) for t in ANSWER_TABLES),
     )
 
 
@@ -505,7 +509,11 @@ def delete_cohort_data(
             f"To confirm, type the cohort's name exactly as shown: {cohort.name}"
             " (capitals, spaces and punctuation included)."
         )
-    return without_answer_counts(store.delete_cohort_data(Actor.of(viewer), cohort_id, cohort.name))
+    sessions = [s.id for s in store.sessions(cohort_id)]
+    counts = store.delete_cohort_data(Actor.of(viewer), cohort_id, cohort.name)
+    # An open pulse's answers are in its ballot file, outside the transaction above.
+    store.discard_ballots(sessions)
+    return without_answer_counts(counts)
 
 
 # --------------------------------------------------------------------------- audit log

@@ -374,6 +374,9 @@ class PulseWindow(Record):
     opened_at: dt.datetime
     closes_at: dt.datetime
     closed_at: dt.datetime | None
+    cap: int | None = None  # answers it may take, frozen when it opened
+    takes_room_code: bool = True  # False: cards only, the room code leads nowhere
+    typed_in: int | None = None  # answers typed in from paper cards, known once it closed
 
     def is_open(self, at: dt.datetime) -> bool:
         return self.closed_at is None and at < self.closes_at

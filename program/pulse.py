@@ -40,6 +40,28 @@ def new_code(length: int) -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
 
 
+def _check_letter(body: str) -> str:
+    """A check letter over `body` (weighted sum modulo 31, a prime): catches any one wrong
+    letter and any swap of two neighbours."""
+    total = sum((n + 1) * ALPHABET.index(ch) for n, ch in enumerate(body))
+    return ALPHABET[total % len(ALPHABET)]
+
+
+def new_card_code() -> str:
+    """A card code: random letters and a check letter, so a typo is caught on the spot, without
+    asking the database (which would tell whether a code exists)."""
+    body = new_code(CARD_CODE_LENGTH - 1)
+    return body + _check_letter(body)
+
+
+def card_code_well_formed(code: str) -> bool:
+    return (
+        len(code) == CARD_CODE_LENGTH
+        and all(ch in ALPHABET for ch in code)
+        and _check_letter(code[:-1]) == code[-1]
+    )
+
+
 def format_code(code: str) -> str:
     """ABCDEFGH -> ABCD-EFGH, easier to read aloud and type."""
     half = len(code) // 2
@@ -82,7 +104,13 @@ class PulseStatus:
     is_open: bool
     min_cell_size: int
     enough: bool  # enough responses to report: yes or no, never a count
+    full: bool  # the pulse has taken as many answers as people were present: yes or no
     has_questions: bool
+    cards: int  # cards printed for the open pulse (never how many were used)
+
+    @property
+    def cards_only(self) -> bool:
+        return self.window is not None and not self.window.takes_room_code
 
 
 def close_due(store: Store, at: dt.datetime) -> list[int]:
@@ -111,7 +139,9 @@ def pulse_status(store: Store, viewer: StaffUser, session_id: int, at: dt.dateti
         is_open=bool(window and window.is_open(at)),
         min_cell_size=k,
         enough=store.has_responses(session_id, k),
+        full=store.pulse_full(session_id),
         has_questions=bool(bundle.pulse_items(record.number)),
+        cards=store.card_count(session_id) if window and window.is_open(at) else 0,
     )
 
 
@@ -152,15 +182,33 @@ def close_pulse(store: Store, viewer: StaffUser, session_id: int, at: dt.datetim
 def make_cards(
     store: Store, viewer: StaffUser, session_id: int, count: int, at: dt.datetime
 ) -> list[str]:
-    """New single-use card codes for an open pulse. The codes are returned once, never stored."""
+    """New single-use card codes for an open pulse. The codes are returned once, never stored.
+
+    The first cards printed switch the room code off, so the cards are the only way in and each
+    person answers once; `set_room_code` switches it back on if the room needs both.
+    """
     status = pulse_status(store, viewer, session_id, at)
     if not status.is_open:
         raise Conflict("Open the pulse first; cards work only while it is open.")
     if not 1 <= count <= MAX_CARDS:
         raise InvalidInput(f"Ask for between 1 and {MAX_CARDS} cards.")
-    codes = [new_code(CARD_CODE_LENGTH) for _ in range(count)]
+    codes = [new_card_code() for _ in range(count)]
     store.add_card_codes(Actor.of(viewer), session_id, [card_hash(c) for c in codes])
+    if status.cards == 0 and not status.cards_only:
+        store.set_room_code_use(Actor.of(viewer), session_id, False)
     return codes
+
+
+def set_room_code(
+    store: Store, viewer: StaffUser, session_id: int, on: bool, at: dt.datetime
+) -> None:
+    """Let the room code lead to the open pulse (on) or only the printed cards (off)."""
+    status = pulse_status(store, viewer, session_id, at)
+    if not status.is_open:
+        raise Conflict("This pulse is not open.")
+    if on != status.cards_only:
+        return  # already so
+    store.set_room_code_use(Actor.of(viewer), session_id, on)
 
 
 def default_card_count(store: Store, viewer: StaffUser, session_id: int) -> int:
@@ -194,26 +242,43 @@ class Invitation:
         return list(seen.values())
 
 
+NO_OPEN_PULSE = (
+    "That code does not lead to an open pulse. Check the code on the screen or your card,"
+    " or ask your facilitator. Codes work only while the pulse is open."
+)
+CARD_TYPO = (
+    "That card code has a typing mistake: check each letter against your card (there is no"
+    " 0, O, 1, I or L in codes)."
+)
+CARDS_ONLY = (
+    "Today this group answers with printed cards. Please type the code on your card, or ask"
+    " your facilitator for one."
+)
+
+
 def resolve_code(store: Store, typed: str, at: dt.datetime) -> Invitation:
-    """The open pulse a room code or card code leads to, or PulseUnavailable with a kind reason."""
+    """The open pulse a room code or card code leads to, or PulseUnavailable with a kind reason.
+
+    A card that is unknown, belongs to a closed pulse, or was used already all lead to the same
+    place: unknown and closed get the same message, and a used card is offered the questions like
+    any other (its answer is then dropped without a word), so nothing here tells whether a given
+    card has been used.
+    """
     close_due(store, at)
     code = normalize_code(typed)
     window: PulseWindow | None = None
     hashed: str | None = None
     if len(code) == ROOM_CODE_LENGTH:
         window = store.pulse_window_by_code(code)
+        if window is not None and window.is_open(at) and not window.takes_room_code:
+            raise PulseUnavailable(CARDS_ONLY)
     elif len(code) == CARD_CODE_LENGTH:
+        if not card_code_well_formed(code):
+            raise PulseUnavailable(CARD_TYPO)
         hashed = card_hash(code)
-        found = store.pulse_window_by_card(hashed)
-        if found is not None:
-            window, used = found
-            if used:
-                raise PulseUnavailable("This card has been used already. Each card works once.")
+        window = store.pulse_window_by_card(hashed)
     if window is None or not window.is_open(at):
-        raise PulseUnavailable(
-            "That code does not lead to an open pulse. Check the code on the screen or your card,"
-            " or ask your facilitator. Codes work only while the pulse is open."
-        )
+        raise PulseUnavailable(NO_OPEN_PULSE)
     record = store.session(window.session_id)
     cohort = store.cohort(record.cohort_id)
     bundle = store.curriculum_bundle(cohort.curriculum_version_id)
@@ -259,11 +324,20 @@ def check_answers(invitation: Invitation, raw: dict[str, object]) -> dict[tuple[
     return answers
 
 
-def submit(store: Store, invitation: Invitation, raw: dict[str, object], at: dt.datetime) -> None:
-    """Store one anonymous response, or refuse it whole with a message for the participant."""
+def submit(
+    store: Store,
+    invitation: Invitation,
+    raw: dict[str, object],
+    at: dt.datetime,
+    typed_in: bool = False,
+) -> None:
+    """Store one anonymous response, or refuse it whole with a message for the participant.
+
+    An answer with a card that was used already is accepted here and dropped by the store: the
+    reply is the same either way, and the receipt says each card counts once."""
     answers = check_answers(invitation, raw)
     response = score_answers(invitation.items, answers)
-    store.submit_response(invitation.session_id, response, at, invitation.card_hash)
+    store.submit_response(invitation.session_id, response, at, invitation.card_hash, typed_in)
 
 
 def enter_paper_card(
@@ -276,12 +350,13 @@ def enter_paper_card(
 ) -> None:
     """Type in an anonymous paper card from the collection box: it redeems that card's code.
 
-    Same checks and cap as a phone answer. No audit event and no mark on the response: nothing
-    may tell paper answers from phone answers, or date them.
+    Same checks and cap as a phone answer, and the same silence about used cards. No audit event
+    and no mark on the response; the pulse counts how many answers were typed in and says so,
+    without times, once it closes (in the cohort's record and the close's audit event).
     """
     record = store.session(session_id)
     access.require_facilitator(store, viewer, record.cohort_id)
     invitation = resolve_code(store, card_code, at)
     if invitation.session_id != session_id or invitation.card_hash is None:
         raise InvalidInput("That is not a card code of this session's pulse.")
-    submit(store, invitation, raw, at)
+    submit(store, invitation, raw, at, typed_in=True)

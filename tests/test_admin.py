@@ -430,7 +430,7 @@ def test_change_k_boundaries(store: Store, ada: StaffUser, k: int, ok: bool) -> 
         assert store.program(program.id).min_cell_size == 5
 
 
-def test_k_locks_at_the_first_response(
+def test_k_locks_when_the_first_pulse_opens(
     store: Store, ada: StaffUser, maya: StaffUser, version_id: int
 ) -> None:
     program = admin.create_program(store, ada, "Pain collective")
@@ -441,22 +441,23 @@ def test_k_locks_at_the_first_response(
     admin.set_min_cell_size(store, ada, program.id, 4)
 
     first = store.sessions(cohort_id)[1]
-    respond(store, first.id, n=1)
+    now = dt.datetime.now()
+    store.open_pulse_window(SYSTEM, first.id, "ABCDEFGH", now, now + dt.timedelta(hours=2))
     status = admin.privacy_status(store, ada, program.id)
-    assert status.locked and status.has_responses
+    assert status.locked and status.pulse_opened
     assert "Locked at 4" in status.explanation
-    with pytest.raises(Conflict, match="locked at 4.*have pulse responses"):
+    with pytest.raises(Conflict, match="locked at 4.*a pulse has opened"):
         admin.set_min_cell_size(store, ada, program.id, 6)
     assert store.program(program.id).min_cell_size == 4
     assert admin.programs_overview(store, ada)[0].k_locked
 
 
-@pytest.mark.parametrize("first", ["submission", "k change"])
-def test_a_response_arriving_during_a_k_change_conflicts_with_it(
+@pytest.mark.parametrize("first", ["opening", "k change"])
+def test_a_pulse_opening_during_a_k_change_conflicts_with_it(
     store: Store, ada: StaffUser, maya: StaffUser, version_id: int, first: str
 ) -> None:
-    """Both write the open window's counter row, so whichever commits second is refused: k can
-    never change under a response that was counted with the old k.
+    """Both write the program's row, so whichever commits second is refused: k can never change
+    under a pulse whose participants were promised the old k.
 
     The other writer's uncommitted transaction is made here by hand, with the statement each
     side uses; DuckDB 2.0 sees a conflict only between statements of the same shape (UPDATE …
@@ -464,29 +465,27 @@ def test_a_response_arriving_during_a_k_change_conflicts_with_it(
     program = admin.create_program(store, ada, "Pain collective")
     session = store.sessions(make_cohort(store, program.id, version_id, "Tuesday", maya))[1]
     now = dt.datetime.now()
-    store.open_pulse_window(SYSTEM, session.id, "ABCDEFGH", now, now + dt.timedelta(hours=2))
     other = store.cursor()
     other.execute("BEGIN TRANSACTION")
     try:
-        if first == "submission":
+        if first == "opening":
             other.execute(
-                "UPDATE pulse_windows SET accepted = accepted + 1 WHERE session_id = ?"
-                " RETURNING accepted",
-                [session.id],
+                "UPDATE programs SET min_cell_size = min_cell_size WHERE id = ? RETURNING id",
+                [program.id],
             ).fetchall()
             with pytest.raises(Conflict, match="at once"):
                 admin.set_min_cell_size(store, ada, program.id, 7)
             assert store.program(program.id).min_cell_size == 5
         else:
             other.execute(
-                "UPDATE pulse_windows SET accepted = accepted WHERE session_id = ?"
-                " RETURNING session_id",
-                [session.id],
+                "UPDATE programs SET min_cell_size = ? WHERE id = ? RETURNING id",
+                [7, program.id],
             ).fetchall()
-            response = ScoredResponse(answers={("who5", "cheerful"): 3}, scores={"who5": 12.0})
             with pytest.raises(Conflict, match="at once"):
-                store.submit_response(session.id, response, now)
-            assert not store.has_responses(session.id, 1)
+                store.open_pulse_window(
+                    SYSTEM, session.id, "ABCDEFGH", now, now + dt.timedelta(hours=2)
+                )
+            assert store.pulse_window(session.id) is None
     finally:
         other.execute("ROLLBACK")
         other.close()

@@ -197,7 +197,7 @@ def test_privacy_tab_shows_the_lock_and_why(store: Store, ada: StaffUser, make_s
         Actor.system(), store.sessions(cohort.id)[1].id, dt.datetime(2026, 3, 9, 19), [response]
     )
     at.run()
-    assert any("Locked at 5" in w.value and "have pulse responses" in w.value for w in at.warning)
+    assert any("Locked at 5" in w.value and "a pulse has opened" in w.value for w in at.warning)
     assert by_label(at.number_input, "Minimum group size (k)").disabled
     assert by_label(at.button, "Save minimum group size").disabled
 

@@ -6,10 +6,12 @@ group size k (k−1, k, k+1) and at the cap (P−1, P, P+1). Nothing of program/
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import re
 import shutil
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -24,7 +26,15 @@ import pytest
 from program import cards, cohorts, library, pulse, session_runner
 from program.accounts import create_user
 from program.errors import AccessDenied, Conflict, InvalidInput, PulseFull, PulseUnavailable
-from program.models import Actor, AttendanceMark, Mark, PulseWindow, Role, StaffUser
+from program.models import (
+    Actor,
+    AttendanceMark,
+    Mark,
+    PulseWindow,
+    Role,
+    ScoredResponse,
+    StaffUser,
+)
 from program.settings import Settings, get_settings
 from program.store import Store
 from tests.conftest import CURRICULA
@@ -63,6 +73,15 @@ class Group:
         )
         assert window.room_code is not None
         return window.room_code
+
+    def cards(self, n: int, session_id: int | None = None, room_code_too: bool = True) -> list[str]:
+        """Make n cards for an open pulse. Making cards switches the room code off; most tests
+        here use both, so it is switched back on unless `room_code_too` is False."""
+        sid = session_id or self.session_id
+        codes = pulse.make_cards(self.store, self.facilitator, sid, n, NOW)
+        if room_code_too:
+            pulse.set_room_code(self.store, self.facilitator, sid, True, NOW)
+        return codes
 
     def close(self, session_id: int | None = None, at: dt.datetime = LATER) -> None:
         pulse.close_pulse(self.store, self.facilitator, session_id or self.session_id, at)
@@ -211,10 +230,24 @@ def query(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple
         cur.close()
 
 
+def ballot_responses(store: Store, session_id: int | None = None) -> list[ScoredResponse]:
+    """The answers held in open pulses' ballot files (all of them, or one session's)."""
+    sessions = store.ballots.sessions() if session_id is None else [session_id]
+    return [r for sid in sessions for r in store.ballots.contents(sid)[0]]
+
+
 def count(store: Store, table: str, session_id: int | None = None) -> int:
+    """Rows of a table (for one session). For responses and answers, what an open pulse holds in
+    its ballot file counts too: those are the answers taken so far, wherever they are kept."""
     assert table.isidentifier()
+    held = 0
+    if table in ("responses", "answers"):
+        held = sum(
+            1 if table == "responses" else len(r.answers)
+            for r in ballot_responses(store, session_id)
+        )
     if session_id is None:
-        return int(query(store, f"SELECT count(*) FROM {table}")[0][0])
+        return held + int(query(store, f"SELECT count(*) FROM {table}")[0][0])
     if table == "answers":
         sql = (
             "SELECT count(*) FROM answers a JOIN responses r ON r.id = a.response_id"
@@ -222,7 +255,15 @@ def count(store: Store, table: str, session_id: int | None = None) -> int:
         )
     else:
         sql = f"SELECT count(*) FROM {table} WHERE session_id = ?"
-    return int(query(store, sql, [session_id])[0][0])
+    return held + int(query(store, sql, [session_id])[0][0])
+
+
+def unused_cards(store: Store, session_id: int) -> int:
+    """Cards printed for an open pulse and not used yet, read from its ballot file."""
+    path = store.ballots.path(session_id)
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        used = int(con.execute("SELECT count(*) FROM used_cards").fetchone()[0])
+    return store.card_count(session_id) - used
 
 
 def stored_patterns(store: Store, session_id: int) -> Counter[tuple[tuple[str, str, int], ...]]:
@@ -235,7 +276,8 @@ def stored_patterns(store: Store, session_id: int) -> Counter[tuple[tuple[str, s
     grouped: dict[object, dict[tuple[str, str], int]] = {}
     for rid, instrument, item, value in rows:
         grouped.setdefault(rid, {})[(instrument, item)] = value
-    return Counter(pattern(a) for a in grouped.values())
+    held = [r.answers for r in ballot_responses(store, session_id)]
+    return Counter(pattern(a) for a in [*grouped.values(), *held])
 
 
 def submit_n(group: Group, code: str, n: int, first_seed: int = 0) -> None:
@@ -372,8 +414,26 @@ def _unavailable_message(store: Store, typed: str, at: dt.datetime) -> str:
 def test_a_wrong_code_is_refused_with_the_generic_message(group: Group) -> None:
     code = group.open()
     wrong = ("2" if code[0] != "2" else "3") + code[1:]
-    for typed in [wrong, "ABCDEFGH", "", "ABC", code + "X", "ABCDEFGHJK", "😀" * 8]:
+    unknown_card = pulse.new_card_code()
+    for typed in [wrong, "ABCDEFGH", "", "ABC", code + "X", unknown_card, "😀" * 8]:
         assert _unavailable_message(group.store, typed, NOW) == GENERIC, typed
+
+
+def test_a_card_code_with_a_typo_is_caught_without_asking_the_database(group: Group) -> None:
+    """The check letter catches one wrong letter or two swapped neighbours on the spot, so a
+    typo never reads like an unknown card (and the answer says nothing of which cards exist)."""
+    group.open()
+    (card,) = group.cards(1)
+    assert pulse.card_code_well_formed(card)
+    for n in range(len(card)):
+        for letter in pulse.ALPHABET:
+            if letter != card[n]:
+                typo = card[:n] + letter + card[n + 1 :]
+                assert _unavailable_message(group.store, typo, NOW) == pulse.CARD_TYPO
+    for n in range(len(card) - 1):
+        if card[n] != card[n + 1]:
+            swapped = card[:n] + card[n + 1] + card[n] + card[n + 2 :]
+            assert _unavailable_message(group.store, swapped, NOW) == pulse.CARD_TYPO
 
 
 def test_a_closed_code_reads_exactly_like_a_code_that_never_existed(group: Group) -> None:
@@ -398,25 +458,31 @@ def test_an_expired_window_refuses_its_code_with_the_generic_message(group: Grou
 
 def test_codes_of_closed_windows_and_their_cards_read_the_same(group: Group) -> None:
     group.open()
-    (card,) = pulse.make_cards(group.store, group.facilitator, group.session_id, 1, NOW)
+    (card,) = group.cards(1)
     group.close()
     assert _unavailable_message(group.store, card, LATER) == GENERIC
-    assert _unavailable_message(group.store, "ABCDEFGHJK", LATER) == GENERIC
+    assert _unavailable_message(group.store, pulse.new_card_code(), LATER) == GENERIC
 
 
-def test_an_unused_card_leads_to_the_pulse_and_a_used_one_says_so(group: Group) -> None:
+def test_a_used_card_reads_exactly_like_an_unused_one_and_its_second_answer_is_dropped(
+    group: Group,
+) -> None:
+    """No reply tells a used card from an unused one: both are offered the questions and both
+    are thanked. Only the first answer with a card counts; later ones are dropped unseen."""
     group.open()
-    (card,) = pulse.make_cards(group.store, group.facilitator, group.session_id, 1, NOW)
+    (card, other) = group.cards(2)
     invitation = pulse.resolve_code(group.store, pulse.format_code(card).lower(), NOW)
     assert invitation.session_id == group.session_id
     assert invitation.card_hash == pulse.card_hash(card)
     pulse.submit(group.store, invitation, fill(invitation), NOW)
-    message = _unavailable_message(group.store, card, NOW)
-    assert "used already" in message
-    # The second try with the invitation from before is refused too, and adds nothing.
-    with pytest.raises(PulseUnavailable, match="used already"):
-        pulse.submit(group.store, invitation, fill(invitation, 1), NOW)
+    again = pulse.resolve_code(group.store, card, NOW)
+    unused = pulse.resolve_code(group.store, other, NOW)
+    assert dataclasses.replace(again, card_hash=None) == dataclasses.replace(unused, card_hash=None)
+    pulse.submit(group.store, again, fill(invitation, 1), NOW)  # thanked, like any answer
     assert count(group.store, "responses", group.session_id) == 1
+    assert stored_patterns(group.store, group.session_id) == Counter(
+        [expected_pattern(invitation, 0)]
+    )
 
 
 # --------------------------------------------------------------------------- answers
@@ -615,26 +681,33 @@ def test_attendance_of_nobody_present_accepts_no_answer(group: Group) -> None:
     assert count(group.store, "responses") == 0
 
 
-def test_the_cap_follows_attendance_taken_while_the_pulse_is_open(group: Group) -> None:
+@pytest.mark.parametrize("present_later", [2, 3, 4, 8])
+def test_the_cap_is_frozen_when_the_pulse_opens(group: Group, present_later: int) -> None:
+    """Attendance edited while the pulse is open moves nothing: it can neither make room for
+    stuffed answers nor tell, by refusing an answer, how many have answered (P−1, P, P+1)."""
+    group.attendance(3, absent=5)
     code = group.open()
-    submit_n(group, code, 3)
-    group.attendance(3, absent=5)  # attendance taken late: three were there, three answered
+    submit_n(group, code, 2)
+    group.attendance(present_later, absent=8 - present_later)
+    submit_n(group, code, 1, first_seed=2)
     with pytest.raises(PulseFull):
         submit_n(group, code, 1, first_seed=3)
     assert count(group.store, "responses", group.session_id) == 3
+    window = group.store.pulse_window(group.session_id)
+    assert window is not None and window.cap == 3
 
 
 def test_card_answers_count_towards_the_same_cap(group: Group) -> None:
     group.attendance(3)
     code = group.open()
-    card_codes = pulse.make_cards(group.store, group.facilitator, group.session_id, 5, NOW)
+    card_codes = group.cards(5)
     submit_n(group, code, 2)
     submit_n(group, card_codes[0], 1, first_seed=2)
     invitation = pulse.resolve_code(group.store, card_codes[1], NOW)
     with pytest.raises(PulseFull):
         pulse.submit(group.store, invitation, fill(invitation, 3), NOW)
     # A refused card stays unused: the whole submission rolled back.
-    assert group.store.unused_card_count(group.session_id) == 4
+    assert unused_cards(group.store, group.session_id) == 4
     assert count(group.store, "responses", group.session_id) == 3
 
 
@@ -672,16 +745,16 @@ def test_a_batch_is_checked_answer_by_answer_like_single_submissions(group: Grou
     card refused for a full room stays unused, never more than the people present."""
     group.attendance(3)
     code = group.open()
-    card_a, card_b = pulse.make_cards(group.store, group.facilitator, group.session_id, 2, NOW)
+    card_a, card_b = group.cards(2)
     outcomes = submit_together(
         group, [(code, 0), (card_a, 1), (card_a, 2), (code, 3), (card_b, 4), (code, 5)]
     )
-    # In arrival order: the room code, card A, card A again (used), the room code (the third
-    # of three present), card B and the room code (the room is full).
+    # In arrival order: the room code, card A, card A again (used: thanked, and dropped), the
+    # room code (the third of three present), card B and the room code (the room is full).
     assert outcomes == [
         "stored",
         "stored",
-        "PulseUnavailable",
+        "stored",
         "stored",
         "PulseFull",
         "PulseFull",
@@ -691,13 +764,18 @@ def test_a_batch_is_checked_answer_by_answer_like_single_submissions(group: Grou
         pulse.resolve_code(group.store, code, NOW).items
     )
     # Card B came after the room filled: refused, and still unused.
-    assert group.store.unused_card_count(group.session_id) == 1
+    assert unused_cards(group.store, group.session_id) == 1
+    # Nothing about the answers was written to the database itself while the pulse is open.
     assert query(
         group.store, "SELECT accepted FROM pulse_windows WHERE session_id = ?", [group.session_id]
-    ) == [(3,)]
+    ) == [(0,)]
 
 
-def test_a_batch_after_close_is_refused_whole(group: Group) -> None:
+def test_an_answer_waiting_while_the_pulse_closes_is_either_in_its_results_or_refused(
+    group: Group,
+) -> None:
+    """Closing takes the window's writer lock: an answer queued behind it is stored before the
+    close reads the ballots, or refused as closed after. It is never acknowledged and lost."""
     code = group.open()
     invitation = pulse.resolve_code(group.store, code, NOW)
     queue = group.store._window_queue(group.session_id)
@@ -711,14 +789,18 @@ def test_a_batch_after_close_is_refused_whole(group: Group) -> None:
             done.append("closed")
 
     with queue.writing:
-        thread = threading.Thread(target=late)
-        thread.start()
+        submitter = threading.Thread(target=late)
+        submitter.start()
         while not queue.waiting:
             time.sleep(0.005)
-        group.close()
-    thread.join(timeout=10)
-    assert done == ["closed"]
-    assert count(group.store, "responses", group.session_id) == 0
+        closer = threading.Thread(target=group.close)
+        closer.start()
+        time.sleep(0.05)
+    submitter.join(timeout=10)
+    closer.join(timeout=10)
+    assert done in (["stored"], ["closed"])
+    assert count(group.store, "responses", group.session_id) == (1 if done == ["stored"] else 0)
+    assert not group.store.ballots.exists(group.session_id)
 
 
 def test_caps_are_per_session(group: Group) -> None:
@@ -756,8 +838,12 @@ def test_pulse_status_has_no_field_that_could_hold_a_count_of_responses() -> Non
         bool,
         "bool",
     )
-    # The window it carries holds times and the code, and no counter either.
+    # The window it carries holds times, the code, the cap frozen at opening and how to join,
+    # and no counter: how many were typed in from paper is known only once it closed.
     assert set(PulseWindow.model_fields) == {
+        "cap",
+        "takes_room_code",
+        "typed_in",
         "session_id",
         "room_code",
         "opened_at",
@@ -778,7 +864,7 @@ def test_pulse_status_with_room_codes_is_the_same_at_1_and_k_minus_1_responses(
 
 def test_pulse_status_with_cards_is_the_same_at_1_and_k_minus_1_responses(group: Group) -> None:
     group.open()
-    card_codes = pulse.make_cards(group.store, group.facilitator, group.session_id, 8, NOW)
+    card_codes = group.cards(8)
     submit_n(group, card_codes[0], 1)
     one = group.status()
     for seed, card in enumerate(card_codes[1 : group.k - 1], start=1):
@@ -867,8 +953,9 @@ def test_score_rows_hold_no_time_device_or_address(store: Store) -> None:
     assert columns == ["response_id", "instrument_id", "score"]
 
 
-def test_card_codes_hold_only_a_hash_a_session_and_a_used_flag(store: Store) -> None:
-    assert store.table_columns("card_codes") == ["code_hash", "session_id", "used"]
+def test_card_codes_hold_only_a_hash_and_a_session(store: Store) -> None:
+    """Whether a card was used changes as people answer, so it lives in the ballot file."""
+    assert store.table_columns("card_codes") == ["code_hash", "session_id"]
 
 
 def _physical_order(store: Store, session_id: int) -> list[tuple[Any, ...]]:
@@ -895,12 +982,14 @@ def test_close_rewrites_responses_in_random_order_under_fresh_ids(
     invitation = pulse.resolve_code(store, code, NOW)
     submit_n(group, code, 30)  # 30 distinguishable responses: same order by chance is 1/30!
     inserted = [expected_pattern(invitation, seed) for seed in range(30)]
-    before = _physical_order(store, group.session_id)
-    assert [p for _, p in before] == inserted  # storage order is insertion order until close
+    # Until close the answers are only in the ballot file, in arrival order; the database holds
+    # none of them.
+    assert _physical_order(store, group.session_id) == []
+    held = [pattern(r.answers) for r in store.ballots.contents(group.session_id)[0]]
+    assert held == inserted
     group.close()
     after = _physical_order(store, group.session_id)
     assert [p for _, p in after] != inserted
-    assert not {rid for rid, _ in after} & {rid for rid, _ in before}
     assert Counter(p for _, p in after) == Counter(inserted)
     assert count(store, "answers", group.session_id) == 30 * len(invitation.items)
     # A plain SELECT, as anyone with the file would read it, is not in insertion order either.
@@ -910,7 +999,7 @@ def test_close_rewrites_responses_in_random_order_under_fresh_ids(
     score_ids = [r[0] for r in query(store, "SELECT response_id FROM scores")]
     assert set(score_ids) == {rid for rid, _ in after}
     assert len(score_ids) == 30 * len(invitation.instruments)
-    assert list(dict.fromkeys(score_ids)) != [rid for rid, _ in before]
+    assert not store.ballots.exists(group.session_id)
 
 
 def test_close_leaves_other_sessions_responses_alone(group: Group) -> None:
@@ -925,17 +1014,18 @@ def test_close_leaves_other_sessions_responses_alone(group: Group) -> None:
 
 def test_close_deletes_the_room_code_and_every_card_code(group: Group) -> None:
     group.open()
-    pulse.make_cards(group.store, group.facilitator, group.session_id, 4, NOW)
+    group.cards(4)
     other = group.session(2)
     group.open(other)
-    pulse.make_cards(group.store, group.facilitator, other, 2, NOW)
+    group.cards(2, other)
     group.close()
     assert count(group.store, "card_codes", group.session_id) == 0
     assert count(group.store, "card_codes", other) == 2
     window = group.store.pulse_window(group.session_id)
     assert window is not None
     assert window.room_code is None
-    assert group.store.unused_card_count(group.session_id) == 0
+    assert not group.store.ballots.exists(group.session_id)
+    assert group.store.ballots.exists(other)
 
 
 def test_auto_close_shuffles_and_forgets_cards_too(
@@ -943,7 +1033,7 @@ def test_auto_close_shuffles_and_forgets_cards_too(
 ) -> None:
     group = make_group(store, members=30)
     window = pulse.open_pulse(store, group.settings, group.facilitator, group.session_id, NOW)
-    pulse.make_cards(store, group.facilitator, group.session_id, 3, NOW)
+    group.cards(3)
     submit_n(group, window.room_code or "", 30)
     before = _physical_order(store, group.session_id)
     pulse.close_due(store, window.closes_at)
@@ -968,11 +1058,11 @@ def _every_stored_text(store: Store) -> str:
 
 def test_make_cards_gives_distinct_10_character_codes(group: Group) -> None:
     group.open()
-    codes = pulse.make_cards(group.store, group.facilitator, group.session_id, 60, NOW)
+    codes = group.cards(60)
     assert len(codes) == len(set(codes)) == 60
     for code in codes:
         assert re.fullmatch(r"[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{10}", code), code
-    assert group.store.unused_card_count(group.session_id) == 60
+    assert unused_cards(group.store, group.session_id) == 60
 
 
 @pytest.mark.parametrize("n", [0, -1, 61])
@@ -995,7 +1085,7 @@ def test_cards_need_an_open_pulse(group: Group) -> None:
 
 def test_only_hashes_of_card_codes_are_stored(group: Group) -> None:
     group.open()
-    codes = pulse.make_cards(group.store, group.facilitator, group.session_id, 12, NOW)
+    codes = group.cards(12)
     stored = {r[0] for r in query(group.store, "SELECT code_hash FROM card_codes")}
     assert stored == {pulse.card_hash(c) for c in codes}
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in stored)
@@ -1010,31 +1100,34 @@ def test_only_hashes_of_card_codes_are_stored(group: Group) -> None:
 
 def test_each_card_works_once(group: Group) -> None:
     group.open()
-    codes = pulse.make_cards(group.store, group.facilitator, group.session_id, 3, NOW)
+    codes = group.cards(3)
     for seed, code in enumerate(codes):
         submit_n(group, code, 1, first_seed=seed)
-    for code in codes:
-        assert "used already" in _unavailable_message(group.store, code, NOW)
-    assert group.store.unused_card_count(group.session_id) == 0
+    for seed, code in enumerate(codes):
+        submit_n(group, code, 1, first_seed=10 + seed)  # thanked, and dropped
+    assert unused_cards(group.store, group.session_id) == 0
     assert count(group.store, "responses") == 3
+    assert stored_patterns(group.store, group.session_id) == Counter(
+        expected_pattern(pulse.resolve_code(group.store, codes[0], NOW), seed) for seed in range(3)
+    )
 
 
 def test_a_card_refused_for_a_bad_answer_stays_unused(
     group: Group,
 ) -> None:
     group.open()
-    (card,) = pulse.make_cards(group.store, group.facilitator, group.session_id, 1, NOW)
+    (card,) = group.cards(1)
     invitation = pulse.resolve_code(group.store, card, NOW)
     with pytest.raises(InvalidInput):
         pulse.submit(group.store, invitation, {}, NOW)
-    assert group.store.unused_card_count(group.session_id) == 1
+    assert unused_cards(group.store, group.session_id) == 1
     pulse.submit(group.store, invitation, fill(invitation), NOW)
-    assert group.store.unused_card_count(group.session_id) == 0
+    assert unused_cards(group.store, group.session_id) == 0
 
 
 def test_a_card_and_the_room_code_lead_to_the_same_invitation_but_the_hash(group: Group) -> None:
     code = group.open()
-    (card,) = pulse.make_cards(group.store, group.facilitator, group.session_id, 1, NOW)
+    (card,) = group.cards(1)
     by_room = pulse.resolve_code(group.store, code, NOW)
     by_card = pulse.resolve_code(group.store, card, NOW)
     assert dataclasses.replace(by_card, card_hash=None) == by_room
@@ -1042,18 +1135,20 @@ def test_a_card_and_the_room_code_lead_to_the_same_invitation_but_the_hash(group
 
 def test_a_paper_card_is_entered_once_with_the_same_checks(group: Group) -> None:
     code = group.open()
-    cards_made = pulse.make_cards(group.store, group.facilitator, group.session_id, 3, NOW)
+    cards_made = group.cards(3)
     invitation = pulse.resolve_code(group.store, code, NOW)
     events = count(group.store, "audit_events")
     pulse.enter_paper_card(
         group.store, group.facilitator, group.session_id, cards_made[0], fill(invitation), NOW
     )
     assert count(group.store, "responses", group.session_id) == 1
-    assert group.store.unused_card_count(group.session_id) == 2
-    with pytest.raises(PulseUnavailable, match="used already"):
-        pulse.enter_paper_card(
-            group.store, group.facilitator, group.session_id, cards_made[0], fill(invitation), NOW
-        )
+    assert unused_cards(group.store, group.session_id) == 2
+    # Typing the same card again is taken like any card and dropped: the facilitator cannot
+    # tell, by typing in a card code, whether it has been used.
+    pulse.enter_paper_card(
+        group.store, group.facilitator, group.session_id, cards_made[0], fill(invitation, 1), NOW
+    )
+    assert count(group.store, "responses", group.session_id) == 1
     raw = fill(invitation)
     raw[pulse.answer_key(*invitation.items[2])] = None
     with pytest.raises(InvalidInput, match="question 3"):
@@ -1065,7 +1160,7 @@ def test_a_paper_card_is_entered_once_with_the_same_checks(group: Group) -> None
         pulse.enter_paper_card(
             group.store, group.facilitator, group.session_id, cards_made[1], raw, NOW
         )
-    assert group.store.unused_card_count(group.session_id) == 2
+    assert unused_cards(group.store, group.session_id) == 2
     assert count(group.store, "responses", group.session_id) == 1
     assert count(group.store, "audit_events") == events
 
@@ -1073,21 +1168,21 @@ def test_a_paper_card_is_entered_once_with_the_same_checks(group: Group) -> None
 def test_paper_cards_obey_the_cap(group: Group) -> None:
     group.attendance(1)
     code = group.open()
-    (card,) = pulse.make_cards(group.store, group.facilitator, group.session_id, 1, NOW)
+    (card,) = group.cards(1)
     submit_n(group, code, 1)
     invitation = pulse.resolve_code(group.store, code, NOW)
     with pytest.raises(PulseFull):
         pulse.enter_paper_card(
             group.store, group.facilitator, group.session_id, card, fill(invitation), NOW
         )
-    assert group.store.unused_card_count(group.session_id) == 1
+    assert unused_cards(group.store, group.session_id) == 1
 
 
 def test_paper_entry_refuses_a_room_code_and_a_card_of_another_session(group: Group) -> None:
     code = group.open()
     other = group.session(2)
     group.open(other)
-    (foreign,) = pulse.make_cards(group.store, group.facilitator, other, 1, NOW)
+    (foreign,) = group.cards(1, other)
     invitation = pulse.resolve_code(group.store, code, NOW)
     for typed in (code, foreign):
         with pytest.raises(InvalidInput, match="not a card code of this session"):
@@ -1095,7 +1190,7 @@ def test_paper_entry_refuses_a_room_code_and_a_card_of_another_session(group: Gr
                 group.store, group.facilitator, group.session_id, typed, fill(invitation), NOW
             )
     assert count(group.store, "responses") == 0
-    assert group.store.unused_card_count(other) == 1
+    assert unused_cards(group.store, other) == 1
     with pytest.raises(PulseUnavailable):
         pulse.enter_paper_card(
             group.store, group.facilitator, group.session_id, "ABCDEFGHJK", fill(invitation), NOW
@@ -1106,16 +1201,16 @@ def test_paper_entry_is_for_the_cohorts_facilitators_only(
     group: Group,
 ) -> None:
     group.open()
-    (card,) = pulse.make_cards(group.store, group.facilitator, group.session_id, 1, NOW)
+    (card,) = group.cards(1)
     other = staff(group.store, "other", Role.FACILITATOR)
     with pytest.raises(AccessDenied):
         pulse.enter_paper_card(group.store, other, group.session_id, card, {}, NOW)
-    assert group.store.unused_card_count(group.session_id) == 1
+    assert unused_cards(group.store, group.session_id) == 1
 
 
 def test_no_audit_event_is_written_for_an_answer(group: Group) -> None:
     code = group.open()
-    (card,) = pulse.make_cards(group.store, group.facilitator, group.session_id, 1, NOW)
+    (card,) = group.cards(1)
     events = count(group.store, "audit_events")
     submit_n(group, code, 2)
     submit_n(group, card, 1, first_seed=2)
@@ -1127,14 +1222,13 @@ def test_no_audit_event_is_written_for_an_answer(group: Group) -> None:
 
 def test_paper_phone_and_card_responses_are_stored_alike(group: Group) -> None:
     code = group.open()
-    card_phone, card_paper = pulse.make_cards(
-        group.store, group.facilitator, group.session_id, 2, NOW
-    )
+    card_phone, card_paper = group.cards(2)
     invitation = pulse.resolve_code(group.store, code, NOW)
     raw = fill(invitation, 4)
     pulse.submit(group.store, invitation, raw, NOW)
     pulse.submit(group.store, pulse.resolve_code(group.store, card_phone, NOW), raw, NOW)
     pulse.enter_paper_card(group.store, group.facilitator, group.session_id, card_paper, raw, NOW)
+    group.close()
     responses = query(group.store, "SELECT * FROM responses")
     assert len(responses) == 3
     assert {r[1:] for r in responses} == {(group.session_id,)}
@@ -1152,7 +1246,7 @@ def test_paper_phone_and_card_responses_are_stored_alike(group: Group) -> None:
 
 def test_the_card_sheet_has_every_code_a_qr_code_per_card_and_the_questions(group: Group) -> None:
     group.open()
-    codes = pulse.make_cards(group.store, group.facilitator, group.session_id, 7, NOW)
+    codes = group.cards(7)
     links = [(c, pulse.join_link(group.settings, c)) for c in codes]
     bundle = group.store.curriculum_bundle(
         group.store.cohort(group.cohort_id).curriculum_version_id
@@ -1176,7 +1270,7 @@ def test_the_card_sheet_shows_the_programs_minimum_group_size(
 ) -> None:
     group = make_group(store, k=7)
     group.open()
-    (code,) = pulse.make_cards(store, group.facilitator, group.session_id, 1, NOW)
+    (code,) = group.cards(1)
     status = group.status()
     html = cards.card_sheet(
         "S", [(code, pulse.join_link(group.settings, code))], [], status.min_cell_size

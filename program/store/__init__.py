@@ -4,6 +4,8 @@ One DuckDB connection per process and a fresh cursor per call (base.py). Writes 
 of work inside explicit transactions, retried from the start when a concurrent write wins.
 """
 
+from pathlib import Path
+
 from program.store.admin import AdminQueries
 from program.store.audit import AuditQueries
 from program.store.base import CONNECT_CONFIG, Cursor, StoreBase, _migrations
@@ -27,6 +29,14 @@ class Store(
     StoreBase,
 ):
     """The app's database. Safe to share between threads: each call takes its own cursor."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        try:
+            self.reconcile_ballots()
+        except BaseException:
+            self.close()
+            raise
 
 
 __all__ = ["CONNECT_CONFIG", "Cursor", "Store", "StoreBase", "_migrations"]

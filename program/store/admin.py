@@ -108,9 +108,9 @@ class AdminQueries(StoreBase):
 
         return self.write(unit)
 
-    _PROGRAM_RESPONSES = (
-        "SELECT count(*) FROM responses r JOIN sessions s ON s.id = r.session_id"
-        " JOIN cohorts c ON c.id = s.cohort_id WHERE c.program_id = ?"
+    _PROGRAM_PULSES = (
+        "SELECT EXISTS (SELECT 1 FROM pulse_windows w JOIN sessions s ON s.id = w.session_id"
+        " JOIN cohorts c ON c.id = s.cohort_id WHERE c.program_id = ?)"
     )
 
     def program_cohort_counts(self) -> dict[int, int]:
@@ -118,8 +118,8 @@ class AdminQueries(StoreBase):
         return {int(r[0]): int(r[1]) for r in rows}
 
     def set_program_min_cell_size(self, actor: Actor, program_id: int, k: int) -> Program:
-        """Change k; refused once any response exists in the program (checked in the same
-        transaction, so a response stored before the change committed is seen)."""
+        """Change k; refused once any pulse of the program has opened (checked in the same
+        transaction, so a pulse opened before the change committed is seen)."""
 
         def unit(cur: Cursor) -> Program:
             before = cur.execute(
@@ -127,23 +127,16 @@ class AdminQueries(StoreBase):
             ).fetchone()
             if before is None:
                 raise NotFound(f"No program with id {program_id}.")
-            # Submissions update their window's counter row; touching those rows here makes a
-            # response arriving at this very moment conflict with the change instead of slipping
-            # past the check below (DuckDB detects write-write conflicts only). RETURNING, as
-            # submissions write it: DuckDB 2.0 sees no conflict between a plain UPDATE and an
-            # UPDATE ... RETURNING of the same row (measured; see tests/test_admin.py).
-            cur.execute(
-                "UPDATE pulse_windows SET accepted = accepted WHERE closed_at IS NULL"
-                " AND session_id IN (SELECT s.id FROM sessions s JOIN cohorts c"
-                " ON c.id = s.cohort_id WHERE c.program_id = ?) RETURNING session_id",
-                [program_id],
-            ).fetchall()
-            responses = cur.execute(self._PROGRAM_RESPONSES, [program_id]).fetchone()
-            if responses and responses[0] > 0:
+            # Opening a pulse touches this program's row (UPDATE ... RETURNING, as below), so a
+            # pulse opening at this very moment conflicts with the change instead of slipping past
+            # this check (DuckDB detects write-write conflicts only, and sees none between a plain
+            # UPDATE and an UPDATE ... RETURNING of one row: measured, see tests/test_admin.py).
+            opened = cur.execute(self._PROGRAM_PULSES, [program_id]).fetchone()
+            if opened and opened[0]:
                 raise Conflict(
-                    f"The minimum group size of {before[0]!r} is locked at {before[1]}: its cohorts"
-                    " have pulse responses. Results already released rest on this threshold, so"
-                    " it cannot change now."
+                    f"The minimum group size of {before[0]!r} is locked at {before[1]}: a pulse"
+                    " has opened in one of its cohorts. Answers given and results released rest"
+                    " on this threshold, so it cannot change now."
                 )
             row = cur.execute(
                 "UPDATE programs SET min_cell_size = ? WHERE id = ?"
@@ -310,6 +303,7 @@ class AdminQueries(StoreBase):
         """
 
         def unit(cur: Cursor) -> dict[str, int]:
+            before = self._program_thresholds(cur)
             counts = {}
             for table, path in sorted(files.items()):
                 columns = ", ".join(_name(c) for c in self._columns_in(cur, table))
@@ -319,6 +313,7 @@ class AdminQueries(StoreBase):
                     [str(path)],
                 ).fetchone()
                 counts[table] = int(done[0]) if done else 0
+            changed = self._threshold_changes(cur, before)
             self._advance_sequences(cur)
             cur.execute("UPDATE staff_sessions SET revoked = TRUE WHERE NOT revoked")
             self._audit(
@@ -327,7 +322,8 @@ class AdminQueries(StoreBase):
                 "restore backup",
                 "database",
                 "backup",
-                f"{source}: {sum(counts.values())} rows in {len(counts)} tables",
+                f"{source}: {sum(counts.values())} rows in {len(counts)} tables"
+                + (f"; settings changed: {'; '.join(changed)}" if changed else ""),
             )
             return counts
 
@@ -336,6 +332,38 @@ class AdminQueries(StoreBase):
         except duckdb.Error as exc:
             # Not a write conflict (write() retries those): the archive's values do not fit.
             raise UnreadableData(f"its rows do not fit this app's tables ({exc}).") from None
+
+    @staticmethod
+    def _program_thresholds(cur: Cursor) -> dict[int, tuple[str, int, bool]]:
+        """Each program's name, minimum group size and whether it is locked (a pulse opened)."""
+        rows = cur.execute(
+            "SELECT p.id, p.name, p.min_cell_size, EXISTS (SELECT 1 FROM pulse_windows w"
+            " JOIN sessions s ON s.id = w.session_id JOIN cohorts c ON c.id = s.cohort_id"
+            " WHERE c.program_id = p.id) FROM programs p ORDER BY p.id"
+        ).fetchall()
+        return {int(r[0]): (str(r[1]), int(r[2]), bool(r[3])) for r in rows}
+
+    def _threshold_changes(
+        self, cur: Cursor, before: dict[int, tuple[str, int, bool]]
+    ) -> list[str]:
+        """The minimum group sizes the restored rows changed, in words; refuses (InvalidInput,
+        rolling the restore back) if one of them was locked, because a pulse had opened in that
+        program. An edited backup must not change the threshold participants were promised."""
+        after = self._program_thresholds(cur)
+        changes = []
+        for program_id, (name, k, locked) in before.items():
+            if program_id not in after or after[program_id][1] == k:
+                continue
+            new_k = after[program_id][1]
+            if locked:
+                raise InvalidInput(
+                    f"This backup sets the minimum group size of {name!r} to {new_k}, but here it"
+                    f" is locked at {k} because a pulse has opened in that program. Restoring it"
+                    " would change the threshold participants were promised, so nothing was"
+                    " restored."
+                )
+            changes.append(f"minimum group size of {name!r} {k} → {new_k}")
+        return changes
 
     @staticmethod
     def _columns_in(cur: Cursor, table: str) -> list[str]:

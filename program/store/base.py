@@ -10,7 +10,9 @@ work is retried from the start (not resumed) a few times before giving up.
 
 from __future__ import annotations
 
+import os
 import random
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,9 +24,8 @@ from typing import Any, TypeVar
 import duckdb
 
 from program.errors import Conflict, DatabaseLocked
-from program.models import (
-    Actor,
-)
+from program.models import Actor
+from program.store.ballots import BallotBox
 
 T = TypeVar("T")
 Cursor = duckdb.DuckDBPyConnection
@@ -53,8 +54,14 @@ class StoreBase:
 
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
+        # The database, its log, ballot files and backups are for this process's owner alone:
+        # files created from here on are readable by nobody else.
+        os.umask(0o077)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self.ballots = BallotBox(Path(self.path).with_name(Path(self.path).name + ".ballots"))
+        else:
+            self.ballots = BallotBox(Path(tempfile.mkdtemp(prefix="program-ballots-")))
         try:
             self._con = duckdb.connect(self.path, config=CONNECT_CONFIG)
         except duckdb.IOException as exc:
@@ -79,6 +86,17 @@ class StoreBase:
                 self._closed = True
 
     # ----------------------------------------------------------------------- plumbing
+
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database file and remove it, so no older state of
+        the data survives in the log. Best effort: if DuckDB cannot checkpoint now, the log
+        holds nothing that the next checkpoint will not fold in the same way."""
+        cur = self.cursor()
+        try:
+            with suppress(duckdb.Error):
+                cur.execute("CHECKPOINT")
+        finally:
+            cur.close()
 
     def cursor(self) -> Cursor:
         return self._con.cursor()

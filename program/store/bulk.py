@@ -61,7 +61,7 @@ class BulkQueries(StoreBase):
             cur.execute(
                 "INSERT INTO cell_summaries"
                 " SELECT r.session_id, s.instrument_id, count(*), sum(s.score),"
-                " sum(s.score * s.score)"
+                " sum(s.score * s.score), random()"
                 " FROM scores s JOIN responses r ON r.id = s.response_id"
                 " WHERE r.session_id NOT IN (SELECT session_id FROM cell_summaries)"
                 " GROUP BY r.session_id, s.instrument_id"

@@ -1,4 +1,9 @@
-"""Pulse windows, card codes and anonymous responses."""
+"""Pulse windows, card codes and anonymous responses.
+
+While a pulse is open its answers live in a ballot file (ballots.py), never in this database;
+closing the pulse moves them in once, shuffled under fresh ids, and checkpoints the database so
+its log holds no older state.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,23 @@ from dataclasses import dataclass, field
 
 from program.errors import Conflict, PulseFull, PulseUnavailable
 from program.models import Actor, PulseWindow, ScoredResponse
+from program.store.ballots import Ballot, Outcome
 from program.store.base import Cursor, StoreBase
 
-_WINDOW = "SELECT session_id, room_code, opened_at, closes_at, closed_at FROM pulse_windows"
+_FIELDS = [
+    "session_id",
+    "room_code",
+    "opened_at",
+    "closes_at",
+    "closed_at",
+    "cap",
+    "takes_room_code",
+    "typed_in",
+]
+_WINDOW = "SELECT " + ", ".join(_FIELDS) + " FROM pulse_windows"
 
-# How many responses a session's pulse may accept: the people marked present once attendance is
-# taken, the active roster before that. Computed inside the submitting transaction.
+# How many answers a session's pulse may take: the people marked present once attendance is taken,
+# the active roster before that. Read once, when the pulse opens, and frozen on its window.
 _CAP = """
 SELECT CASE
     WHEN EXISTS (SELECT 1 FROM attendance WHERE session_id = $session)
@@ -28,7 +44,6 @@ END
 
 
 CLOSED = "This pulse has closed, so answers can no longer be added. Thank you all the same."
-CARD_USED = "This card has been used already. Each card works once."
 FULL = (
     "Everyone who was here today seems to have answered already, so this answer was not added."
     " If you have not answered yet, please tell your facilitator."
@@ -45,6 +60,7 @@ class _Pending:
     response: ScoredResponse
     at: dt.datetime
     card_hash: str | None
+    typed_in: bool = False
     error: BaseException | None = None
     done: bool = False
 
@@ -67,13 +83,7 @@ class _WindowQueue:
 
 
 def _window(row: tuple[object, ...]) -> PulseWindow:
-    return PulseWindow.model_validate(
-        dict(
-            zip(
-                ["session_id", "room_code", "opened_at", "closes_at", "closed_at"], row, strict=True
-            )
-        )
-    )
+    return PulseWindow.model_validate(dict(zip(_FIELDS, row, strict=True)))
 
 
 def _insert_shuffled(cur: Cursor, session_id: int, responses: Sequence[ScoredResponse]) -> None:
@@ -118,15 +128,22 @@ def _insert_rows(cur: Cursor, into: str, rows: Sequence[tuple[object, ...]]) -> 
 
 
 def _summarize_cells(cur: Cursor, session_id: int) -> None:
-    """Freeze the session's cell summaries: n, Σscore, Σscore² and the count of each score."""
+    """Freeze the session's cell summaries: n, Σscore, Σscore², the count of each score, and the
+    cell's rounding draw (a secret uniform number in [0, 1) that decides whether its released mean
+    rounds up or down; see program/privacy.py)."""
     cur.execute("DELETE FROM cell_summaries WHERE session_id = ?", [session_id])
     cur.execute("DELETE FROM cell_counts WHERE session_id = ?", [session_id])
-    cur.execute(
-        "INSERT INTO cell_summaries"
-        " SELECT r.session_id, s.instrument_id, count(*), sum(s.score), sum(s.score * s.score)"
+    cells = cur.execute(
+        "SELECT s.instrument_id, count(*), sum(s.score), sum(s.score * s.score)"
         " FROM scores s JOIN responses r ON r.id = s.response_id WHERE r.session_id = ?"
-        " GROUP BY r.session_id, s.instrument_id",
+        " GROUP BY s.instrument_id ORDER BY s.instrument_id",
         [session_id],
+    ).fetchall()
+    draw = random.SystemRandom()
+    _insert_rows(
+        cur,
+        "cell_summaries (session_id, instrument_id, n, total, total_sq, rounding_draw)",
+        [(session_id, *cell, draw.random()) for cell in cells],
     )
     cur.execute(
         "INSERT INTO cell_counts"
@@ -146,15 +163,14 @@ class PulseQueries(StoreBase):
         row = self._one(f"{_WINDOW} WHERE room_code = ?", [room_code])
         return _window(row) if row else None
 
-    def pulse_window_by_card(self, code_hash: str) -> tuple[PulseWindow, bool] | None:
-        """The window a card belongs to, and whether the card was used."""
+    def pulse_window_by_card(self, code_hash: str) -> PulseWindow | None:
+        """The window a card belongs to. Whether the card was used is not known here: that lives
+        in the pulse's ballot file, and is never told."""
         row = self._one(
-            "SELECT w.session_id, w.room_code, w.opened_at, w.closes_at, w.closed_at, c.used"
-            " FROM card_codes c JOIN pulse_windows w ON w.session_id = c.session_id"
-            " WHERE c.code_hash = ?",
+            f"{_WINDOW} WHERE session_id = (SELECT session_id FROM card_codes WHERE code_hash = ?)",
             [code_hash],
         )
-        return (_window(row[:5]), bool(row[5])) if row else None
+        return _window(row) if row else None
 
     def open_pulse_window(
         self,
@@ -164,15 +180,27 @@ class PulseQueries(StoreBase):
         opened: dt.datetime,
         closes: dt.datetime,
     ) -> PulseWindow:
+        """Open a session's pulse with its cap frozen, and an empty ballot file for its answers."""
+
         def unit(cur: Cursor) -> PulseWindow:
             if cur.execute(
                 "SELECT 1 FROM pulse_windows WHERE session_id = ?", [session_id]
             ).fetchone():
                 raise Conflict("This session's pulse was opened already.")
+            # The program's minimum group size locks when its first pulse opens. Touching the
+            # program's row makes a change of it at this very moment conflict with this opening
+            # (DuckDB detects write-write conflicts only; RETURNING, as the change is written).
             cur.execute(
-                "INSERT INTO pulse_windows (session_id, room_code, opened_at, closes_at)"
-                " VALUES (?, ?, ?, ?)",
-                [session_id, room_code, opened, closes],
+                "UPDATE programs SET min_cell_size = min_cell_size WHERE id = (SELECT c.program_id"
+                " FROM sessions s JOIN cohorts c ON c.id = s.cohort_id WHERE s.id = ?)"
+                " RETURNING id",
+                [session_id],
+            ).fetchall()
+            cap_row = cur.execute(_CAP, {"session": session_id}).fetchone()
+            cur.execute(
+                "INSERT INTO pulse_windows (session_id, room_code, opened_at, closes_at, cap,"
+                " takes_room_code) VALUES (?, ?, ?, ?, ?, TRUE)",
+                [session_id, room_code, opened, closes, int(cap_row[0]) if cap_row else 0],
             )
             self._audit(
                 cur, actor, "open pulse", "session", session_id, f"closes {closes:%Y-%m-%d %H:%M}"
@@ -181,59 +209,113 @@ class PulseQueries(StoreBase):
             assert row is not None
             return _window(row)
 
-        return self.write(unit)
+        window = self.write(unit)
+        self.ballots.create(session_id)
+        return window
+
+    def set_room_code_use(self, actor: Actor, session_id: int, takes_room_code: bool) -> None:
+        """Switch an open pulse's room code off (cards only) or back on."""
+
+        def unit(cur: Cursor) -> None:
+            done = cur.execute(
+                "UPDATE pulse_windows SET takes_room_code = ? WHERE session_id = ?"
+                " AND closed_at IS NULL RETURNING session_id",
+                [takes_room_code, session_id],
+            ).fetchall()
+            if not done:
+                raise PulseUnavailable("This pulse is closed.")
+            action = "room code on" if takes_room_code else "room code off (cards only)"
+            self._audit(cur, actor, action, "session", session_id)
+
+        self.write(unit)
 
     def close_pulse_window(self, actor: Actor, session_id: int, at: dt.datetime) -> bool:
-        """Close an open window: forget its codes and rewrite its responses in random order.
+        """Close an open window: move its ballots in, shuffled under fresh ids; forget its codes.
 
-        Returns False if it was closed already (by someone else, or by the clock).
+        Returns False if it was closed already (by someone else, or by the clock). Holds the
+        window's writer lock, so no answer is being stored while its ballots are read.
         """
+        with self._window_queue(session_id).writing:
+            ballots, typed_in = self.ballots.contents(session_id)
 
-        def unit(cur: Cursor) -> bool:
-            row = cur.execute(
-                "UPDATE pulse_windows SET closed_at = ?, room_code = NULL"
-                " WHERE session_id = ? AND closed_at IS NULL RETURNING session_id",
-                [at, session_id],
-            ).fetchone()
-            if row is None:
-                return False
-            cur.execute("DELETE FROM card_codes WHERE session_id = ?", [session_id])
-            answers = cur.execute(
-                "SELECT a.response_id, a.instrument_id, a.item_id, a.value FROM answers a"
-                " JOIN responses r ON r.id = a.response_id WHERE r.session_id = ?",
-                [session_id],
-            ).fetchall()
-            scores = cur.execute(
-                "SELECT s.response_id, s.instrument_id, s.score FROM scores s"
-                " JOIN responses r ON r.id = s.response_id WHERE r.session_id = ?",
-                [session_id],
-            ).fetchall()
-            grouped: dict[object, tuple[dict[tuple[str, str], int], dict[str, float]]] = {}
-            for response_id, instrument, item, value in answers:
-                grouped.setdefault(response_id, ({}, {}))[0][(instrument, item)] = value
-            for response_id, instrument, score in scores:
-                grouped.setdefault(response_id, ({}, {}))[1][instrument] = score
+            def unit(cur: Cursor) -> bool:
+                row = cur.execute(
+                    "UPDATE pulse_windows SET closed_at = ?, room_code = NULL, typed_in = ?"
+                    " WHERE session_id = ? AND closed_at IS NULL RETURNING session_id",
+                    [at, typed_in, session_id],
+                ).fetchone()
+                if row is None:
+                    return False
+                cur.execute("DELETE FROM card_codes WHERE session_id = ?", [session_id])
+                # Answers stored in this database by a version before ballot files, for a pulse
+                # open across the upgrade: shuffled in with the rest.
+                earlier = self._take_stored_responses(cur, session_id)
+                _insert_shuffled(cur, session_id, earlier + ballots)
+                _summarize_cells(cur, session_id)
+                detail = f"{typed_in} typed in from paper cards" if typed_in else ""
+                self._audit(cur, actor, "close pulse", "session", session_id, detail)
+                return True
+
+            closed = self.write(unit)
+            if closed or self.ballots.exists(session_id):
+                self.ballots.discard(session_id)
+                self.checkpoint()
+        return closed
+
+    @staticmethod
+    def _take_stored_responses(cur: Cursor, session_id: int) -> list[ScoredResponse]:
+        """Remove a session's responses from this database and return them."""
+        answers = cur.execute(
+            "SELECT a.response_id, a.instrument_id, a.item_id, a.value FROM answers a"
+            " JOIN responses r ON r.id = a.response_id WHERE r.session_id = ?",
+            [session_id],
+        ).fetchall()
+        if not answers:
+            return []
+        scores = cur.execute(
+            "SELECT s.response_id, s.instrument_id, s.score FROM scores s"
+            " JOIN responses r ON r.id = s.response_id WHERE r.session_id = ?",
+            [session_id],
+        ).fetchall()
+        grouped: dict[object, tuple[dict[tuple[str, str], int], dict[str, float]]] = {}
+        for response_id, instrument, item, value in answers:
+            grouped.setdefault(response_id, ({}, {}))[0][(instrument, item)] = value
+        for response_id, instrument, score in scores:
+            grouped.setdefault(response_id, ({}, {}))[1][instrument] = score
+        for table in ("answers", "scores"):
             cur.execute(
-                "DELETE FROM answers WHERE response_id IN"
+                "DELETE FROM " + table + " WHERE response_id IN"
                 " (SELECT id FROM responses WHERE session_id = ?)",
                 [session_id],
             )
-            cur.execute(
-                "DELETE FROM scores WHERE response_id IN"
-                " (SELECT id FROM responses WHERE session_id = ?)",
-                [session_id],
-            )
-            cur.execute("DELETE FROM responses WHERE session_id = ?", [session_id])
-            _insert_shuffled(
-                cur,
-                session_id,
-                [ScoredResponse(answers=a, scores=s) for a, s in grouped.values()],
-            )
-            _summarize_cells(cur, session_id)
-            self._audit(cur, actor, "close pulse", "session", session_id)
-            return True
+        cur.execute("DELETE FROM responses WHERE session_id = ?", [session_id])
+        return [ScoredResponse(answers=a, scores=s) for a, s in grouped.values()]
 
-        return self.write(unit)
+    def reconcile_ballots(self) -> None:
+        """Make ballot files agree with the windows: every open window has one, no other file is
+        left. Run on start and after a restore; it also finishes a close cut short by a crash
+        after the database committed it."""
+        open_now = {
+            r[0] for r in self._rows("SELECT session_id FROM pulse_windows WHERE closed_at IS NULL")
+        }
+        for session_id in self.ballots.sessions():
+            if session_id not in open_now:
+                self.ballots.discard(session_id)
+        for session_id in open_now:
+            if not self.ballots.exists(session_id):
+                self.ballots.create(session_id)
+
+    def reset_ballots(self) -> None:
+        """Destroy every ballot file, then give each open window an empty one (after a restore,
+        whose session ids may name other sessions than the ones the files were made for)."""
+        self.discard_ballots(self.ballots.sessions())
+        self.reconcile_ballots()
+
+    def discard_ballots(self, session_ids: Sequence[int]) -> None:
+        """Destroy the ballot files of these sessions (their cohort's data was deleted)."""
+        for session_id in session_ids:
+            with self._window_queue(session_id).writing:
+                self.ballots.discard(session_id)
 
     def windows_due(self, at: dt.datetime) -> list[int]:
         """Sessions whose open pulse has passed its closing time."""
@@ -255,22 +337,31 @@ class PulseQueries(StoreBase):
 
         self.write(unit)
 
-    def unused_card_count(self, session_id: int) -> int:
-        row = self._one(
-            "SELECT count(*) FROM card_codes WHERE session_id = ? AND NOT used", [session_id]
-        )
+    def card_count(self, session_id: int) -> int:
+        """How many cards were printed for a session's open pulse (used or not: never which)."""
+        row = self._one("SELECT count(*) FROM card_codes WHERE session_id = ?", [session_id])
         return int(row[0]) if row else 0
 
-    def pulse_cap(self, session_id: int) -> int:
-        row = self._one(_CAP, {"session": session_id})
+    def _answered(self, window: PulseWindow, session_id: int) -> int:
+        if window.closed_at is None:
+            before = self._one(
+                "SELECT accepted FROM pulse_windows WHERE session_id = ?", [session_id]
+            )
+            return self.ballots.accepted(session_id) + (int(before[0]) if before else 0)
+        row = self._one("SELECT count(*) FROM responses WHERE session_id = ?", [session_id])
         return int(row[0]) if row else 0
 
     def has_responses(self, session_id: int, at_least: int) -> bool:
         """Whether a session has at least this many responses (never how many)."""
-        row = self._one(
-            "SELECT count(*) >= ? FROM responses WHERE session_id = ?", [at_least, session_id]
-        )
-        return bool(row and row[0])
+        window = self.pulse_window(session_id)
+        return window is not None and self._answered(window, session_id) >= at_least
+
+    def pulse_full(self, session_id: int) -> bool:
+        """Whether an open pulse has taken as many answers as its cap allows (never how many)."""
+        window = self.pulse_window(session_id)
+        if window is None or window.closed_at is not None or window.cap is None:
+            return False
+        return self._answered(window, session_id) >= window.cap
 
     def submit_response(
         self,
@@ -278,14 +369,17 @@ class PulseQueries(StoreBase):
         response: ScoredResponse,
         at: dt.datetime,
         card_hash: str | None = None,
+        typed_in: bool = False,
     ) -> None:
-        """Store one anonymous response, or refuse it whole.
+        """Store one anonymous response in the pulse's ballot file, or refuse it whole.
 
-        Checks, in one transaction: the window is open; the card (if any) is unused, and marks it
-        used; fewer responses than the cap were accepted. No audit event: its time would date
-        the response. Submissions arriving together are stored together (`_WindowQueue`).
+        Checks, under the window's writer lock: the window is open; fewer answers than the cap
+        were taken; the card (if any) is unused, else the answer is dropped without a word (so
+        no reply tells a used card from an unused one). Nothing is written to this database and
+        there is no audit event: either would date the answer. Submissions arriving together are
+        stored together (`_WindowQueue`).
         """
-        mine = _Pending(response, at, card_hash)
+        mine = _Pending(response, at, card_hash, typed_in)
         queue = self._window_queue(session_id)
         with queue.guard:
             queue.waiting.append(mine)
@@ -304,67 +398,50 @@ class PulseQueries(StoreBase):
             return queues.setdefault(session_id, _WindowQueue())
 
     def _store_batch(self, session_id: int, batch: list[_Pending]) -> None:
-        """Store or refuse each waiting submission, in arrival order, in one transaction; every
-        one of them is marked done whatever happens, so no caller waits for ever."""
-
-        def unit(cur: Cursor) -> list[BaseException | None]:
-            outcomes: list[BaseException | None] = []
-            row = cur.execute(
-                "SELECT closes_at, closed_at, accepted FROM pulse_windows WHERE session_id = ?",
-                [session_id],
-            ).fetchone()
-            cap_row = cur.execute(_CAP, {"session": session_id}).fetchone()
-            room = (int(cap_row[0]) if cap_row else 0) - (int(row[2]) if row else 0)
-            accepted: list[ScoredResponse] = []
-            for entry in batch:
-                if row is None or row[1] is not None or row[0] <= entry.at:
-                    outcomes.append(PulseUnavailable(CLOSED))
-                    continue
-                if entry.card_hash is not None:
-                    unused = cur.execute(
-                        "SELECT 1 FROM card_codes WHERE code_hash = ? AND session_id = ?"
-                        " AND NOT used",
-                        [entry.card_hash, session_id],
-                    ).fetchone()
-                    if unused is None:
-                        outcomes.append(PulseUnavailable(CARD_USED))
-                        continue
-                if room <= 0:
-                    outcomes.append(PulseFull(FULL))  # a card refused here stays unused
-                    continue
-                if entry.card_hash is not None:
-                    cur.execute(
-                        "UPDATE card_codes SET used = TRUE WHERE code_hash = ? AND session_id = ?",
-                        [entry.card_hash, session_id],
-                    )
-                accepted.append(entry.response)
-                room -= 1
-                outcomes.append(None)
-            if accepted:
-                # Written even though `room` was read in this transaction: a concurrent change to
-                # the window (another writer, a change of k) makes this update conflict, and the
-                # whole batch is tried again from a fresh read.
-                # With RETURNING, as every other update of this row is written: DuckDB 2.0 does not
-                # see a conflict between a plain UPDATE and an UPDATE ... RETURNING of one row.
-                cur.execute(
-                    "UPDATE pulse_windows SET accepted = accepted + ? WHERE session_id = ?"
-                    " RETURNING accepted",
-                    [len(accepted), session_id],
-                ).fetchall()
-                _insert_shuffled(cur, session_id, accepted)
-            return outcomes
-
+        """Store or refuse each waiting submission, in one ballot transaction; every one of them
+        is marked done whatever happens, so no caller waits for ever."""
+        outcomes: list[BaseException | None] = [None] * len(batch)
         try:
-            outcomes = self.write(unit)
+            row = self._one(
+                "SELECT closes_at, closed_at, cap, accepted FROM pulse_windows WHERE session_id = ?",
+                [session_id],
+            )
+            open_ones = []
+            for n, entry in enumerate(batch):
+                if row is None or row[1] is not None or row[0] <= entry.at:
+                    outcomes[n] = PulseUnavailable(CLOSED)
+                else:
+                    open_ones.append(n)
+            if open_ones:
+                assert row is not None
+                room = int(row[2] if row[2] is not None else self.pulse_cap(session_id)) - int(
+                    row[3]
+                )
+                cast = self.ballots.cast(
+                    session_id,
+                    [
+                        Ballot(batch[n].response, batch[n].card_hash, batch[n].typed_in)
+                        for n in open_ones
+                    ],
+                    room,
+                )
+                for n, kind in zip(open_ones, cast, strict=True):
+                    outcomes[n] = PulseFull(FULL) if kind == Outcome.FULL else None
         except BaseException as exc:  # each waiting caller raises it, the writer included
             outcomes = [exc] * len(batch)
-        for entry, outcome in zip(batch, outcomes, strict=True):
-            entry.error = outcome
+        for entry, error in zip(batch, outcomes, strict=True):
+            entry.error = error
             entry.done = True
 
-    def program_has_responses(self, program_id: int) -> bool:
+    def pulse_cap(self, session_id: int) -> int:
+        """The cap a pulse opening now would get."""
+        row = self._one(_CAP, {"session": session_id})
+        return int(row[0]) if row else 0
+
+    def program_pulse_opened(self, program_id: int) -> bool:
+        """Whether any pulse of the program has ever opened: its minimum group size is locked."""
         row = self._one(
-            "SELECT EXISTS (SELECT 1 FROM responses r JOIN sessions s ON s.id = r.session_id"
+            "SELECT EXISTS (SELECT 1 FROM pulse_windows w JOIN sessions s ON s.id = w.session_id"
             " JOIN cohorts c ON c.id = s.cohort_id WHERE c.program_id = ?)",
             [program_id],
         )
@@ -389,9 +466,9 @@ class PulseQueries(StoreBase):
                 raise Conflict("This session already has a pulse.")
             closed = opened_at + dt.timedelta(minutes=10)
             cur.execute(
-                "INSERT INTO pulse_windows (session_id, room_code, opened_at, closes_at, closed_at)"
-                " VALUES (?, NULL, ?, ?, ?)",
-                [session_id, opened_at, closed, closed],
+                "INSERT INTO pulse_windows (session_id, room_code, opened_at, closes_at, closed_at,"
+                " cap, takes_room_code, typed_in) VALUES (?, NULL, ?, ?, ?, ?, TRUE, 0)",
+                [session_id, opened_at, closed, closed, len(responses)],
             )
             _insert_shuffled(cur, session_id, responses)
             _summarize_cells(cur, session_id)
