@@ -19,17 +19,11 @@ from program.models import Actor, PulseWindow, ScoredResponse
 from program.store.ballots import Ballot, Outcome
 from program.store.base import Cursor, StoreBase
 
-_FIELDS = [
-    "session_id",
-    "room_code",
-    "opened_at",
-    "closes_at",
-    "closed_at",
-    "cap",
-    "takes_room_code",
-    "typed_in",
-]
-_WINDOW = "SELECT " + ", ".join(_FIELDS) + " FROM pulse_windows"
+_WINDOW = (
+    "SELECT session_id, room_code, opened_at, closes_at, closed_at, cap, takes_room_code,"
+    " typed_in FROM pulse_windows"
+)
+_FIELDS = _WINDOW.removeprefix("SELECT ").split(" FROM ")[0].split(", ")
 
 # How many answers a session's pulse may take: the people marked present once attendance is taken,
 # the active roster before that. Read once, when the pulse opens, and frozen on its window.
