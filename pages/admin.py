@@ -412,7 +412,9 @@ def backup_section() -> None:
     st.markdown(
         "A zip file with every table of the database as Parquet, made with DuckDB's"
         " `EXPORT DATABASE`. It includes password hashes and roster names: keep it as safe as"
-        " the database itself. Each download is recorded in the audit log."
+        " the database itself. Each download is recorded in the audit log. Answers to a pulse"
+        " that is still open are not in it: they join the database, shuffled, when the pulse"
+        " closes."
     )
     st.download_button(
         "Download backup (.zip)",
@@ -424,6 +426,10 @@ def backup_section() -> None:
         key="download_backup",
     )
     with st.expander("What the database holds now"):
+        st.caption(
+            "Open pulses keep their answers outside these tables until they close, so these"
+            " counts never move while people are answering."
+        )
         counts = admin.table_row_counts(store, viewer)
         st.dataframe(
             [{"Table": t, "Rows": n} for t, n in counts.items()],
