@@ -410,3 +410,11 @@ def test_database_log_and_ballot_files_are_readable_by_their_owner_only(store: S
     for path in [*files, *[p for p in folder.rglob("*") if p.is_dir()]]:
         mode = stat.S_IMODE(os.stat(path).st_mode)
         assert mode & 0o077 == 0, (path, oct(mode))
+
+
+def test_a_pulse_whose_ballot_file_went_missing_still_takes_answers(group: Group) -> None:
+    """A crash between opening the pulse and making its file: the first answer makes it."""
+    code = group.open()
+    group.store.ballots.discard(group.session_id)
+    submit_n(group, code, 1)
+    assert count(group.store, "responses", group.session_id) == 1

@@ -156,8 +156,11 @@ class BallotBox:
 
         The cap is checked first, so once the room is full every ballot hears the same answer
         whatever its card; a spent card is dropped without a word, so that no answer tells a
-        used card from an unused one.
+        used card from an unused one. The caller has checked that the pulse is open, so a missing
+        file (a crash right after the pulse opened) is made here.
         """
+        if not self.exists(session_id):
+            self.create(session_id)
         with self._open(session_id) as con, self._transaction(con):
             accepted = int(con.execute("SELECT accepted FROM tally").fetchone()[0])
             outcomes: list[str] = []
