@@ -205,12 +205,18 @@ def verify(
             problems.append(f"session {room.session_id}: {count - distinct} duplicate ids")
         if count > cap:
             problems.append(f"session {room.session_id}: {count} stored, over its cap of {cap}")
-        accepted = con.execute(
-            "SELECT accepted FROM pulse_windows WHERE session_id = ?", [room.session_id]
-        ).fetchone()[0]
-        if accepted != count:
-            problems.append(f"session {room.session_id}: accepted {accepted} but {count} stored")
     return problems
+
+
+def close_rooms(database: Path, rooms: Sequence[Room]) -> None:
+    """Close the rooms' pulses, so their answers move from the ballot files into the database
+    where `verify` reads them."""
+    store = Store(database)
+    try:
+        for room in rooms:
+            store.close_pulse_window(Actor.system(), room.session_id, dt.datetime.now())
+    finally:
+        store.close()
 
 
 # --------------------------------------------------------------------------- (a) threads
@@ -252,6 +258,8 @@ def store_burst(
     for room, who, outcome, _ in results:
         if outcome == "stored":
             acknowledged[room.session_id].append(who)
+    for room in rooms:
+        store.close_pulse_window(Actor.system(), room.session_id, dt.datetime.now())
     cur = store.cursor()
     try:
         problems = verify(cur, rooms, acknowledged, ROOM)
@@ -392,6 +400,7 @@ def browser_load(folder: Path, out: list[str]) -> bool:
     finally:
         server.stop()
     acknowledged = {room.session_id: [p.who for p in [alone, *people] if p.acknowledged]}
+    close_rooms(database, [room])
     con = duckdb.connect(str(database), read_only=True)
     try:
         problems = verify(con, [room], acknowledged, ROOM)
@@ -441,6 +450,7 @@ def crash_test(folder: Path, out: list[str]) -> bool:
     finally:
         server.stop()
     thanked = before + [p for p in later if p.acknowledged]
+    close_rooms(database, [room])
     con = duckdb.connect(str(database), read_only=True)
     try:
         # Answers committed just before the kill may never have reached their browser: stored,
