@@ -100,11 +100,11 @@ def closed_scores(f: Frames, ids: Sequence[int], rules: Scoring) -> pd.DataFrame
 
 
 def cell_sums(scores: pd.DataFrame) -> pd.DataFrame:
-    """session_id, instrument_id, n, total, total_sq of every closed cell with answers."""
+    """session_id, instrument_id, n, total of every closed cell with answers. (The store also
+    keeps each cell's rounding draw, made at random at close: there is nothing to recompute.)"""
     return (
-        scores.assign(sq=scores["score"] * scores["score"])
-        .groupby(["session_id", "instrument_id"])
-        .agg(n=("score", "size"), total=("score", "sum"), total_sq=("sq", "sum"))
+        scores.groupby(["session_id", "instrument_id"])
+        .agg(n=("score", "size"), total=("score", "sum"))
         .reset_index()
     )
 
@@ -139,7 +139,6 @@ def program_cells(
             "closed": cells["closed"],
             "n": cells["n"].fillna(0).astype("int64"),
             "total": cells["total"].fillna(0.0),
-            "total_sq": cells["total_sq"].fillna(0.0),
         }
     )
 

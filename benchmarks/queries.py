@@ -165,7 +165,6 @@ def same_rows(name: str, ours: Sequence[Sequence[Any]], theirs: Sequence[Sequenc
 
 def same_cells(ours: Any, theirs: Any) -> None:
     columns = ["cohort_id", "session_id", "session_number", "measure", "closed", "n", "total"]
-    columns.append("total_sq")
     same_rows(
         "program_cells",
         list(ours[columns].itertuples(index=False, name=None)),
@@ -251,7 +250,6 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
     os.environ.pop("PROGRAM_DEMO", None)
 
     from benchmarks import pandas_way
-    from program.privacy import SPREAD_QUANTA
     from program.results import Selection, _plan, cohort_results, program_results, select_cohorts
     from program.settings import get_settings
     from program.store import Store
@@ -264,7 +262,6 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
     admin = store.staff_user_by_username(databases.ADMIN)
     assert admin is not None, "the benchmark database has no admin"
     (program,) = store.programs()
-    k = program.min_cell_size
     selection = Selection(program.id)
     chosen = store.cohorts(program.id)
     assert [c.id for c in chosen] == list(select_cohorts(store, selection)["id"])
@@ -289,7 +286,6 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
         "cohort_frame": lambda: store.cohort_frame(program.id),
         "curriculum_bundle": lambda: [store.curriculum_bundle(v) for v in versions],
         "program_cells": lambda: store.program_cells(ids, plan),
-        "released_spreads": lambda: store.released_spreads(program.id, k, SPREAD_QUANTA),
         "held_attendance": lambda: store.held_attendance(ids),
         "completers": lambda: store.completers(finished, min_sessions),
     }
@@ -300,7 +296,6 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
         "program": lambda: store.program(cohort.program_id),
         "curriculum_bundle": lambda: store.curriculum_bundle(cohort.curriculum_version_id),
         "cell_summaries": lambda: store.cell_summaries(one),
-        "released_spreads": lambda: store.released_spreads(cohort.program_id, k, SPREAD_QUANTA),
         "pulse_states": lambda: store.pulse_states(one),
         "enrolled_counts": lambda: store.enrolled_counts(one),
         "sessions": lambda: store.sessions(cohort.id),
@@ -458,6 +453,9 @@ def _check(dashboard: str, frames: dict[str, Any], ours: dict[tuple[str, str], A
             }
             if enrolled != frames["enrolled_counts"]:
                 raise AssertionError(f"{dashboard} enrolled counts differ")
+        elif name == "cell_summaries":
+            # The rounding draw is made at random at close: the pandas way has none to compare.
+            same_rows(f"{dashboard} {name}", [r[:4] for r in result], theirs)
         elif name in ("enrolled_counts", "completers"):
             if result != theirs:
                 raise AssertionError(f"{dashboard} enrolled_counts differ")

@@ -226,43 +226,39 @@ def change_card(series: MeasureSeries) -> None:
 
 
 def rounding_details(data: CohortResults) -> str:
-    """The rounding rule and the borrowed spread, for the "How the averages are rounded" box."""
+    """The rounding rule and the reference spread, for the "How the averages are rounded" box."""
     top = max(20, data.enrolled)
+    shown = {cell.measure for cell in data.release.released}
     scales = []
-    borrowed: dict[str, bool] = {}
-    for cell in data.release.released:
-        borrowed.setdefault(cell.measure, cell.summary.borrowed_spread)
     for series in data.measures:
         instrument = series.instrument
-        if instrument.id not in borrowed:
+        if instrument.id not in shown:
             continue
         low, high = instrument.score_range
         bands = "; ".join(
             f"{first if first == last else f'{first}–{last}'} answers → {step:g}"
             for first, last, step in step_bands(low, high, k, top)
         )
-        spread = (
-            "borrowed from other cohorts of the program"
-            if borrowed[instrument.id]
-            else "a quarter of the scale's range (fewer than three other cohorts have results)"
-        )
         scales.append(
             f"- **{ui.plain(instrument.short_title)}** ({low:g}–{high:g}), steps: {bands}."
-            f" Spread for the interval: {spread}."
+            f" Spread the interval assumes: {(high - low) / 4:g} points."
         )
     return (
         "- **Rounding.** An average of n answers is rounded to the smallest step of 1, 2, 2.5 or"
         " 5 (times a power of ten) for which n × step is at least half the scale's range, counted"
-        " from the scale's lowest point. Someone who knew every answer but one could narrow the"
-        " last one down only to a band about half the scale wide; only an answer at the very top"
-        " or bottom of the scale can sometimes be told apart from the rest.\n"
-        "- **The 95% interval** never uses the spread of this group's own answers, which could give"
-        " them away. It borrows the typical spread inside groups from the program's other"
-        " cohorts, once at least three of them have results for the question, and otherwise"
-        " assumes a spread of a quarter of the scale's range. Its ends are rounded outward to the"
-        " average's step.\n"
+        " from the scale's lowest point. It is rounded up or down at random, more often to the"
+        " nearer step, by a draw made once when the pulse closed and kept secret, so every view"
+        " shows the same figure. Someone who knew every answer but one could narrow the last one"
+        " down only to a band at least half the scale wide; an answer at the very top or bottom"
+        " of the scale can be told apart from the rest only by chance (at most one time in three,"
+        " and one in five on 0–10 scales).\n"
+        "- **The 95% interval** never uses the spread of this group's answers, nor of any other"
+        " group's, which could give answers away. It assumes answers spread about a quarter of"
+        " the scale's range, which is typical of these scales and on the cautious side, so the"
+        " interval is, if anything, too wide. Its ends are rounded outward to the average's"
+        " step.\n"
         "- **The change** from the first to the last session is the difference between the two"
-        " rounded averages, with the same borrowed spread; Hedges' g is rounded to one decimal.\n"
+        " rounded averages, with the same assumed spread; Hedges' g is rounded to one decimal.\n"
         "- No standard deviation and no count per answer of this group is shown or exported.\n"
         + "\n".join(scales)
     )
@@ -298,8 +294,9 @@ else:
         st.markdown(
             f"""
 - Each chart shows **the group's average** at each session, rounded, with its **95% interval**
-  as a grey band: the range of averages that fit the answers given. Above each point, **n** is
-  how many people answered.
+  as a grey band: the range of averages that fit the answers given, if they spread about a
+  quarter of the scale as such answers usually do. Above each point, **n** is how many people
+  answered.
 - A session is shown only when its pulse has closed and **at least {k} people** answered. A
   triangle at the bottom marks a session that is held back; hover it for the reason. A gap is
   not a low score.

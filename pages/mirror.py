@@ -90,10 +90,12 @@ with st.sidebar:
             "Each average is rounded to a step that is coarser for smaller groups: the smallest"
             " of 1, 2, 2.5 or 5 (times a power of ten) for which the number of answers times the"
             " step is at least half the scale's range. On a 0–10 scale, 5–9 answers give whole"
-            " points and 10–19 give halves. Someone who knew every answer but one could narrow"
-            " the last one down only to a band about half the scale wide; only an answer at the"
-            " very top or bottom of the scale can sometimes be told apart from the rest. The"
-            " mirror shows no spread, interval or count per answer."
+            " points and 10–19 give halves. It is rounded up or down at random, more often to"
+            " the nearer step, by a draw made once when the pulse closed and kept secret, so the"
+            " figure never changes. Someone who knew every answer but one could narrow the last"
+            " one down only to a band at least half the scale wide; an answer at the very top or"
+            " bottom of the scale can be told apart from the rest only by chance. The mirror"
+            " shows no spread, interval or count per answer."
         )
 
 

@@ -206,13 +206,18 @@ with st.expander("How the averages are rounded", icon=":material/calculate:"):
 - **Rounding.** A cell's average of n answers is rounded to the smallest step of 1, 2, 2.5 or 5
   (times a power of ten) for which n × step is at least half the scale's range, counted from the
   scale's lowest point: on a 0–10 scale, 5–9 answers give whole points, 10–19 halves, 20–24
-  quarters. Someone who knew every answer in a cell but one could narrow the last one down only
-  to a band about half the scale wide; only an answer at the very top or bottom of the scale can
-  sometimes be told apart from the rest.
-- **A cell's 95% interval** never uses the spread of that cohort's own answers. It borrows the
-  typical spread inside cells from the program's *other* cohorts (all of them, whatever this view
-  selects), once at least three other cohorts have released cells for the measure; otherwise it
-  assumes a spread of a quarter of the scale's range. Its ends are rounded outward to the step.
+  quarters. It is rounded up or down at random, more often to the nearer step, by a draw made
+  once when the pulse closed and kept secret, so every view shows the same figure. Someone who
+  knew every answer in a cell but one could narrow the last one down only to a band at least
+  half the scale wide; an answer at the very top or bottom of the scale can be told apart from
+  the rest only by chance (at most one time in three, and one in five on 0–10 scales).
+- **A cell's 95% interval** never uses the spread of any cohort's answers. It assumes answers
+  spread about a quarter of the scale's range, which is typical of these scales and on the
+  cautious side, so the interval is, if anything, too wide. Its ends are rounded outward to the
+  step.
+- **Look twice** at a cohort whose pulses have many answers typed in from paper cards (its
+  record and the audit log say how many): whoever typed in all but one answer of a cell is the
+  one person who could try to learn something about the last.
 - **Pooled figures** are built from the rounded cell averages, weighted by n, so comparing two
   views can reveal no more than the cells themselves show.
 - No standard deviation and no count per answer of any cell is shown or exported.
@@ -337,7 +342,7 @@ if results.table:
             "CI low": st.column_config.NumberColumn(
                 "95% CI low",
                 format="plain",
-                help="From the spread in other cohorts' cells, rounded outward.",
+                help="Assumes answers spread about a quarter of the scale; rounded outward.",
             ),
             "CI high": st.column_config.NumberColumn("95% CI high", format="plain"),
             "Responses ÷ enrolled": st.column_config.NumberColumn(format="%.0f%%"),

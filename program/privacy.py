@@ -6,21 +6,25 @@ the cells this module releases, and only from them (DESIGN section 3):
 - nothing about a session until its pulse has closed;
 - a cell (one cohort × session × measure) only when it rests on at least k responses;
 - a released cell's mean only rounded to a step that grows coarser as the cell gets smaller
-  (`release_step`), so that someone who knows every answer but one cannot work that one out;
-- no spread of the cell's own: its 95% interval uses a *reference spread* borrowed from the other
-  cohorts of the program, or a quarter of the scale's range when fewer than three other cohorts
-  have released cells of that measure (`reference_spreads`);
+  (`release_step`), up or down at random in proportion to how near the mean lies to each grid
+  point (`round_to_step`), with a draw made once when the cell was summarised at close and kept
+  secret in the store, so that someone who knows or chose every answer but one can neither work
+  that one out nor place a rounding boundary beside an end of the scale;
+- no spread of any cell: every per-cohort interval (a cell's, the first → last change's, Hedges'
+  g) uses a fixed *reference spread* of a quarter of the scale's range, which holds no data;
 - pooled figures only from released, rounded means, saying how many cells were left out.
 
-So what a cell shows depends on its own answers only through n and the rounded mean. The exact
-sums (n, Σx, Σx²) stay in the store and in this module; `ReleasedCell` and `ReleasedChange` carry
-nothing else out. docs/release-arithmetic.md works through what an attacker can still learn.
+So what a cell shows depends on its own answers only through n and the released mean, and the
+released mean on them only through n, the mean's place between two grid points and the cell's
+draw. The exact sum Σx and the draw stay in the store and in this module; `ReleasedCell` and
+`ReleasedChange` carry nothing else out. docs/release-arithmetic.md works through what an attacker
+can still learn.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from fractions import Fraction
@@ -41,19 +45,14 @@ from program.stats import (
 
 # "Nice" steps: these times a power of ten.
 NICE_STEPS = (Fraction(1), Fraction(2), Fraction(5, 2), Fraction(5))
-# A borrowed spread needs released cells from at least this many other cohorts.
-MIN_REFERENCE_COHORTS = 3
-# Without one, the spread is this share of the scale's range.
-DEFAULT_SPREAD_SHARE = 0.25
-# Sums of squares are added in whole units of 1/SPREAD_QUANTA, so totals are exact (see
-# Store.released_spreads); 2^16 keeps a program of a million cells far inside int64.
-SPREAD_QUANTA = 2**16
+# Every per-cohort interval assumes answers spread this share of the scale's range (as a
+# standard deviation): typical of these scales, on the cautious (wide) side, and free of data.
+REFERENCE_SPREAD_SHARE = 0.25
 # Effect sizes are released to one decimal.
 EFFECT_STEP = 0.1
 # Slack for float error when a value should sit exactly on a step: 6.5 computed as
-# 6.4999999999 still rounds up, and an interval end on the grid is not pushed a step outward.
+# 6.4999999999 is still on the grid, and an interval end on the grid is not pushed a step outward.
 _SLACK = 1e-9
-SPREAD_COLUMNS = ["cohort_id", "measure", "ss", "df"]
 # What every page says, once, near released figures.
 ROUNDING_NOTE = (
     "Averages are rounded more for small groups, so no single answer can be worked out from them."
@@ -67,7 +66,10 @@ class CellState(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class StoredCell:
-    """One cohort × session × measure as the store holds it, before any release decision."""
+    """One cohort × session × measure as the store holds it, before any release decision.
+
+    `draw` is the cell's rounding draw: a secret uniform number in [0, 1), drawn once when the
+    cell was summarised at close (NaN for a cell with no answers, which is never released)."""
 
     cohort_id: int
     session_id: int
@@ -76,7 +78,7 @@ class StoredCell:
     state: CellState
     n: int
     total: float
-    total_sq: float
+    draw: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +90,6 @@ class ReleasedSummary:
     mean: float
     step: float
     ci95: Interval
-    borrowed_spread: bool  # False: the interval uses the default spread (a quarter of the range)
 
     def text(self, value: float) -> str:
         """A figure of this cell as text, with the step's decimals: "6", "6.5", "6.25"."""
@@ -140,9 +141,10 @@ def release_step(n: int, low: float, high: float) -> float:
     """The step a mean of n responses on the scale low–high is rounded to: the smallest of
     {1, 2, 2.5, 5} × 10^j with n · step ≥ (high − low) / 2.
 
-    Someone who knows every answer but one sees the last answer only through the rounded mean,
-    which stays the same over a band of n · step ≥ half the scale's range of possible last
-    answers, unless the band is cut off by an end of the scale (docs/release-arithmetic.md).
+    A released mean lies less than one step from the true mean, so someone who knows every answer
+    but one sees the last answer only as lying in a window of 2 · n · step ≥ the scale's range of
+    possible last answers, cut off where it passes an end of the scale
+    (docs/release-arithmetic.md).
     """
     if n < 1:
         raise ValueError(f"a released mean needs at least one response, not {n}")
@@ -186,18 +188,70 @@ def format_value(value: float, step: float) -> str:
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
-def released_means(n: int, totals: np.ndarray, low: float, high: float) -> np.ndarray:
-    """The released (rounded) means of cells of n responses with these totals Σx: exactly what
-    `release_cells` and `released_frame` release, for whole arrays of hypothetical cells."""
+# --------------------------------------------------------------------------- random rounding
+
+
+def rounding_outcomes(
+    n: int, totals: np.ndarray, low: float, high: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the release engine can show for cells of n responses with these totals Σx: the grid
+    point at or below each mean, the one above it (both clipped into [low, high]), and the chance
+    that the one above is shown (how far the mean lies from the lower point, in steps).
+
+    Exactly the rule of `release_cells` and `released_frame`, for whole arrays of hypothetical
+    cells: docs/release-arithmetic.md is worked out from it.
+    """
     flat = np.asarray(totals, dtype=np.float64).ravel()
     steps = np.full(flat.shape, release_step(n, low, high))
-    return _on_grid(flat / n, steps, low, high, "nearest").reshape(np.shape(totals))
+    lower, upper, chance = _bracket(flat / n, steps, low, high)
+    shape = np.shape(totals)
+    return lower.reshape(shape), upper.reshape(shape), chance.reshape(shape)
 
 
-def round_to_step(value: float, step: float, low: float, high: float) -> float:
-    """`value` rounded to the nearest multiple of `step` counted from `low` (halves up), then
-    clipped into [low, high]: the released form of a mean."""
-    return float(_on_grid(np.array([value]), np.array([step]), low, high, "nearest")[0])
+def released_means(
+    n: int, totals: np.ndarray, draws: np.ndarray | float, low: float, high: float
+) -> np.ndarray:
+    """The released means of cells of n responses with these totals Σx and rounding draws:
+    exactly what `release_cells` and `released_frame` release."""
+    lower, upper, chance = rounding_outcomes(n, totals, low, high)
+    out: np.ndarray = np.where(np.asarray(draws) < chance, upper, lower)
+    return out
+
+
+def round_to_step(value: float, step: float, low: float, high: float, draw: float) -> float:
+    """`value` rounded to a multiple of `step` counted from `low` (or to `high`): the released
+    form of a mean. With g the multiple at or below the value and f = (value − g) / step, it is
+    g + step when `draw` < f and g otherwise, so a uniform draw in [0, 1) rounds up with chance
+    f: unbiased, and always to one of the two grid points around the value, less than a step
+    from it. (Where high is not on the grid, g + step is high and f is measured against it.)"""
+    _check_draws(np.array([draw]))
+    lower, upper, chance = _bracket(np.array([value]), np.array([step]), low, high)
+    return float(upper[0] if draw < chance[0] else lower[0])
+
+
+def _bracket(
+    values: np.ndarray, steps: np.ndarray, low: np.ndarray | float, high: np.ndarray | float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The grid points below and above each value (multiples of the step counted from low, the
+    one above clipped to high, as clean floats) and the chance of rounding up: how far the value
+    lies from the point below, as a share of the distance between the two. That share is
+    (value − below) / step except in a last, shorter step up to a high end that is not on the
+    grid, where it keeps the rounding unbiased (a mean at the very top shows the top). A value
+    within float error of a grid point is on it: its chance is 0, so it is shown as it is."""
+    place = (values - low) / steps
+    whole = np.floor(place + _SLACK)
+    below = np.clip(low + whole * steps, low, high)
+    above = np.minimum(below + steps, high)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        chance = np.where(above > below, (values - below) / (above - below), 0.0)
+    chance = np.where(chance > _SLACK, np.minimum(chance, 1.0), 0.0)
+    return _clean(below, steps), _clean(above, steps), chance
+
+
+def _check_draws(draws: np.ndarray) -> None:
+    """A released cell without a draw in [0, 1) is refused, never rounded some other way."""
+    if not bool(np.all((draws >= 0) & (draws < 1))):
+        raise ValueError("every released cell needs a rounding draw in [0, 1) from the store")
 
 
 def _steps(n: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -258,71 +312,10 @@ def _on_grid(
     return _clean(np.clip(_grid(values, steps, low, how), low, high), steps)
 
 
-# --------------------------------------------------------------------------- reference spreads
-
-
-def cell_spreads(cells: Iterable[StoredCell], k: int) -> pd.DataFrame:
-    """The spread inside released cells per cohort × measure (columns SPREAD_COLUMNS): what
-    `Store.released_spreads` computes in SQL, from cells held in memory."""
-    sums: dict[tuple[int, str], list[int]] = {}
-    for cell in cells:
-        if suppression_reason(cell, k) is not None:
-            continue
-        ss = max(cell.total_sq - cell.total * cell.total / cell.n, 0.0)
-        entry = sums.setdefault((cell.cohort_id, cell.measure), [0, 0])
-        entry[0] += math.floor(ss * SPREAD_QUANTA + 0.5)
-        entry[1] += cell.n - 1
-    rows = [(c, m, ss, df) for (c, m), (ss, df) in sorted(sums.items())]
-    frame = pd.DataFrame(rows, columns=SPREAD_COLUMNS)
-    return frame.astype({"cohort_id": "int64", "ss": "int64", "df": "int64"})
-
-
-def reference_spreads(
-    spreads: pd.DataFrame,
-    cohort_ids: np.ndarray,
-    measure_codes: np.ndarray,
-    measure_names: Sequence[str],
-    low: np.ndarray,
-    high: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The reference spread of each (cohort, measure) pair, and whether it was borrowed; the
-    pairs' measures are given as codes into `measure_names`.
-
-    Borrowed: the pooled within-cell SD, √(Σ(Σx² − (Σx)²/n) / Σ(n − 1)), over the released cells
-    of that measure from every *other* cohort of the program, when those come from at least
-    MIN_REFERENCE_COHORTS cohorts. Otherwise a quarter of the scale's range. Computed as the
-    program's totals minus the cohort's own share, in exact integers, so a cohort's own answers
-    never reach its own reference spread, not even in the last bit.
-    """
-    default = DEFAULT_SPREAD_SHARE * (high - low)
-    if len(cohort_ids) == 0:
-        return np.array([], dtype=np.float64), np.array([], dtype=bool)
-    names = sorted(set(spreads["measure"].astype(str).unique().tolist()) | set(measure_names))
-    place = {name: i for i, name in enumerate(names)}
-    pair_measure = np.array([place[m] for m in measure_names], dtype="int64")[measure_codes]
-    spread_measure = pd.Categorical(spreads["measure"].astype(str), categories=names).codes
-    spread_measure = spread_measure.astype("int64")
-    ss = spreads["ss"].to_numpy(dtype="int64")
-    df = spreads["df"].to_numpy(dtype="int64")
-    total_ss = np.zeros(len(names), dtype="int64")
-    np.add.at(total_ss, spread_measure, ss)
-    total_df = np.zeros(len(names), dtype="int64")
-    np.add.at(total_df, spread_measure, df)
-    cohorts = np.bincount(spread_measure, minlength=len(names)).astype("int64")
-    # Each cohort's own share, found by a hash lookup of (cohort, measure) keys.
-    keys = spreads["cohort_id"].to_numpy(dtype="int64") * len(names) + spread_measure
-    wanted = np.asarray(cohort_ids, dtype="int64") * len(names) + pair_measure
-    at = pd.Index(keys).get_indexer(wanted)
-    own = at >= 0
-    own_ss = np.where(own, ss[at], 0)
-    own_df = np.where(own, df[at], 0)
-    other_ss = total_ss[pair_measure] - own_ss
-    other_df = total_df[pair_measure] - own_df
-    other_cohorts = cohorts[pair_measure] - own.astype("int64")
-    borrowed = (other_cohorts >= MIN_REFERENCE_COHORTS) & (other_df > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pooled = np.sqrt(other_ss / SPREAD_QUANTA / other_df)
-    return np.where(borrowed, pooled, default), borrowed
+def reference_spread(scale: Bounds) -> float:
+    """The spread every per-cohort interval assumes: a quarter of the scale's range."""
+    low, high = scale
+    return REFERENCE_SPREAD_SHARE * (high - low)
 
 
 # --------------------------------------------------------------------------- releasing cells
@@ -343,15 +336,17 @@ def _check_k(k: int) -> None:
 
 
 def _summaries(
-    n: np.ndarray, total: np.ndarray, low: np.ndarray, high: np.ndarray, ref_sd: np.ndarray
+    n: np.ndarray, total: np.ndarray, draw: np.ndarray, low: np.ndarray, high: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Rounded mean, step and interval of cells given as columns: the one place they are made."""
+    """Released mean, step and interval of cells given as columns: the one place they are made."""
+    _check_draws(draw)
     step = _steps(n, low, high)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean = _on_grid(total / n, step, low, high, "nearest")
+        lower, upper, chance = _bracket(total / n, step, low, high)
+        mean = np.where(draw < chance, upper, lower)
         unique, which = np.unique(n, return_inverse=True)
         t = np.array([_t_quantile(int(u) - 1) for u in unique], dtype="float64")
-        half = t[which.reshape(-1)] * ref_sd / np.sqrt(n)
+        half = t[which.reshape(-1)] * REFERENCE_SPREAD_SHARE * (high - low) / np.sqrt(n)
     return {
         "mean": mean,
         "step": step,
@@ -360,14 +355,8 @@ def _summaries(
     }
 
 
-def release_cells(
-    cells: Iterable[StoredCell], k: int, scales: Mapping[str, Bounds], spreads: pd.DataFrame
-) -> Release:
-    """Split cells into released (with their rounded summary) and suppressed (with a reason).
-
-    `spreads` are the program's released spreads (`Store.released_spreads`, or `cell_spreads`),
-    from which each cell's reference spread is borrowed.
-    """
+def release_cells(cells: Iterable[StoredCell], k: int, scales: Mapping[str, Bounds]) -> Release:
+    """Split cells into released (with their rounded summary) and suppressed (with a reason)."""
     _check_k(k)
     shown: list[StoredCell] = []
     suppressed: list[SuppressedCell] = []
@@ -383,22 +372,19 @@ def release_cells(
             )
     released: list[ReleasedCell] = []
     if shown:
-        n = np.array([c.n for c in shown], dtype="int64")
-        low = np.array([scales[c.measure][0] for c in shown], dtype="float64")
-        high = np.array([scales[c.measure][1] for c in shown], dtype="float64")
-        cohorts = np.array([c.cohort_id for c in shown], dtype="int64")
-        names = sorted({c.measure for c in shown})
-        codes = np.array([names.index(c.measure) for c in shown], dtype="int64")
-        ref_sd, borrowed = reference_spreads(spreads, cohorts, codes, names, low, high)
-        total = np.array([c.total for c in shown], dtype="float64")
-        columns = _summaries(n, total, low, high, ref_sd)
+        columns = _summaries(
+            np.array([c.n for c in shown], dtype="int64"),
+            np.array([c.total for c in shown], dtype="float64"),
+            np.array([c.draw for c in shown], dtype="float64"),
+            np.array([scales[c.measure][0] for c in shown], dtype="float64"),
+            np.array([scales[c.measure][1] for c in shown], dtype="float64"),
+        )
         for i, cell in enumerate(shown):
             summary = ReleasedSummary(
                 n=cell.n,
                 mean=float(columns["mean"][i]),
                 step=float(columns["step"][i]),
                 ci95=(float(columns["ci_low"][i]), float(columns["ci_high"][i])),
-                borrowed_spread=bool(borrowed[i]),
             )
             released.append(
                 ReleasedCell(
@@ -414,11 +400,12 @@ def release_cells(
 @dataclass(frozen=True, slots=True)
 class ReleasedChange:
     """The change in a group's average between two released cells (last − first), built from
-    their rounded means and the reference spread, never from the answers themselves.
+    their released means and the reference spread (a quarter of the scale's range), never from
+    the answers themselves.
 
     `diff` is exact on the finer of the two cells' grids (`diff_step`); the interval's ends are
     rounded outward to the coarser step (`ci_step`); Hedges' g and its interval are rounded to
-    EFFECT_STEP, and g is None when the reference spread is zero.
+    EFFECT_STEP.
     """
 
     n_first: int
@@ -429,27 +416,16 @@ class ReleasedChange:
     ci_step: float
     g: float | None
     g_ci95: Interval | None
-    borrowed_spread: bool
 
 
-def release_change(
-    first: ReleasedCell, last: ReleasedCell, spreads: pd.DataFrame, scale: Bounds
-) -> ReleasedChange:
+def release_change(first: ReleasedCell, last: ReleasedCell, scale: Bounds) -> ReleasedChange:
     """First → last for one cohort and measure, from released figures and the reference spread:
     SE = ref · √(1/n₁ + 1/n₂) with t on n₁ + n₂ − 2 degrees of freedom, g = J · diff / ref."""
     if (first.cohort_id, first.measure) != (last.cohort_id, last.measure):
         raise ValueError("a change compares two sessions of one cohort's measure")
     low, high = scale
-    ref_sd, borrowed = reference_spreads(
-        spreads,
-        np.array([first.cohort_id]),
-        np.array([0]),
-        [first.measure],
-        np.array([low], dtype="float64"),
-        np.array([high], dtype="float64"),
-    )
     a, b = first.summary, last.summary
-    change = reference_change(a.n, a.mean, b.n, b.mean, float(ref_sd[0]))
+    change = reference_change(a.n, a.mean, b.n, b.mean, reference_spread(scale))
     fine, coarse = min(a.step, b.step), max(a.step, b.step)
     span = high - low
     diff = float(_clean(np.array([change.diff]), np.array([fine]))[0])
@@ -465,7 +441,7 @@ def release_change(
         max(_from_zero(change.ci95[0], coarse, "down"), -span),
         min(_from_zero(change.ci95[1], coarse, "up"), span),
     )
-    return ReleasedChange(a.n, b.n, diff, fine, ci, coarse, g, g_ci, bool(borrowed[0]))
+    return ReleasedChange(a.n, b.n, diff, fine, ci, coarse, g, g_ci)
 
 
 def _from_zero(value: float, step: float, how: str) -> float:
@@ -529,15 +505,13 @@ RELEASED_COLUMNS = [
     "step",
     "ci_low",
     "ci_high",
-    "borrowed_spread",
 ]
 
 
-def released_frame(
-    cells: pd.DataFrame, scales: Mapping[str, Bounds], spreads: pd.DataFrame
-) -> pd.DataFrame:
-    """The released cells of a frame marked by `release_frame`, summarised as `release_cells`
-    summarises them: the columns RELEASED_COLUMNS, and no sum of any kind."""
+def released_frame(cells: pd.DataFrame, scales: Mapping[str, Bounds]) -> pd.DataFrame:
+    """The released cells of a frame marked by `release_frame` (with columns total and draw, as
+    `Store.program_cells` returns them), summarised as `release_cells` summarises them: the
+    columns RELEASED_COLUMNS, and no sum and no draw."""
     kept = cells[cells["released"]]
     measure = kept["measure"]
     if isinstance(measure.dtype, pd.CategoricalDtype):  # as Store.program_cells returns it
@@ -549,18 +523,21 @@ def released_frame(
     low = np.array([scales[m][0] for m in names], dtype="float64")[codes]
     high = np.array([scales[m][1] for m in names], dtype="float64")[codes]
     n = kept["n"].to_numpy(dtype="int64")
-    cohorts = kept["cohort_id"].to_numpy(dtype="int64")
-    ref_sd, borrowed = reference_spreads(spreads, cohorts, codes, names, low, high)
-    columns = _summaries(n, kept["total"].to_numpy(dtype="float64"), low, high, ref_sd)
+    columns = _summaries(
+        n,
+        kept["total"].to_numpy(dtype="float64"),
+        kept["draw"].to_numpy(dtype="float64"),
+        low,
+        high,
+    )
     return pd.DataFrame(
         {
-            "cohort_id": cohorts,
+            "cohort_id": kept["cohort_id"].to_numpy(dtype="int64"),
             "session_id": kept["session_id"].to_numpy(dtype="int64"),
             "session_number": kept["session_number"].to_numpy(dtype="int64"),
             "measure": kept["measure"].reset_index(drop=True),
             "n": n,
             **columns,
-            "borrowed_spread": borrowed,
         },
         columns=RELEASED_COLUMNS,
     )

@@ -3,18 +3,20 @@ docs/release-arithmetic.md. `python -m program.release_arithmetic` prints them a
 
 For every scale of the bundled instruments and every group size n from 5 (the default minimum
 group size k) to 20, it takes every total the other n − 1 answers could have (however they came
-to be known: typed in by a facilitator, or guessed right) and every possible last answer, rounds
-each mean exactly as the release engine does (`privacy.released_means`), and groups the last
-answers that give the same released mean. Someone who knows the other answers cannot tell the
-answers of one group apart: that group is the *band* the last answer is narrowed to.
+to be known: typed in by a facilitator, or guessed right) and every possible last answer, and
+asks the release engine (`privacy.rounding_outcomes`) which released means that cell can show and
+how likely each is over the cell's secret rounding draw. A released mean could have come from
+every last answer that can show it: that group is the *band* the last answer is narrowed to,
+and the attacker, who never sees the draw, cannot tell its answers apart for certain.
 
-The rounded mean is all there is to go on: everything else released about a cell (its interval,
+The released mean is all there is to go on: everything else released about a cell (its interval,
 the change since the first session, the pooled figures) depends on its answers only through n
-and the rounded mean.
+and the released mean.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,11 +24,13 @@ import numpy as np
 
 from program.curriculum import INSTRUMENTS_FOLDER, load_instrument
 from program.models import Instrument
-from program.privacy import release_step, released_means
+from program.privacy import release_step, rounding_outcomes
 from program.settings import get_settings
 
 FIRST_N = 5
 LAST_N = 20
+# Probabilities within this of each other are the same (they are sums of a few floats).
+_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -47,17 +51,34 @@ class Scale:
         scores: np.ndarray = self.low + self.grain * np.arange(self.points)
         return scores
 
+    @property
+    def from_nearer_end(self) -> np.ndarray:
+        """How many answer steps each possible score lies from the nearer end of the scale."""
+        at: np.ndarray = np.arange(self.points)
+        out: np.ndarray = np.minimum(at, self.points - 1 - at)
+        return out
+
 
 @dataclass(frozen=True)
 class Row:
-    """Bands of one scale at one n, as numbers of possible last answers (None: no such band)."""
+    """One scale at one n. Bands are numbers of possible last answers; chances are the worst
+    over every total the other answers could have, averaged over the rounding draw."""
 
     n: int
     step: float
-    middle: int | None  # the narrowest band holding neither the lowest nor the highest score
-    end: int  # the narrowest band holding the lowest or the highest score
-    top_of_top: int  # the others all at the top: the band of an answer at the top
-    bottom_of_top: int  # the others all at the top: the band of an answer at the bottom
+    middle: int  # the narrowest band of an answer in the middle of the scale
+    end: int  # the narrowest band of an answer at the lowest or highest score
+    singled_out: float  # the chance that an answer at an end is the only one its band holds
+    quarter: float  # the chance that its band spans a quarter of the scale's range or less
+
+
+@dataclass(frozen=True)
+class Worst:
+    """Per possible last answer (in score order), the worst case over the others' totals."""
+
+    narrowest: np.ndarray  # the narrowest band it can land in
+    singled_out: np.ndarray  # the largest chance that it is the only answer of its band
+    quarter: np.ndarray  # the largest chance that its band spans a quarter of the range or less
 
 
 def grain(instrument: Instrument) -> float:
@@ -77,30 +98,73 @@ def bundled_scales(folder: Path | None = None) -> list[Scale]:
     return [Scale(low, high, g, tuple(titles)) for (low, high, g), titles in found.items()]
 
 
-def bands(scale: Scale, n: int, known: float) -> list[np.ndarray]:
-    """The possible last answers grouped by the released mean they give, when the other n − 1
-    answers add up to `known`: each group holds the answers that cannot be told apart."""
-    scores = scale.scores
-    means = released_means(n, known + scores, scale.low, scale.high)
-    breaks = np.flatnonzero(np.diff(means) != 0) + 1
-    return np.split(scores, breaks)
+def knowns(scale: Scale, n: int) -> np.ndarray:
+    """Every total the other n − 1 answers could have."""
+    out: np.ndarray = (n - 1) * scale.low + scale.grain * np.arange(
+        (n - 1) * (scale.points - 1) + 1
+    )
+    return out
 
 
+def outcomes(scale: Scale, n: int, known: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (released mean, last answer's place in `scale.scores`, chance) the cell can show
+    when the other n − 1 answers add up to `known`, leaving out those of chance 0."""
+    lower, upper, up = rounding_outcomes(n, known + scale.scores, scale.low, scale.high)
+    place = np.arange(scale.points)
+    shown = np.concatenate([lower, upper])
+    chance = np.concatenate([1 - up, up])
+    at = np.concatenate([place, place])
+    keep = chance > 0
+    return shown[keep], at[keep], chance[keep]
+
+
+def bands(scale: Scale, n: int, known: float) -> dict[float, list[float]]:
+    """Each released mean the cell can show when the other answers add up to `known`, and the
+    last answers that can show it: someone who knows the others cannot tell those apart."""
+    shown, at, _ = outcomes(scale, n, known)
+    found: dict[float, list[float]] = {}
+    for value, place in sorted(zip(shown.tolist(), at.tolist(), strict=True)):
+        found.setdefault(value, []).append(float(scale.scores[place]))
+    return found
+
+
+def worst(scale: Scale, n: int) -> Worst:
+    """For every possible last answer, the worst the other answers' total can do to it."""
+    narrowest = np.full(scale.points, scale.points)
+    singled_out = np.zeros(scale.points)
+    quarter = np.zeros(scale.points)
+    span_limit = (scale.high - scale.low) / 4 + _SLACK
+    for known in knowns(scale, n).tolist():
+        shown, at, chance = outcomes(scale, n, known)
+        values, band = np.unique(shown, return_inverse=True)
+        band = band.reshape(-1)
+        size = np.bincount(band, minlength=len(values))
+        first = np.full(len(values), scale.points)
+        last = np.full(len(values), -1)
+        np.minimum.at(first, band, at)
+        np.maximum.at(last, band, at)
+        span = (last - first) * scale.grain
+        np.minimum.at(narrowest, at, size[band])
+        alone = np.bincount(at, weights=chance * (size[band] == 1), minlength=scale.points)
+        close = np.bincount(at, weights=chance * (span[band] <= span_limit), minlength=scale.points)
+        singled_out = np.maximum(singled_out, alone)
+        quarter = np.maximum(quarter, close)
+    return Worst(narrowest, singled_out, quarter)
+
+
+@functools.cache
 def row(scale: Scale, n: int) -> Row:
-    """Every band of every total the other n − 1 answers could have."""
-    knowns = (n - 1) * scale.low + scale.grain * np.arange((n - 1) * (scale.points - 1) + 1)
-    middle: int | None = None
-    end = scale.points
-    for known in knowns.tolist():
-        for band in bands(scale, n, known):
-            size = len(band)
-            if band[0] == scale.low or band[-1] == scale.high:
-                end = min(end, size)
-            else:
-                middle = size if middle is None else min(middle, size)
-    stuffed = bands(scale, n, (n - 1) * scale.high)
+    found = worst(scale, n)
+    distance = scale.from_nearer_end
+    middle = distance == distance.max()
+    end = distance == 0
     return Row(
-        n, release_step(n, scale.low, scale.high), middle, end, len(stuffed[-1]), len(stuffed[0])
+        n,
+        release_step(n, scale.low, scale.high),
+        int(found.narrowest[middle].min()),
+        int(found.narrowest[end].min()),
+        float(found.singled_out[end].max()),
+        float(found.quarter[end].max()),
     )
 
 
@@ -108,13 +172,16 @@ def rows(scale: Scale, first: int = FIRST_N, last: int = LAST_N) -> list[Row]:
     return [row(scale, n) for n in range(first, last + 1)]
 
 
-def _answers(count: int | None, scale: Scale) -> str:
-    if count is None:
-        return "—"
+def _answers(count: int, scale: Scale) -> str:
     text = f"{count} of {scale.points}"
     if scale.grain != 1:
         text += f" ({count * scale.grain:g} points)"
     return text
+
+
+def percent(chance: float) -> str:
+    """A chance as a percentage with at most one decimal: "20%", "16.7%"."""
+    return f"{100 * chance:.1f}".removesuffix(".0") + "%"
 
 
 def table(scale: Scale) -> str:
@@ -125,14 +192,15 @@ def table(scale: Scale) -> str:
         f"{scale.points} possible scores, {scale.grain:g} apart; half the range is"
         f" {(scale.high - scale.low) / 2:g} points, a quarter {(scale.high - scale.low) / 4:g}.",
         "",
-        "| n | rounded to | narrowest band in the middle | narrowest band at an end"
-        " | others all at the top: top answer | others all at the top: bottom answer |",
+        "| n | rounded to | answer in the middle: narrowest band"
+        " | answer at an end: narrowest band | answer at an end: chance it is singled out"
+        " | answer at an end: chance its band is a quarter of the scale or less |",
         "|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows(scale):
         lines.append(
             f"| {r.n} | {r.step:g} | {_answers(r.middle, scale)} | {_answers(r.end, scale)}"
-            f" | {_answers(r.top_of_top, scale)} | {_answers(r.bottom_of_top, scale)} |"
+            f" | {percent(r.singled_out)} | {percent(r.quarter)} |"
         )
     return "\n".join(lines) + "\n"
 

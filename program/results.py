@@ -8,6 +8,7 @@ answers, so they need no minimum group size; who came is shown only to the cohor
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import overload
@@ -27,7 +28,6 @@ from program.models import (
     StaffUser,
 )
 from program.privacy import (
-    SPREAD_QUANTA,
     CellState,
     PooledFigure,
     Release,
@@ -53,11 +53,12 @@ def stored_cells(
     ids = [c.id for c in cohorts]
     version_of = {c.id: c.curriculum_version_id for c in cohorts}
     sums = {(r[0], r[1]): r[2:] for r in store.cell_summaries(ids)}
+    nothing = (0, 0.0, math.nan)  # a closed cell nobody answered, never released
     cells = []
     for cohort_id, session_id, number, closed in store.pulse_states(ids):
         curriculum = bundles[version_of[cohort_id]].curriculum
         for measure in curriculum.instruments_at(number):
-            n, total, total_sq = sums.get((session_id, measure), (0, 0.0, 0.0))
+            n, total, draw = sums.get((session_id, measure), nothing)
             cells.append(
                 StoredCell(
                     cohort_id=cohort_id,
@@ -67,7 +68,7 @@ def stored_cells(
                     state=CellState.CLOSED if closed else CellState.OPEN,
                     n=int(n),
                     total=float(total),
-                    total_sq=float(total_sq),
+                    draw=math.nan if draw is None else float(draw),
                 )
             )
     return cells
@@ -106,7 +107,7 @@ class MeasurePoint:
 @dataclass(frozen=True)
 class FirstLast:
     """Change in the group's average between the first and last sessions the measure was asked,
-    from the two sessions' rounded averages and the reference spread."""
+    from the two sessions' rounded averages and the reference spread (a quarter of the range)."""
 
     first: int
     last: int
@@ -138,7 +139,7 @@ class CohortResults:
 
 
 def _first_last(
-    points: list[MeasurePoint], spreads: pd.DataFrame, scale: tuple[float, float]
+    points: list[MeasurePoint], scale: tuple[float, float]
 ) -> tuple[FirstLast | None, str | None]:
     if len(points) < 2:
         return None, "the measure is asked at fewer than two sessions so far"
@@ -146,7 +147,7 @@ def _first_last(
     if first.cell is None or last.cell is None:
         which = first if first.cell is None else last
         return None, f"session {which.session_number}: {which.reason}"
-    change = release_change(first.cell, last.cell, spreads, scale)
+    change = release_change(first.cell, last.cell, scale)
     return (
         FirstLast(first.session_number, last.session_number, first.cell.n, last.cell.n, change),
         None,
@@ -161,9 +162,7 @@ def cohort_results(store: Store, viewer: StaffUser, cohort_id: int) -> CohortRes
     bundle = bundles[cohort.curriculum_version_id]
     k = program.min_cell_size
     scales = _scales(bundles)
-    # The whole program's released spreads: each interval borrows from the other cohorts'.
-    spreads = store.released_spreads(program.id, k, SPREAD_QUANTA)
-    release = release_cells(stored_cells(store, [cohort], bundles), k, scales, spreads)
+    release = release_cells(stored_cells(store, [cohort], bundles), k, scales)
     enrolled = store.enrolled_counts([cohort.id]).get(cohort.id, 0)
     dates = {s.number: s for s in store.sessions(cohort.id)}
     attendance = [
@@ -197,7 +196,7 @@ def cohort_results(store: Store, viewer: StaffUser, cohort_id: int) -> CohortRes
         suppressed = {s.session_number: s.reason for s in release.suppressed_for(instrument.id)}
         numbers = sorted(set(released) | set(suppressed))
         points = [MeasurePoint(n, released.get(n), suppressed.get(n)) for n in numbers]
-        first_last, reason = _first_last(points, spreads, instrument.score_range)
+        first_last, reason = _first_last(points, instrument.score_range)
         measures.append(MeasureSeries(instrument, points, first_last, reason))
     return CohortResults(
         cohort=cohort,
@@ -532,12 +531,9 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
     scales = _scales(bundles)
     k = program.min_cell_size
     cells = release_frame(store.program_cells(ids, _plan(bundles)), k)
-    # Reference spreads come from the whole program, whatever the selection, so choosing which
-    # cohorts to show never changes another cohort's interval.
-    spreads = store.released_spreads(program.id, k, SPREAD_QUANTA)
-    released = released_frame(cells, scales, spreads)
+    released = released_frame(cells, scales)
     left_out = cells.loc[~cells["released"], ["measure", "session_number"]]
-    del cells  # the sums go no further
+    del cells  # the sums and draws go no further
     enrolled = dict(zip(ids, cohorts["enrolled"].tolist(), strict=True))
     attendance = store.held_attendance(ids)
     present_total = sum(present for _, present, _ in attendance)

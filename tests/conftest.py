@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CURRICULA = ROOT / "curricula"
 INSTRUMENTS = CURRICULA / "instruments"
 BUNDLED = CURRICULA / "collective-healing.yaml"
+# A rounding draw just under a half: a released mean is then the grid point nearest the true
+# mean, halves up, so a test can state it by hand (program/privacy.py rounds up when draw < f).
+NEAREST_DRAW = 0.4999
 
 
 @functools.cache
@@ -32,6 +35,18 @@ def load_bundled(store: Store) -> CurriculumVersion:
         store, Actor.system(), _bundled(), BUNDLED.name, BUNDLED.read_text(encoding="utf-8")
     )
     return version
+
+
+def pin_draws(store: Store, session_id: int, draw: float = NEAREST_DRAW) -> None:
+    """Set the rounding draw of every cell of a closed session, which the store drew at random
+    when the pulse closed, so a test knows which way its released means round."""
+    cur = store.cursor()
+    try:
+        cur.execute(
+            "UPDATE cell_summaries SET rounding_draw = ? WHERE session_id = ?", [draw, session_id]
+        )
+    finally:
+        cur.close()
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,8 @@
 """The release rules (DESIGN section 3): no number about responses is shown unless it rests on at
 least k responses from a closed pulse; a released mean is rounded to a step that grows coarser as
-n falls; its interval borrows its spread from other cohorts; and no shown number depends on a
-suppressed cell, nor on a released one except through n and its rounded mean."""
+n falls, up or down at random by the cell's frozen draw; every per-cohort interval assumes a
+spread of a quarter of the scale's range; and no shown number depends on a suppressed cell, nor on
+a released one except through n and its released mean."""
 
 from __future__ import annotations
 
@@ -17,14 +18,12 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from program.privacy import (
-    DEFAULT_SPREAD_SHARE,
     NICE_STEPS,
-    SPREAD_QUANTA,
+    REFERENCE_SPREAD_SHARE,
     CellState,
     ReleasedCell,
     ReleasedSummary,
     StoredCell,
-    cell_spreads,
     format_value,
     pool_frame,
     pool_released,
@@ -33,20 +32,22 @@ from program.privacy import (
     release_frame,
     release_step,
     released_frame,
+    released_means,
     round_to_step,
+    rounding_outcomes,
     step_bands,
     step_decimals,
     suppression_reason,
 )
 from program.stats import _t_quantile, reference_change
-from tests.conftest import ROOT
+from tests.conftest import NEAREST_DRAW, ROOT
 
 SCALE = {"m": (0.0, 10.0)}
+draws = st.floats(0, 1, exclude_max=True)
 
 
 def release(cells: list[StoredCell], k: int = 5):  # type: ignore[no-untyped-def]
-    """Release cells with reference spreads from those same cells, as one program."""
-    return release_cells(cells, k, SCALE, cell_spreads(cells, k))
+    return release_cells(cells, k, SCALE)
 
 
 def cell(
@@ -56,8 +57,9 @@ def cell(
     cohort: int = 1,
     number: int = 1,
     value: float = 5.0,
+    draw: float = NEAREST_DRAW,
 ) -> StoredCell:
-    return StoredCell(cohort, cohort * 100 + number, number, "m", state, n, value * n, value**2 * n)
+    return StoredCell(cohort, cohort * 100 + number, number, "m", state, n, value * n, draw)
 
 
 # --------------------------------------------------------------------------- the threshold
@@ -91,22 +93,16 @@ def test_a_released_cell_carries_n_the_rounded_mean_its_step_and_an_interval_onl
         "measure",
         "summary",
     }
-    assert {f.name for f in dataclasses.fields(ReleasedSummary)} == {
-        "n",
-        "mean",
-        "step",
-        "ci95",
-        "borrowed_spread",
-    }
+    assert {f.name for f in dataclasses.fields(ReleasedSummary)} == {"n", "mean", "step", "ci95"}
     assert released.summary.n == 6 and released.summary.mean == 3.0 and released.summary.step == 1
-    for hidden in ("total", "total_sq", "sd", "counts", "values", "cell"):
+    for hidden in ("total", "total_sq", "draw", "sd", "counts", "values", "cell"):
         assert not hasattr(released, hidden) and not hasattr(released.summary, hidden), hidden
 
 
 def test_k_outside_three_to_ten_is_refused():
     for k in (2, 11):
         with pytest.raises(ValueError):
-            release_cells([], k, SCALE, cell_spreads([], 5))
+            release_cells([], k, SCALE)
         with pytest.raises(ValueError):
             release_frame(pd.DataFrame({"closed": [], "n": []}), k)
 
@@ -114,8 +110,8 @@ def test_k_outside_three_to_ten_is_refused():
 def test_pooled_figures_use_released_rounded_means_and_count_the_rest():
     cells = [
         cell(4, cohort=1, value=1.0),
-        cell(5, cohort=2, value=6.4),  # released as 6
-        cell(10, cohort=3, value=8.3),  # ten answers: halves, released as 8.5
+        cell(5, cohort=2, value=6.4, draw=0.5),  # 0.4 of the way from 6 to 7: released as 6
+        cell(10, cohort=3, value=8.3, draw=0.5),  # ten answers: halves; 0.6 of the way: 8.5
     ]
     figure = pool_released(release(cells), "m", 1, SCALE["m"])
     assert (figure.pooled.G, figure.pooled.N, figure.left_out) == (2, 15, 1)
@@ -175,19 +171,6 @@ def test_release_step_refuses_nonsense():
         release_step(5, 10, 10)
 
 
-def test_rounding_counts_from_the_scales_low_end_halves_up_and_clips():
-    assert [round_to_step(v, 1, 1, 7) for v in (1.2, 2.5, 3.49, 6.9)] == [1, 3, 3, 7]
-    # Step 2 on 1–7 counts 1, 3, 5, 7 (not 0, 2, 4, 6).
-    assert [round_to_step(v, 2, 1, 7) for v in (1.9, 2.1, 4.0, 6.2)] == [1, 3, 5, 7]
-    # 0–7 in steps of 2 would reach 8: clipped into the scale.
-    assert round_to_step(7.0, 2, 0, 7) == 7
-    assert round_to_step(6.375, 0.25, 0, 10) == 6.5  # a half step rounds up
-    assert round_to_step(51 / 6, 1, 0, 10) == 9  # 8.5 from sums, not 8.4999…
-    assert (
-        round_to_step(0.1 + 0.2, 0.1, 0, 10) == 0.3
-    )  # and written as 0.3, not 0.30000000000000004
-
-
 def test_figures_are_written_with_their_steps_decimals():
     assert [step_decimals(s) for s in (10, 5, 2.5, 2, 1, 0.5, 0.25, 0.2, 0.1)] == [
         0,
@@ -210,90 +193,114 @@ def test_figures_are_written_with_their_steps_decimals():
     assert step_bands(0, 10, 5, 25) == [(5, 9, 1.0), (10, 19, 0.5), (20, 24, 0.25), (25, 25, 0.2)]
 
 
+# --------------------------------------------------------------------------- random rounding
+
+
+def test_a_mean_rounds_to_the_grid_point_above_when_the_draw_is_below_its_distance_from_the_one_below():
+    # 6.25 is a quarter of the way from 6 to 7: up for draws below 0.25, down from 0.25 on.
+    assert [round_to_step(6.25, 1, 0, 10, d) for d in (0.0, 0.24, 0.25, 0.99)] == [7, 7, 6, 6]
+    # The grid counts from the scale's low end: step 2 on 1–7 is 1, 3, 5, 7 (not 0, 2, 4, 6).
+    assert [round_to_step(4.0, 2, 1, 7, d) for d in (0.49, 0.5)] == [5, 3]
+    assert [round_to_step(v, 2, 1, 7, 0.0) for v in (1.0, 1.1, 6.9, 7.0)] == [1, 3, 7, 7]
+    # 8.5 from sums (51 / 6), not 8.4999…: half way, so up for draws below a half.
+    assert [round_to_step(51 / 6, 1, 0, 10, d) for d in (0.49, 0.5)] == [9, 8]
+    # 0.1 + 0.2 is on the grid of 0.1: always 0.3, written as 0.3, not 0.30000000000000004.
+    assert {round_to_step(0.1 + 0.2, 0.1, 0, 10, d) for d in (0.0, 0.5, 0.999)} == {0.3}
+    # The ends of the scale are on the grid: all answers at an end always show that end.
+    assert {round_to_step(v, 1, 0, 10, d) for v in (0.0, 10.0) for d in (0, 0.999)} == {0, 10}
+
+
+def test_a_high_end_off_the_grid_is_its_last_grid_point():
+    # 0–7 in steps of 2 counts 0, 2, 4, 6 and then 7: 6.5 is half way from 6 to 7.
+    assert [round_to_step(6.5, 2, 0, 7, d) for d in (0.49, 0.5)] == [7, 6]
+    assert {round_to_step(7.0, 2, 0, 7, d) for d in (0.0, 0.999)} == {7}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(3, 40), st.integers(0, 400), st.sampled_from([(0.0, 10.0), (1.0, 7.0)]))
+def test_random_rounding_is_unbiased_and_lands_less_than_a_step_away(n, total, scale):
+    low, high = scale
+    total = low * n + total % int((high - low) * n + 1)
+    step = release_step(n, low, high)
+    grid = (np.arange(20_000) + 0.5) / 20_000  # draws spread evenly over [0, 1)
+    shown = released_means(n, np.full(grid.shape, float(total)), grid, low, high)
+    mean = total / n
+    assert np.all(np.abs(shown - mean) < step + 1e-9)
+    assert len(set(shown.tolist())) <= 2
+    assert shown.mean() == pytest.approx(mean, abs=step / 10_000)
+
+
+def test_the_outcomes_are_the_two_grid_points_and_the_chance_of_the_upper():
+    lower, upper, up = rounding_outcomes(5, np.array([0.0, 1.0, 32.0, 50.0]), 0, 10)
+    # The one above is never shown when its chance is 0; at the top it is the top.
+    assert lower.tolist() == [0, 0, 6, 10] and upper.tolist() == [1, 1, 7, 10]
+    assert up.tolist() == pytest.approx([0, 0.2, 0.4, 0])
+
+
+def test_a_released_cell_without_a_draw_is_refused():
+    with pytest.raises(ValueError, match="rounding draw"):
+        round_to_step(5.0, 1, 0, 10, math.nan)
+    for draw in (math.nan, -0.1, 1.0):
+        with pytest.raises(ValueError, match="rounding draw"):
+            release([cell(5, draw=draw)])
+    # A cell that is not released needs none.
+    assert release([cell(4, draw=math.nan)]).released == ()
+
+
+def test_the_same_cells_always_release_the_same_figures():
+    cells = [cell(n, value=v, draw=d) for n, v, d in ((5, 6.4, 0.1), (7, 3.3, 0.8), (12, 8.7, 0.5))]
+    assert release(cells) == release(list(cells))
+
+
 # --------------------------------------------------------------------------- the interval
 
 
-def stored_values(cohort: int, number: int, values: list[int]) -> StoredCell:
-    return stored(cohort, number, values, CellState.CLOSED)
+def stored_values(cohort: int, number: int, values: list[int], draw: float = NEAREST_DRAW):  # type: ignore[no-untyped-def]
+    return stored(cohort, number, values, CellState.CLOSED, draw)
 
 
-def test_with_fewer_than_three_other_cohorts_the_interval_uses_a_quarter_of_the_range():
-    cells = [stored_values(c, 1, [1, 2, 3, 9, 9]) for c in (1, 2, 3)]
-    for released in release(cells).released:
-        s = released.summary
-        assert not s.borrowed_spread
-        half = _t_quantile(4) * DEFAULT_SPREAD_SHARE * 10 / math.sqrt(5)
-        assert s.ci95 == (math.floor(s.mean - half), math.ceil(s.mean + half))
-
-
-def test_the_interval_borrows_the_pooled_spread_of_the_other_cohorts_only():
-    others = {2: [0, 5, 10, 5, 5], 3: [1, 2, 3, 4, 5, 6], 4: [2, 2, 8, 8, 5]}
-    mine = [4, 4, 5, 5, 6, 6, 5, 5, 5, 5, 4, 6]  # twelve answers: halves
-    cells = [stored_values(1, 1, mine)] + [stored_values(c, 1, v) for c, v in others.items()]
-    ss = sum(sum((x - sum(v) / len(v)) ** 2 for x in v) for v in others.values())
-    df = sum(len(v) - 1 for v in others.values())
-    ref = math.sqrt(ss / df)
-    (own,) = [c for c in release(cells).released if c.cohort_id == 1]
-    s = own.summary
-    assert s.borrowed_spread and s.mean == 5.0 and s.step == 0.5
-    half = _t_quantile(11) * ref / math.sqrt(12)
+@pytest.mark.parametrize("n", [5, 6, 12, 20])
+def test_the_interval_assumes_a_spread_of_a_quarter_of_the_range(n):
+    (released,) = release([stored_values(1, 1, [5] * n)], k=3).released
+    s = released.summary
+    half = _t_quantile(n - 1) * REFERENCE_SPREAD_SHARE * 10 / math.sqrt(n)
+    assert s.mean == 5
     assert s.ci95 == (
-        math.floor((5 - half) / 0.5) * 0.5,
-        math.ceil((5 + half) / 0.5) * 0.5,
+        math.floor((5 - half) / s.step) * s.step,
+        math.ceil((5 + half) / s.step) * s.step,
     )
-    # The cohort's own spread is not part of its own interval, however wide it is.
-    wide = [stored_values(1, 1, [0, 0, 0, 10, 10, 10, 0, 10, 5, 5, 5, 5])] + cells[1:]
-    (again,) = [c for c in release(wide).released if c.cohort_id == 1]
-    assert again.summary == s
 
 
-def test_a_borrowed_spread_counts_other_cohorts_not_other_cells():
-    # Two other cohorts with three sessions each: six cells, but only two cohorts.
-    cells = [stored_values(1, 1, [5] * 5)]
-    cells += [stored_values(c, n, [1, 9, 5, 5, 5]) for c in (2, 3) for n in (1, 2, 3)]
-    (own,) = [c for c in release(cells).released if c.cohort_id == 1]
-    assert not own.summary.borrowed_spread
-    cells.append(stored_values(4, 1, [1, 9, 5, 5, 5]))
-    (own,) = [c for c in release(cells).released if c.cohort_id == 1]
-    assert own.summary.borrowed_spread
+def test_the_interval_is_the_same_whatever_the_cells_spread_or_the_other_cohorts():
+    narrow = stored_values(1, 1, [5] * 12)
+    wide = stored_values(1, 1, [0, 0, 0, 10, 10, 10, 0, 10, 5, 5, 5, 5])
+    others = [stored_values(c, 1, [c % 10] * 5) for c in range(2, 9)]
+    alone = release([narrow]).released[0].summary
+    assert release([wide]).released[0].summary == alone
+    assert release([narrow, *others]).released[0].summary == alone
 
 
 def test_interval_ends_lie_on_the_step_and_inside_the_scale():
     for values in ([0] * 5, [10] * 5, [0, 0, 0, 0, 1], [10] * 19 + [9]):
-        (released,) = release([stored_values(1, 1, values)]).released
-        s = released.summary
-        low, high = s.ci95
-        assert 0 <= low <= s.mean <= high <= 10
-        for end in (low, high, s.mean):
-            assert abs(end / s.step - round(end / s.step)) < 1e-9
-
-
-def test_the_reference_spread_is_exactly_the_others_sum_whatever_the_order():
-    cells = [stored_values(c, 1, [c % 3, 5, 10 - c % 4, 7, 2]) for c in range(1, 9)]
-    spreads = cell_spreads(cells, 5)
-    assert list(spreads.columns) == ["cohort_id", "measure", "ss", "df"]
-    assert spreads["ss"].dtype == np.int64
-    one = release_cells(cells, 5, SCALE, spreads)
-    two = release_cells(cells, 5, SCALE, spreads.iloc[::-1].reset_index(drop=True))
-    assert one == two
-    ss = spreads["ss"].to_numpy() / SPREAD_QUANTA
-    exact = [
-        sum((x - sum(v) / 5) ** 2 for x in v)
-        for v in ([c % 3, 5, 10 - c % 4, 7, 2] for c in range(1, 9))
-    ]
-    assert ss == pytest.approx(exact, abs=1e-4)
+        for draw in (0.0, 0.5, 0.99):
+            (released,) = release([stored_values(1, 1, values, draw)]).released
+            s = released.summary
+            low, high = s.ci95
+            assert 0 <= low <= s.mean <= high <= 10
+            for end in (low, high, s.mean):
+                assert abs(end / s.step - round(end / s.step)) < 1e-9
 
 
 # --------------------------------------------------------------------------- first → last
 
 
-def test_the_change_uses_rounded_means_and_the_reference_spread_for_both_sessions():
-    first = stored_values(1, 1, [8, 7, 9, 8, 6, 7])  # 7.5 → 8 (six answers: whole points)
-    last = stored_values(1, 6, [3, 4, 2, 3, 5, 4, 3, 2, 4, 3])  # 3.3 → 3.5 (ten: halves)
+def test_the_change_uses_released_means_and_a_quarter_of_the_range_for_both_sessions():
+    first = stored_values(1, 1, [8, 7, 9, 8, 6, 7])  # 7.5, half way: 8 with a draw below 0.5
+    last = stored_values(1, 6, [3, 4, 2, 3, 5, 4, 3, 2, 4, 3])  # 3.3: 3.5 (ten answers: halves)
     a, b = release([first, last]).released
     assert (a.summary.mean, b.summary.mean) == (8.0, 3.5)
-    change = release_change(a, b, cell_spreads([first, last], 5), SCALE["m"])
-    exact = reference_change(6, 8.0, 10, 3.5, 2.5)  # only one cohort: the default spread
+    change = release_change(a, b, SCALE["m"])
+    exact = reference_change(6, 8.0, 10, 3.5, 2.5)
     assert change.diff == -4.5 and change.diff_step == 0.5 and change.ci_step == 1.0
     assert change.ci95 == (math.floor(exact.ci95[0]), math.ceil(exact.ci95[1]))
     assert exact.hedges is not None
@@ -306,12 +313,16 @@ def test_the_change_uses_rounded_means_and_the_reference_spread_for_both_session
     j = 1 - 3 / (4 * (6 + 10 - 2) - 1)
     assert exact.hedges.g == pytest.approx(j * -4.5 / 2.5)
     assert exact.df == 14 and exact.se == pytest.approx(2.5 * math.sqrt(1 / 6 + 1 / 10))
+    # The same whatever else the program holds.
+    others = [stored_values(c, n, [c, 10 - c, 5, 5, 5]) for c in (2, 3, 4) for n in (1, 6)]
+    a2, b2 = [c for c in release([first, last, *others]).released if c.cohort_id == 1]
+    assert release_change(a2, b2, SCALE["m"]) == change
 
 
 def test_a_change_compares_one_cohorts_measure_only():
     a, b = release([stored_values(1, 1, [5] * 5), stored_values(2, 2, [5] * 5)]).released
     with pytest.raises(ValueError):
-        release_change(a, b, cell_spreads([], 5), SCALE["m"])
+        release_change(a, b, SCALE["m"])
 
 
 # --------------------------------------------------------------------------- the property
@@ -319,46 +330,46 @@ def test_a_change_compares_one_cohorts_measure_only():
 scores = st.lists(st.integers(0, 10), min_size=0, max_size=14)
 
 
-def stored(cohort: int, number: int, values: list[int], state: CellState) -> StoredCell:
+def stored(
+    cohort: int, number: int, values: list[int], state: CellState, draw: float = NEAREST_DRAW
+) -> StoredCell:
     return StoredCell(
-        cohort,
-        cohort * 100 + number,
-        number,
-        "m",
-        state,
-        len(values),
-        float(sum(values)),
-        float(sum(v * v for v in values)),
+        cohort, cohort * 100 + number, number, "m", state, len(values), float(sum(values)), draw
     )
 
 
 @st.composite
 def programs(draw):  # type: ignore[no-untyped-def]
-    """Cohorts × sessions, each cell with random answers and an open or closed pulse."""
+    """Cohorts × sessions, each cell with random answers, a random rounding draw, and an open or
+    closed pulse."""
     k = draw(st.integers(3, 10))
     cells = []
     for cohort in range(1, draw(st.integers(1, 5)) + 1):
         for number in range(1, draw(st.integers(1, 4)) + 1):
             state = draw(st.sampled_from([CellState.CLOSED, CellState.CLOSED, CellState.OPEN]))
-            cells.append(stored(cohort, number, draw(scores), state))
+            cells.append(stored(cohort, number, draw(scores), state, draw(draws)))
     return k, cells
+
+
+def changes(released: list[ReleasedCell]) -> list[object]:
+    """First → last of every cohort with two released cells."""
+    by_cohort: dict[int, list[ReleasedCell]] = {}
+    for c in released:
+        by_cohort.setdefault(c.cohort_id, []).append(c)
+    return [
+        release_change(mine[0], mine[-1], SCALE["m"])
+        for mine in by_cohort.values()
+        if len(mine) > 1
+    ]
 
 
 def shown_numbers(k: int, cells: list[StoredCell]) -> list[object]:
     """Every number a dashboard could show or export from these cells."""
-    spreads = cell_spreads(cells, k)
-    released = release_cells(cells, k, SCALE, spreads)
+    released = release_cells(cells, k, SCALE)
     out: list[object] = [(c.cohort_id, c.session_number, c.summary) for c in released.released]
     numbers = sorted({c.session_number for c in cells})
     out += [pool_released(released, "m", n, SCALE["m"]) for n in numbers]
-    by_cohort: dict[int, list[ReleasedCell]] = {}
-    for c in released.released:
-        by_cohort.setdefault(c.cohort_id, []).append(c)
-    out += [
-        release_change(mine[0], mine[-1], spreads, SCALE["m"])
-        for mine in by_cohort.values()
-        if len(mine) > 1
-    ]
+    out += changes(list(released.released))
     out.append([(s.cohort_id, s.session_number, s.reason) for s in released.suppressed])
     return out
 
@@ -367,14 +378,14 @@ def shown_numbers(k: int, cells: list[StoredCell]) -> list[object]:
 @given(programs(), st.data())
 def test_no_shown_number_depends_on_a_suppressed_cell(program, data):
     k, cells = program
-    released = release_cells(cells, k, SCALE, cell_spreads(cells, k))
+    released = release_cells(cells, k, SCALE)
     states = {(c.cohort_id, c.session_number): c.state for c in cells}
     assert all(
         c.n >= k and states[(c.cohort_id, c.session_number)] == CellState.CLOSED
         for c in released.released
     )
     suppressed = {(s.cohort_id, s.session_number) for s in released.suppressed}
-    # Replace every suppressed cell's answers with other answers that keep it suppressed.
+    # Replace every suppressed cell's answers and draw with others that keep it suppressed.
     changed = []
     for c in cells:
         if (c.cohort_id, c.session_number) in suppressed:
@@ -382,54 +393,91 @@ def test_no_shown_number_depends_on_a_suppressed_cell(program, data):
                 values = data.draw(scores)
             else:
                 values = data.draw(st.lists(st.integers(0, 10), max_size=k - 1))
-            changed.append(stored(c.cohort_id, c.session_number, values, c.state))
+            changed.append(stored(c.cohort_id, c.session_number, values, c.state, data.draw(draws)))
         else:
             changed.append(c)
     assert shown_numbers(k, cells) == shown_numbers(k, changed)
 
 
-def same_rounded_mean(draw, values: list[int]) -> list[int]:  # type: ignore[no-untyped-def]
-    """Other answers, as many, with the same rounded mean: drawn, then nudged into its band."""
+def released_mean(values: list[int], draw: float) -> float:
     n = len(values)
-    step = release_step(n, 0, 10)
-    target = round_to_step(sum(values) / n, step, 0, 10)
-    other = draw(st.lists(st.integers(0, 10), min_size=n, max_size=n))
+    return round_to_step(sum(values) / n, release_step(n, 0, 10), 0, 10, draw)
+
+
+def same_released_mean(data, values: list[int], draw: float) -> tuple[list[int], float]:  # type: ignore[no-untyped-def]
+    """Other answers, as many, and another draw, with the same released mean: drawn, then the
+    answers nudged until the mean they release with that draw is the same."""
+    n = len(values)
+    target = released_mean(values, draw)
+    other = data.draw(st.lists(st.integers(0, 10), min_size=n, max_size=n))
+    other_draw = data.draw(draws)
     for i in range(40 * n):
-        mean = round_to_step(sum(other) / n, step, 0, 10)
+        mean = released_mean(other, other_draw)
         if mean == target:
-            return other
+            return other, other_draw
         j = i % n
         other[j] = max(0, min(10, other[j] + (1 if mean < target else -1)))
-    raise AssertionError("no answers found with that rounded mean")
+    raise AssertionError("no answers found with that released mean")
 
 
 def own_view(cells: list[StoredCell], k: int, cohort_id: int) -> list[object]:
     """What one cohort's facilitator sees of its pulse results, and every pooled figure."""
-    spreads = cell_spreads(cells, k)
-    released = release_cells(cells, k, SCALE, spreads)
+    released = release_cells(cells, k, SCALE)
     mine = [c for c in released.released if c.cohort_id == cohort_id]
     numbers = sorted({c.session_number for c in cells})
     pooled = [pool_released(released, "m", n, SCALE["m"]) for n in numbers]
-    changes = [release_change(mine[0], mine[-1], spreads, SCALE["m"])] if len(mine) > 1 else []
-    return [mine, changes, pooled]
+    return [mine, changes(mine), pooled]
 
 
-@settings(max_examples=200, deadline=None)
-@given(programs(), st.data())
-def test_a_cells_figures_depend_on_its_answers_only_through_n_and_the_rounded_mean(program, data):
-    """Swap one released cell's answers for others with the same n and rounded mean: nothing
-    its own cohort shows changes, and no pooled figure changes."""
+def others_view(cells: list[StoredCell], k: int, cohort_id: int) -> list[object]:
+    """What every other cohort's pages show of their own pulse results."""
+    released = release_cells(cells, k, SCALE)
+    theirs = [c for c in released.released if c.cohort_id != cohort_id]
+    return [theirs, changes(theirs)]
+
+
+def a_released_cell(data, program):  # type: ignore[no-untyped-def]
     k, cells = program
     released = [i for i, c in enumerate(cells) if suppression_reason(c, k) is None]
     assume(released)
     at = data.draw(st.sampled_from(released))
-    chosen = cells[at]
+    return at, cells[at]
+
+
+@settings(max_examples=200, deadline=None)
+@given(programs(), st.data())
+def test_a_cells_figures_depend_on_its_answers_and_draw_only_through_n_and_the_released_mean(
+    program, data
+):
+    """Swap one released cell's answers and draw for others with the same n and the same
+    released mean (the mean's place between two grid points and the draw may differ): nothing
+    its own cohort shows changes, and no pooled figure changes."""
+    k, cells = program
+    at, chosen = a_released_cell(data, program)
     values = data.draw(st.lists(st.integers(0, 10), min_size=chosen.n, max_size=chosen.n))
-    other = same_rounded_mean(data.draw, values)
+    draw = data.draw(draws)
+    other, other_draw = same_released_mean(data, values, draw)
     before, after = list(cells), list(cells)
-    before[at] = stored(chosen.cohort_id, chosen.session_number, values, CellState.CLOSED)
-    after[at] = stored(chosen.cohort_id, chosen.session_number, other, CellState.CLOSED)
+    number = chosen.session_number
+    before[at] = stored(chosen.cohort_id, number, values, CellState.CLOSED, draw)
+    after[at] = stored(chosen.cohort_id, number, other, CellState.CLOSED, other_draw)
     assert own_view(before, k, chosen.cohort_id) == own_view(after, k, chosen.cohort_id)
+
+
+@settings(max_examples=200, deadline=None)
+@given(programs(), st.data())
+def test_other_cohorts_figures_do_not_depend_on_a_cell_at_all(program, data):
+    """Give one released cell any other answers (n − 1, n or n + 1 of them) and any other draw:
+    what every other cohort shows of its own results stays the same."""
+    k, cells = program
+    at, chosen = a_released_cell(data, program)
+    size = max(0, chosen.n + data.draw(st.sampled_from([-1, 0, 1])))
+    values = data.draw(st.lists(st.integers(0, 10), min_size=size, max_size=size))
+    changed = list(cells)
+    changed[at] = stored(
+        chosen.cohort_id, chosen.session_number, values, CellState.CLOSED, data.draw(draws)
+    )
+    assert others_view(cells, k, chosen.cohort_id) == others_view(changed, k, chosen.cohort_id)
 
 
 # --------------------------------------------------------------------------- no way around it
@@ -470,7 +518,7 @@ def frame_of(cells: list[StoredCell]) -> pd.DataFrame:
             "closed": [c.state == CellState.CLOSED for c in cells],
             "n": [c.n for c in cells],
             "total": [c.total for c in cells],
-            "total_sq": [c.total_sq for c in cells],
+            "draw": [c.draw for c in cells],
         }
     )
 
@@ -479,22 +527,20 @@ def frame_of(cells: list[StoredCell]) -> pd.DataFrame:
 @given(programs())
 def test_column_wise_release_agrees_with_cell_by_cell(program):
     """The program dashboard's column-wise path applies exactly the same rules, and gives the
-    same rounded means and intervals to the bit."""
+    same released means and intervals to the bit."""
     k, cells = program
-    spreads = cell_spreads(cells, k)
     marked = release_frame(frame_of(cells), k)
-    shown = released_frame(marked, SCALE, spreads)
-    released = release_cells(cells, k, SCALE, spreads)
-    assert "total" not in shown.columns and "total_sq" not in shown.columns
+    shown = released_frame(marked, SCALE)
+    released = release_cells(cells, k, SCALE)
+    assert not {"total", "total_sq", "draw"} & set(shown.columns)
     assert list(shown["session_id"]) == [c.session_id for c in released.released]
     for row, cell in zip(shown.itertuples(), released.released, strict=True):
         s = cell.summary
-        assert (row.n, row.mean, row.step, (row.ci_low, row.ci_high), row.borrowed_spread) == (
+        assert (row.n, row.mean, row.step, (row.ci_low, row.ci_high)) == (
             s.n,
             s.mean,
             s.step,
             s.ci95,
-            s.borrowed_spread,
         )
     reasons = dict(zip(marked["session_id"], marked["reason"], strict=True))
     assert all(reasons[s.session_id] == s.reason for s in released.suppressed)
@@ -509,3 +555,12 @@ def test_column_wise_release_agrees_with_cell_by_cell(program):
             assert got.pooled.mean is None
         else:
             assert abs(got.pooled.mean - expected.pooled.mean) < 1e-9
+
+
+def test_the_column_wise_path_refuses_a_released_cell_without_a_draw():
+    frame = frame_of([cell(5, draw=0.5), cell(6, cohort=2)])
+    frame.loc[1, "draw"] = math.nan
+    with pytest.raises(ValueError, match="rounding draw"):
+        released_frame(release_frame(frame, 5), SCALE)
+    frame.loc[1, "n"] = 4  # suppressed: no draw needed
+    assert len(released_frame(release_frame(frame, 5), SCALE)) == 1

@@ -28,15 +28,11 @@ from program.models import (
     StaffUser,
     score_answers,
 )
-from program.privacy import (
-    SPREAD_QUANTA,
-    cell_spreads,
-    release_step,
-    round_to_step,
-)
+from program.privacy import release_step, round_to_step
 from program.results import (
     ProgramResults,
     Selection,
+    _plan,
     cohort_results,
     program_results,
     select_cohorts,
@@ -45,7 +41,7 @@ from program.results import (
 from program.session_runner import save_sheet
 from program.settings import get_settings
 from program.store import Store
-from tests.conftest import CURRICULA, INSTRUMENTS
+from tests.conftest import CURRICULA, INSTRUMENTS, NEAREST_DRAW, pin_draws
 
 BUNDLED = CURRICULA / "collective-healing.yaml"
 SYSTEM = Actor.system()
@@ -139,8 +135,16 @@ def answers(bundle: CurriculumBundle, number: int, value: int) -> dict[tuple[str
     }
 
 
-def closed_pulse(world: World, cohort: Cohort, number: int, values: Sequence[int]) -> None:
-    """Hold the session with enough people present and store a closed pulse, one answer each."""
+def closed_pulse(
+    world: World,
+    cohort: Cohort,
+    number: int,
+    values: Sequence[int],
+    draw: float | None = NEAREST_DRAW,
+) -> None:
+    """Hold the session with enough people present and store a closed pulse, one answer each.
+    Its cells' rounding draws are set to `draw` (by default: round to the nearest step, halves
+    up), or left as the store drew them (None)."""
     members = [m.display_name for m in world.store.roster(cohort.id)]
     sid = hold(world, cohort, number, members)
     bundle = world.bundle(cohort.curriculum_version_id)
@@ -149,6 +153,8 @@ def closed_pulse(world: World, cohort: Cohort, number: int, values: Sequence[int
     ]
     opened = dt.datetime.combine(world.store.session(sid).scheduled_date, dt.time(19, 0))
     world.store.store_closed_pulse(SYSTEM, sid, opened, responses)
+    if draw is not None:
+        pin_draws(world.store, sid, draw)
 
 
 def results(world: World, viewer: StaffUser | None = None, **selection: object) -> ProgramResults:
@@ -168,9 +174,9 @@ def t_quantile(df: int) -> float:
 
 
 def rounded(values: Sequence[int]) -> float:
-    """The released mean of these stress answers (0–10)."""
+    """The released mean of these stress answers (0–10), with the draw `closed_pulse` sets."""
     n = len(values)
-    return round_to_step(sum(values) / n, release_step(n, 0, 10), 0, 10)
+    return round_to_step(sum(values) / n, release_step(n, 0, 10), 0, 10, NEAREST_DRAW)
 
 
 # --------------------------------------------------------------------------- pooling by hand
@@ -239,7 +245,9 @@ def test_cells_below_k_are_left_out_and_counted_and_k_and_k_plus_one_are_pooled(
     assert len(res.table) == 2 * measures_at_1
 
 
-def test_the_comparison_table_holds_rounded_means_steps_and_borrowed_intervals(store, make_staff):
+def test_the_comparison_table_holds_rounded_means_steps_and_intervals_of_a_quarter_spread(
+    store, make_staff
+):
     world = make_world(store, make_staff)
     answers_by_cohort = {
         "A": [2, 3, 3, 4, 8],
@@ -253,11 +261,8 @@ def test_the_comparison_table_holds_rounded_means_steps_and_borrowed_intervals(s
     for name, values in answers_by_cohort.items():
         row = rows[name]
         assert (row.mean, row.step) == (rounded(values), release_step(len(values), 0, 10))
-        # Each cohort's interval borrows the spread of the other three.
-        others = [v for other, v in answers_by_cohort.items() if other != name]
-        ss = sum(sum((x - sum(v) / len(v)) ** 2 for x in v) for v in others)
-        ref = math.sqrt(ss / sum(len(v) - 1 for v in others))
-        half = t_quantile(len(values) - 1) * ref / math.sqrt(len(values))
+        # Every interval assumes a spread of a quarter of the range, whatever the answers.
+        half = t_quantile(len(values) - 1) * 2.5 / math.sqrt(len(values))
         step = row.step
         assert (row.ci_low, row.ci_high) == (
             max(0.0, math.floor((row.mean - half) / step) * step),
@@ -266,7 +271,7 @@ def test_the_comparison_table_holds_rounded_means_steps_and_borrowed_intervals(s
     assert not hasattr(rows["A"], "sd")
 
 
-def test_reference_spreads_come_from_the_whole_program_whatever_the_selection(store, make_staff):
+def test_a_cohorts_rows_are_the_same_whatever_the_selection(store, make_staff):
     """Choosing a period changes which rows are shown, never another cohort's interval."""
     world = make_world(store, make_staff)
     starts = [dt.date(2025, 1, 6), dt.date(2025, 2, 3), dt.date(2025, 3, 3), dt.date(2025, 4, 7)]
@@ -280,26 +285,35 @@ def test_reference_spreads_come_from_the_whole_program_whatever_the_selection(st
         assert row == everyone[(row.cohort, row.measure)]
 
 
-def test_the_stores_released_spreads_are_the_engines(store, make_staff):
-    """Store.released_spreads (SQL) gives what privacy.cell_spreads gives from the cells."""
+def test_the_program_cells_carry_each_cells_own_draw_and_none_for_a_cell_not_summarised(
+    store, make_staff
+):
     world = make_world(store, make_staff, k=5)
     for name, values in {"A": [1, 5, 9, 2, 2], "B": [3, 3, 4], "C": [0, 10, 5, 5, 5, 6]}.items():
-        closed_pulse(world, add_cohort(world, name, roster(name, 8)), 1, values)
+        closed_pulse(world, add_cohort(world, name, roster(name, 8)), 1, values, draw=None)
     open_one = add_cohort(world, "Open", roster("O", 8))
     sid = hold(world, open_one, 1, roster("O", 8))
     pulse.open_pulse(store, get_settings(), world.facilitator, sid, dt.datetime.now())
     cohorts = store.cohorts(world.program.id)
-    bundles = {world.version_id: world.bundle()}
-    expected = cell_spreads(stored_cells(store, cohorts, bundles), 5)
-    got = store.released_spreads(world.program.id, 5, SPREAD_QUANTA)
-    assert got.astype({"measure": str}).to_dict("list") == expected.to_dict("list")
-    assert set(got["cohort_id"]) == {c.id for c in cohorts if c.name in ("A", "C")}
+    ids = [c.id for c in cohorts]
+    draws = {(r[0], r[1]): r[-1] for r in store.cell_summaries(ids)}
+    plan = _plan({world.version_id: world.bundle()})
+    cells = store.program_cells(ids, plan)
+    assert len(draws) == 3 * 5 and all(0 <= d < 1 for d in draws.values())
+    for row in cells.itertuples():
+        if (row.session_id, row.measure) in draws:
+            assert row.draw == draws[(row.session_id, row.measure)]
+        else:
+            assert row.session_id == sid and math.isnan(row.draw)
+    stored = stored_cells(store, cohorts, {world.version_id: world.bundle()})
+    assert {(c.session_id, c.measure): c.draw for c in stored if c.n} == draws
 
 
 def test_the_cohort_and_program_dashboards_release_the_same_figures(store, make_staff):
     world = make_world(store, make_staff)
     for name, values in {"A": [2, 3, 5], "B": [4, 4, 6, 6, 7], "C": [1, 5, 5, 9, 9, 9]}.items():
-        closed_pulse(world, add_cohort(world, name, roster(name, 8)), 1, values + [5, 5])
+        cohort = add_cohort(world, name, roster(name, 8))
+        closed_pulse(world, cohort, 1, values + [5, 5], draw=None)  # the store's own draws
     table = {(r.cohort, r.measure): r for r in results(world).table}
     for cohort in store.cohorts(world.program.id):
         mine = cohort_results(store, world.facilitator, cohort.id)

@@ -25,7 +25,7 @@ from program.results import CohortResults, cohort_results, mirror
 from program.settings import get_settings
 from program.stats import reference_change
 from program.store import Store
-from tests.conftest import CURRICULA
+from tests.conftest import CURRICULA, NEAREST_DRAW, pin_draws
 
 WEEKS = (1, 2, 3, 4, 5, 6)
 NAMES = [f"Member {i:02d}" for i in range(40)]
@@ -125,9 +125,13 @@ class Group:
             self.store.session_revision(sid),
         )
 
-    def answer(self, number: int, stress: list[int], level: int = 3) -> None:
+    def answer(
+        self, number: int, stress: list[int], level: int = 3, draw: float | None = NEAREST_DRAW
+    ) -> None:
         """A closed pulse at session `number`: one response per stress value; every other item
-        is answered with `level` clipped to its scale."""
+        is answered with `level` clipped to its scale. Its cells' rounding draws are set to
+        `draw` (by default: round to the nearest step, halves up), or left as the store drew
+        them (None)."""
         bundle = self.store.curriculum_bundle(
             self.store.cohort(self.cohort_id).curriculum_version_id
         )
@@ -144,6 +148,8 @@ class Group:
             self.store.session(self.session_id(number)).scheduled_date, dt.time(19, 30)
         )
         self.store.store_closed_pulse(Actor.system(), self.session_id(number), opened, responses)
+        if draw is not None:
+            pin_draws(self.store, self.session_id(number), draw)
 
     def results(self, viewer: StaffUser | None = None) -> CohortResults:
         return cohort_results(self.store, viewer or self.facilitator, self.cohort_id)
@@ -192,10 +198,12 @@ def series(results: CohortResults, measure: str):  # type: ignore[no-untyped-def
     return next(s for s in results.measures if s.instrument.id == measure)
 
 
-def rounded(values: list[int], low: float = 0.0, high: float = 10.0) -> float:
-    """The released mean of these answers: rounded to the step for their number."""
+def rounded(
+    values: list[int], low: float = 0.0, high: float = 10.0, draw: float = NEAREST_DRAW
+) -> float:
+    """The released mean of these answers: rounded to the step for their number by `draw`."""
     n = len(values)
-    return round_to_step(sum(values) / n, release_step(n, low, high), low, high)
+    return round_to_step(sum(values) / n, release_step(n, low, high), low, high, draw)
 
 
 # --------------------------------------------------------------------------- released, suppressed, at k
@@ -221,10 +229,10 @@ def test_an_all_released_cohort_shows_every_cell_and_the_first_last_change(store
     assert first.summary.step == 1.0
     fl = stress.first_last
     assert fl is not None and (fl.first, fl.last, fl.n_first, fl.n_last) == (1, 6, 8, 8)
-    # The change uses the rounded means and, with no other cohort in the program, the default
-    # spread of a quarter of the range for both sessions; no Cliff's δ, which needs the answers.
+    # The change uses the rounded means and the reference spread of a quarter of the range for
+    # both sessions; no Cliff's δ, which needs the answers.
     change = fl.change
-    assert change.diff == -5.0 and not change.borrowed_spread
+    assert change.diff == -5.0
     expected = reference_change(8, 8.0, 8, 3.0, 2.5)
     assert change.ci95 == (
         math.floor(expected.ci95[0]),
@@ -263,6 +271,39 @@ def test_a_cell_is_released_from_exactly_k_responses(store, k, offset, shown):
         assert point.cell.summary.mean == rounded(STRESS_FIRST[:n])
     else:
         assert point.cell is None and point.reason == f"fewer than {k} responses"
+
+
+def test_each_cell_gets_its_own_rounding_draw_at_close_and_its_mean_rounds_by_it(store):
+    group = make_group(store)
+    group.hold(1, present=11)
+    group.answer(1, STRESS_FIRST[:8], draw=None)  # stress 7.75: 8 for draws below 0.75, else 7
+    rows = store.cell_summaries([group.cohort_id])
+    draws = [row[-1] for row in rows]
+    assert len(rows) == 5 and all(0 <= d < 1 for d in draws)
+    assert len(set(draws)) == 5  # one secret draw per cell, not one per session
+    for draw, mean in ((0.0, 8.0), (0.7499, 8.0), (0.75, 7.0), (0.999, 7.0)):
+        pin_draws(store, group.session_id(1), draw)
+        (point,) = series(group.results(), "stress").points
+        assert point.cell is not None and point.cell.summary.mean == mean, draw
+        assert mean == rounded(STRESS_FIRST[:8], draw=draw)
+
+
+def test_the_same_database_always_shows_the_same_figures(store, settings_env):
+    group = make_group(store)
+    for number, n in ((1, 8), (2, 6), (6, 7)):  # with the draws the store made
+        group.hold(number, present=11)
+        group.answer(number, (STRESS_FIRST if number == 1 else STRESS_LAST)[:n], draw=None)
+    before = [group.results() for _ in range(3)]
+    assert before[0] == before[1] == before[2]
+    assert [mirror(store, group.facilitator, group.session_id(6)) for _ in range(2)] == [
+        mirror(store, group.facilitator, group.session_id(6))
+    ] * 2
+    store.close()
+    again = Store(settings_env)
+    try:
+        assert cohort_results(again, group.facilitator, group.cohort_id) == before[0]
+    finally:
+        again.close()
 
 
 def test_an_open_pulse_shows_nothing_and_says_it_is_still_open(store):

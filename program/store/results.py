@@ -31,9 +31,10 @@ class ResultQueries(StoreBase):
         )
 
     def cell_summaries(self, cohort_ids: Sequence[int]) -> list[tuple[Any, ...]]:
-        """(session id, instrument id, n, Σscore, Σscore²) of every closed cell."""
+        """(session id, instrument id, n, Σscore, rounding draw) of every closed cell: the draw is
+        the secret uniform number that decides whether its released mean rounds up or down."""
         return self._rows(
-            "SELECT c.session_id, c.instrument_id, c.n, c.total, c.total_sq"
+            "SELECT c.session_id, c.instrument_id, c.n, c.total, c.rounding_draw"
             " FROM cell_summaries c JOIN sessions s ON s.id = c.session_id"
             f" WHERE {_IN_COHORTS}",
             [list(cohort_ids)],
@@ -145,40 +146,14 @@ class ResultQueries(StoreBase):
             [cohort_id],
         )
 
-    def released_spreads(self, program_id: int, k: int, quanta: int) -> Any:
-        """The spread inside the program's released cells, per cohort × measure, as a data frame:
-        cohort_id, measure, ss (Σ over the cells of Σx² − (Σx)²/n, in whole 1/`quanta` units)
-        and df (Σ of n − 1).
-
-        Released means what `privacy.suppression_reason` allows: the pulse has closed and the cell
-        holds at least k responses. Each cell's sum of squares is rounded to a whole number of
-        quanta before it is added, so totals are exact integers and subtracting one cohort's share
-        from a total gives exactly the sum over the others, whatever the order of addition.
-        """
-        cur = self.cursor()
-        try:
-            return cur.execute(
-                "SELECT s.cohort_id, c.instrument_id AS measure,"
-                " sum(CAST(floor(greatest(c.total_sq - c.total * c.total / c.n, 0) * ? + 0.5)"
-                "   AS BIGINT))::BIGINT AS ss,"
-                " sum(c.n - 1)::BIGINT AS df"
-                " FROM cell_summaries c"
-                " JOIN sessions s ON s.id = c.session_id"
-                " JOIN cohorts co ON co.id = s.cohort_id"
-                " JOIN pulse_windows pw ON pw.session_id = s.id"
-                " WHERE co.program_id = ? AND pw.closed_at IS NOT NULL AND c.n >= ?"
-                " GROUP BY s.cohort_id, c.instrument_id ORDER BY s.cohort_id, c.instrument_id",
-                [quanta, program_id, k],
-            ).df()
-        finally:
-            cur.close()
-
     def program_cells(self, cohort_ids: Sequence[int], plan: Any) -> Any:
         """Every pulse cell of these cohorts as a data frame, one row per session × scheduled
-        measure: cohort_id, session_id, session_number, measure, closed, n, total, total_sq.
+        measure: cohort_id, session_id, session_number, measure, closed, n, total and draw (the
+        cell's rounding draw, for the release engine only).
 
         `plan` is a data frame (version_id, session_number, measure) of what each curriculum
-        version asks at each session; a closed cell nobody answered comes back with n = 0.
+        version asks at each session; a closed cell nobody answered comes back with n = 0 and no
+        draw (NaN).
         """
         cur = self.cursor()
         try:
@@ -186,7 +161,7 @@ class ResultQueries(StoreBase):
             return cur.execute(
                 "SELECT s.cohort_id, s.id AS session_id, s.number AS session_number, p.measure,"
                 " pw.closed_at IS NOT NULL AS closed, coalesce(c.n, 0) AS n,"
-                " coalesce(c.total, 0) AS total, coalesce(c.total_sq, 0) AS total_sq"
+                " coalesce(c.total, 0) AS total, c.rounding_draw AS draw"
                 " FROM sessions s"
                 " JOIN cohorts co ON co.id = s.cohort_id"
                 " JOIN pulse_windows pw ON pw.session_id = s.id"
