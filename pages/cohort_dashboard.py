@@ -11,7 +11,14 @@ import ui
 from program import charts, exports, pulse, results, session_runner
 from program.errors import ProgramError
 from program.models import Actor, Direction, Role, SessionStatus, StaffUser
-from program.privacy import ROUNDING_NOTE, step_bands, step_decimals
+from program.privacy import (
+    ROUNDING_NOTE,
+    end_chance,
+    shields_the_middle,
+    step_bands,
+    step_decimals,
+)
+from program.release_arithmetic import grain
 from program.results import CohortResults, MeasureSeries
 from program.store import Store
 
@@ -239,9 +246,16 @@ def rounding_details(data: CohortResults) -> str:
             f"{first if first == last else f'{first}–{last}'} answers → {step:g}"
             for first, last, step in step_bands(low, high, k, top)
         )
+        sizes = range(k, top + 1)
+        apart = grain(instrument)
+        if all(shields_the_middle(n, low, high, apart) for n in sizes):
+            chance = max(end_chance(n, low, high, apart) for n in sizes)
+            risk = f"An answer at the very top or bottom is singled out at most {chance:.0%} of the time."
+        else:
+            risk = "The scale is too short for rounding to hide single answers: any can be singled out."
         scales.append(
             f"- **{ui.plain(instrument.short_title)}** ({low:g}–{high:g}), steps: {bands}."
-            f" Spread the interval assumes: {(high - low) / 4:g} points."
+            f" {risk} Spread the interval assumes: {(high - low) / 4:g} points."
         )
     return (
         "- **Rounding.** An average of n answers is rounded to the smallest step of 1, 2, 2.5 or"
@@ -250,8 +264,7 @@ def rounding_details(data: CohortResults) -> str:
         " nearer step, by a draw made once when the pulse closed and kept secret, so every view"
         " shows the same figure. Someone who knew every answer but one could narrow the last one"
         " down only to a band at least half the scale wide; an answer at the very top or bottom"
-        " of the scale can be told apart from the rest only by chance (at most one time in three,"
-        " and one in five on 0–10 scales).\n"
+        " of the scale can be told apart from the rest only by chance (below, per question).\n"
         "- **The 95% interval** never uses the spread of this group's answers, nor of any other"
         " group's, which could give answers away. It assumes answers spread about a quarter of"
         " the scale's range, which is typical of these scales and on the cautious side, so the"

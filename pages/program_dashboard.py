@@ -210,7 +210,8 @@ with st.expander("How the averages are rounded", icon=":material/calculate:"):
   once when the pulse closed and kept secret, so every view shows the same figure. Someone who
   knew every answer in a cell but one could narrow the last one down only to a band at least
   half the scale wide; an answer at the very top or bottom of the scale can be told apart from
-  the rest only by chance (at most one time in three, and one in five on 0–10 scales).
+  the rest only by chance: at most one answer step in n × step, which is one time in five on a
+  0–10 scale and one in three on a 1–7 scale.
 - **A cell's 95% interval** never uses the spread of any cohort's answers. It assumes answers
   spread about a quarter of the scale's range, which is typical of these scales and on the
   cautious side, so the interval is, if anything, too wide. Its ends are rounded outward to the

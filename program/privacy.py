@@ -160,6 +160,26 @@ def release_step(n: int, low: float, high: float) -> float:
         power += 1
 
 
+def end_chance(n: int, low: float, high: float, grain: float) -> float:
+    """The largest chance that a cell of n answers singles out a last answer at an end of the
+    scale, for someone who knows the other answers and chose them to that end (averaged over the
+    rounding draw): one answer step (`grain`) in n steps, capped at 1.
+
+    An answer not at an end is never singled out, provided n · step is more than one answer step
+    (`shields_the_middle`); release_arithmetic checks both by brute force for the bundled scales.
+    """
+    return min(1.0, grain / (n * release_step(n, low, high)))
+
+
+def shields_the_middle(n: int, low: float, high: float, grain: float) -> bool:
+    """Whether rounding keeps every answer not at an end of the scale from being singled out in a
+    cell of n: a released mean fits every last answer within n · step of the one that gave it,
+    which must reach past the next possible score. True for every n on any scale of more than
+    three possible scores (n · step ≥ half the range > one answer step); on a yes/no or
+    three-point question it can fail, and then any answer can be singled out."""
+    return n * release_step(n, low, high) > grain * (1 + _SLACK)
+
+
 def step_bands(low: float, high: float, first: int, last: int) -> list[tuple[int, int, float]]:
     """(from n, to n, step) for the group sizes first..last on a scale: where the step changes."""
     bands: list[tuple[int, int, float]] = []

@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from program import release_arithmetic
-from program.privacy import release_step, released_means, rounding_outcomes
+from program.privacy import (
+    end_chance,
+    release_step,
+    released_means,
+    rounding_outcomes,
+    shields_the_middle,
+)
 from program.release_arithmetic import (
     Row,
     Scale,
@@ -122,10 +128,11 @@ def test_no_answer_but_one_at_an_end_is_ever_singled_out_and_that_one_rarely(n):
             assert r.singled_out == pytest.approx(largest)
 
 
-def test_the_tables_chance_is_one_answer_step_in_n_steps():
+def test_the_tables_chance_is_one_answer_step_in_n_steps_as_the_pages_say():
     for scale, table in worked():
         for r in table:
-            assert r.singled_out == pytest.approx(scale.grain / (r.n * r.step)), (scale, r)
+            said = end_chance(r.n, scale.low, scale.high, scale.grain)
+            assert r.singled_out == pytest.approx(said) == scale.grain / (r.n * r.step)
             assert r.singled_out <= 2 * scale.grain / (scale.high - scale.low) + 1e-9
 
 
@@ -161,3 +168,23 @@ def test_with_the_others_all_at_the_top_an_answer_at_the_top_keeps_half_the_scal
 def test_steps_in_the_tables_are_the_release_steps(n):
     for scale, table in worked():
         assert next(r for r in table if r.n == n).step == release_step(n, scale.low, scale.high)
+
+
+@pytest.mark.parametrize("n", [3, 5, 6, 10])
+def test_on_a_scale_of_three_scores_or_fewer_rounding_cannot_shield_the_middle(n):
+    """Where n × step is no more than one answer step, a released mean can single out any
+    answer: the pages say so instead of quoting the chance at the ends."""
+    for low, high in ((1, 3), (0, 10), (1, 7), (1, 5)):
+        scale = Scale(low, high, 1, ("short",))
+        shielded = shields_the_middle(n, low, high, 1)
+        found = worst(scale, n)
+        middle = scale.from_nearer_end > 0
+        assert shielded == bool(np.all(found.singled_out[middle] == 0)), (low, high, n)
+        if shielded:
+            assert float(found.singled_out.max()) == pytest.approx(end_chance(n, low, high, 1))
+    assert all(shields_the_middle(n, s.low, s.high, s.grain) for s in bundled_scales())
+    # A yes/no question has no middle, and the worst choice of the others gives its last
+    # answer away for certain.
+    assert not shields_the_middle(n, 0, 1, 1)
+    if n >= 5:
+        assert worst(Scale(0, 1, 1, ("yes or no",)), n).singled_out.tolist() == [1, 1]
