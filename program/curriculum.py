@@ -381,6 +381,15 @@ def load_instrument(path: Path) -> Instrument:
         if item.id in seen:
             found.append((("items", index, "id"), f"item id {quote(item.id)} appears twice"))
         seen.add(item.id)
+    needed = instrument.scoring.min_answered
+    if needed is not None and needed > len(instrument.items):
+        found.append(
+            (
+                ("scoring", "min_answered"),
+                f"asks for {needed} answered items, but the instrument has only"
+                f" {len(instrument.items)}",
+            )
+        )
     if found:
         raise CurriculumError(
             [Problem(path.name, parsed.line_of(p), format_path(p), m) for p, m in found]

@@ -72,6 +72,16 @@ class Item(FileModel):
 class Scoring(FileModel):
     method: Literal["sum", "mean"] = "sum"
     multiplier: float = Field(1.0, gt=0, description="Applied after summing, e.g. ×4 for WHO-5.")
+    min_answered: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Participants may skip any question. A response gets a score on this instrument only"
+            " when at least this many of its items were answered; a sum is then prorated to all"
+            " items (the mean of the answered items times their number). Leave it out when every"
+            " item is needed, as for validated instruments such as the WHO-5."
+        ),
+    )
 
 
 class Direction(StrEnum):
@@ -120,15 +130,26 @@ class Instrument(FileModel):
         m = self.scoring.multiplier
         return (self.scale.min * n * m, self.scale.max * n * m)
 
-    def score(self, answers: dict[str, int]) -> float:
-        """Score one complete set of answers to this instrument."""
+    @property
+    def needed(self) -> int:
+        """How many of its items must be answered for a response to get a score."""
+        return self.scoring.min_answered or len(self.items)
+
+    def score(self, answers: dict[str, int]) -> float | None:
+        """Score one response's answers to this instrument; None when too few were answered
+        (skipped items are simply missing from `answers`)."""
         values = []
         for item in self.items:
-            v = answers[item.id]
-            values.append(self.scale.min + self.scale.max - v if item.reversed else v)
+            if item.id in answers:
+                v = answers[item.id]
+                values.append(self.scale.min + self.scale.max - v if item.reversed else v)
+        if not values or len(values) < self.needed:
+            return None
         total = float(sum(values))
         if self.scoring.method == "mean":
             total /= len(values)
+        elif len(values) < len(self.items):
+            total *= len(self.items) / len(values)  # prorated: the answered items' mean × all
         return total * self.scoring.multiplier
 
 
@@ -392,12 +413,14 @@ class ScoredResponse(Record):
 def score_answers(
     items: list[tuple[Instrument, Item]], answers: dict[tuple[str, str], int]
 ) -> ScoredResponse:
-    """Score a complete set of answers to a pulse's items, instrument by instrument."""
+    """Score the answers given to a pulse's items, instrument by instrument. Skipped items are
+    missing from `answers`; an instrument with too few of its items answered gets no score."""
     by_instrument: dict[str, Instrument] = {}
     for instrument, _ in items:
         by_instrument.setdefault(instrument.id, instrument)
-    scores = {
-        iid: instrument.score({item: v for (i, item), v in answers.items() if i == iid})
-        for iid, instrument in by_instrument.items()
-    }
+    scores = {}
+    for iid, instrument in by_instrument.items():
+        score = instrument.score({item: v for (i, item), v in answers.items() if i == iid})
+        if score is not None:
+            scores[iid] = score
     return ScoredResponse(answers=answers, scores=scores)

@@ -298,24 +298,23 @@ def answer_key(instrument: Instrument, item: Item) -> str:
     return f"{instrument.id}/{item.id}"
 
 
+PREFER_NOT_TO_SAY = "skip"  # what the page sends for "Prefer not to say": the same as no answer
+
+
 def check_answers(invitation: Invitation, raw: dict[str, object]) -> dict[tuple[str, str], int]:
-    """Exactly one whole-number answer on the scale for every question, and nothing else."""
+    """The answers given, each a whole number on its question's scale; every question may be
+    skipped (left out, None, or "Prefer not to say"). Anything else refuses the whole response."""
     expected = {answer_key(i, item): (i, item) for i, item in invitation.items}
     unknown = set(raw) - set(expected)
     if unknown:
         raise InvalidInput(
             "The answers do not match today's questions. Please reload the page and try again."
         )
-    missing = [n for n, key in enumerate(expected, start=1) if raw.get(key) is None]
-    if missing:
-        numbers = ", ".join(str(n) for n in missing)
-        raise InvalidInput(
-            f"Please answer question{'s' if len(missing) > 1 else ''} {numbers}. Every question"
-            " is needed for the group's averages to be fair."
-        )
     answers = {}
     for key, (instrument, item) in expected.items():
-        value = raw[key]
+        value = raw.get(key)
+        if value is None or value == PREFER_NOT_TO_SAY:
+            continue
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidInput("An answer was not one of the choices. Please choose again.")
         if not instrument.scale.min <= value <= instrument.scale.max:
@@ -334,8 +333,12 @@ def submit(
     """Store one anonymous response, or refuse it whole with a message for the participant.
 
     An answer with a card that was used already is accepted here and dropped by the store: the
-    reply is the same either way, and the receipt says each card counts once."""
+    reply is the same either way, and the receipt says each card counts once. A response with
+    every question skipped stores nothing and takes no place under the cap (nor uses a card).
+    """
     answers = check_answers(invitation, raw)
+    if not answers:
+        return
     response = score_answers(invitation.items, answers)
     store.submit_response(invitation.session_id, response, at, invitation.card_hash, typed_in)
 

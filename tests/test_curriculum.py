@@ -1313,6 +1313,27 @@ def test_mean_scoring_with_multiplier(tmp_path: Path) -> None:
     assert mood.score_range == (2.0, 10.0)
 
 
-def test_scoring_needs_every_item(mood: Instrument) -> None:
-    with pytest.raises(KeyError):
-        mood.score({"low": 3})
+def test_scoring_needs_every_item_unless_the_instrument_says_otherwise(
+    mood: Instrument, tmp_path: Path
+) -> None:
+    assert mood.score({"low": 3}) is None
+    assert mood.score({}) is None
+    text = edit(MOOD, ("direction:", "scoring:\n  min_answered: 1\ndirection:"))
+    path = tmp_path / "mood.yaml"
+    path.write_text(text, encoding="utf-8")
+    lenient = load_instrument(path)
+    assert lenient.score({"calm": 4}) == 8.0  # one of two answered: prorated, 4 × 2
+    assert lenient.score({"low": 5, "calm": 2}) == mood.score({"low": 5, "calm": 2})
+    assert lenient.score({}) is None
+
+
+@pytest.mark.parametrize("needed", [0, 3])
+def test_min_answered_must_fit_the_instrument(tmp_path: Path, needed: int) -> None:
+    text = edit(MOOD, ("direction:", f"scoring:\n  min_answered: {needed}\ndirection:"))
+    path = tmp_path / "mood.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CurriculumError) as caught:
+        load_instrument(path)
+    (problem,) = caught.value.problems
+    assert problem.path == "scoring.min_answered"
+    assert problem.line == text.splitlines().index(f"  min_answered: {needed}") + 1
