@@ -216,8 +216,8 @@ with st.expander("How the averages are rounded", icon=":material/calculate:"):
   spread about a quarter of the scale's range, which is typical of these scales and on the
   cautious side, so the interval is, if anything, too wide. Its ends are rounded outward to the
   step.
-- **Look twice** at a cohort whose pulses have many answers typed in from paper cards (its
-  record and the audit log say how many): whoever typed in all but one answer of a cell is the
+- **Look twice** at a cohort whose pulses have many answers typed in from paper cards (the audit
+  log's "close pulse" events say how many): whoever typed in all but one answer of a cell is the
   one person who could try to learn something about the last.
 - **Pooled figures** are built from the rounded cell averages, weighted by n, so comparing two
   views can reveal no more than the cells themselves show.
