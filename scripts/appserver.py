@@ -95,6 +95,7 @@ class Server:
     extra_args: Sequence[str] = ()
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    root: Path = ROOT  # the checkout whose app.py runs (a benchmark may run an older one)
 
     @property
     def url(self) -> str:
@@ -124,7 +125,7 @@ class Server:
                     "true",
                     *self.extra_args,
                 ],
-                cwd=ROOT,
+                cwd=self.root,
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
