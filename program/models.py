@@ -35,6 +35,9 @@ class FileModel(BaseModel):
 # --------------------------------------------------------------------------- instruments
 
 
+MIN_SCALE_STEPS = 4  # 0–4 or 1–5 at the least
+
+
 class Scale(FileModel):
     """A response scale of whole-number points, with labels for at least both ends."""
 
@@ -48,6 +51,14 @@ class Scale(FileModel):
     def _labels_cover_scale(self) -> Scale:
         if self.max <= self.min:
             raise ValueError(f"max ({self.max}) must be greater than min ({self.min})")
+        if self.max - self.min < MIN_SCALE_STEPS:
+            # A released average is rounded so that no single answer can be worked out from it
+            # (program/privacy.py); on a scale of two to four points no rounding can do that.
+            raise ValueError(
+                f"a scale needs at least {MIN_SCALE_STEPS + 1} points so that the group's averages"
+                f" cannot give one person's answer away; {self.min}–{self.max} has"
+                f" {self.max - self.min + 1}"
+            )
         outside = sorted(p for p in self.labels if not self.min <= p <= self.max)
         if outside:
             raise ValueError(

@@ -1337,3 +1337,22 @@ def test_min_answered_must_fit_the_instrument(tmp_path: Path, needed: int) -> No
     (problem,) = caught.value.problems
     assert problem.path == "scoring.min_answered"
     assert problem.line == text.splitlines().index(f"  min_answered: {needed}") + 1
+
+
+@pytest.mark.parametrize(("top", "allowed"), [(4, False), (5, True), (6, True)])
+def test_a_scale_needs_five_points_so_rounding_can_hide_an_answer(
+    tmp_path: Path, top: int, allowed: bool
+) -> None:
+    """Four points (1–4), five (1–5) and six (1–6): below five, no rounding of a small group's
+    average keeps one person's answer from being worked out."""
+    text = edit(
+        MOOD, ("  max: 5\n", f"  max: {top}\n"), ("    5: Completely", f"    {top}: Completely")
+    )
+    path = tmp_path / "mood.yaml"
+    path.write_text(text, encoding="utf-8")
+    if allowed:
+        assert load_instrument(path).scale.max == top
+        return
+    with pytest.raises(CurriculumError) as caught:
+        load_instrument(path)
+    assert any("at least 5 points" in p.message for p in caught.value.problems)
