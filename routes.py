@@ -73,7 +73,8 @@ async def signin(request: Request) -> Response:
         max_age=COOKIE_MAX_AGE,
         httponly=True,
         samesite="lax",
-        secure=settings.base_url.startswith("https://"),
+        # Secure when the app's address is https: the setting's, or else this request's own.
+        secure=(settings.base_url or str(request.url)).startswith("https://"),
         path="/",
     )
     return response

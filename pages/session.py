@@ -123,6 +123,21 @@ with guide_tab:
     st.warning(ui.guide(guide.safety_notes), icon=":material/health_and_safety:")
 
 
+UNREACHABLE = (
+    "Phones cannot reach this address. Set PROGRAM_BASE_URL to this computer's address on your"
+    " network (see the README: Trying the pulse with real phones)."
+)
+
+
+def join_base() -> str:
+    """The address join links and QR codes start with: PROGRAM_BASE_URL when it is set, otherwise
+    the one this browser is using (as it reports it, or as its connection's Origin says)."""
+    return (
+        pulse.base_address(ui.settings().base_url, st.context.url, st.context.headers.get("Origin"))
+        or f"http://localhost:{st.get_option('server.port')}"
+    )
+
+
 @st.fragment(run_every=dt.timedelta(seconds=20))
 def pulse_panel(session_id: int) -> None:
     """The pulse controls. Refreshes by itself so "enough responses" and auto-close stay current."""
@@ -133,6 +148,10 @@ def pulse_panel(session_id: int) -> None:
         st.info("The curriculum asks no pulse questions at this session.")
         return
     window = status.window
+    base = join_base()
+    closed = window is not None and not status.is_open
+    if not closed and pulse.phones_cannot_reach(base):
+        st.warning(f"{UNREACHABLE}\n\nJoin links start with `{base}`.", icon=":material/wifi_off:")
     if window is None:
         st.write(
             "Open the pulse near the end of the session. People answer on their phones with the"
@@ -159,7 +178,7 @@ def pulse_panel(session_id: int) -> None:
         )
     else:
         code = window.room_code or ""
-        link = pulse.join_link(ui.settings(), code)
+        link = pulse.join_link(base, code)
         qr_col, code_col = st.columns([2, 3], vertical_alignment="center")
         qr_col.image(pulse.qr_png(link), caption="Scan to answer", width=300)
         with code_col:
@@ -169,7 +188,8 @@ def pulse_panel(session_id: int) -> None:
             st.markdown(
                 f'<div class="room-code">{pulse.format_code(code)}</div>', unsafe_allow_html=True
             )
-            st.markdown(f"or go to **{link.split('?')[0]}** and type the code.")
+            # base_address keeps only a scheme, host and port from what a browser reported.
+            st.markdown(f"or go to **{pulse.short_address(base)}** and type the code.")
     st.caption(
         f"Closes by itself {window.closes_at:%A %d %B at %H:%M}. One answer per person marked"
         f" present when it opened: {window.cap} {'person' if window.cap == 1 else 'people'}."
@@ -215,7 +235,7 @@ def pulse_panel(session_id: int) -> None:
             else:
                 st.session_state[f"card_sheet_{session_id}"] = cards.card_sheet(
                     f"Session {record.number}: {sheet.guide.title}",
-                    [(c, pulse.join_link(ui.settings(), c)) for c in codes],
+                    [(c, pulse.join_link(base, c)) for c in codes],
                     sheet.bundle.pulse_items(record.number),
                     k,
                 )

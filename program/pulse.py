@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
+import ipaddress
+import re
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import segno
 
@@ -77,8 +79,63 @@ def card_hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-def join_link(settings: Settings, code: str) -> str:
-    return f"{settings.base_url.rstrip('/')}/pulse?{urlencode({'code': code})}"
+# ------------------------------------------------------------------ the address phones go to
+
+# A host name, an IPv4 address or a bracketed IPv6 address, with an optional port: an address a
+# browser reported is used only if it is one of these, so it is safe to show and to link to.
+_HOST_PORT = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?"
+)
+
+
+def origin(url: str | None) -> str | None:
+    """The scheme, host and port of an http(s) address (http://192.168.1.20:8501), or None if
+    `url` is not one."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not _HOST_PORT.fullmatch(parts.netloc):
+        return None
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def base_address(configured: str, *seen: str | None) -> str | None:
+    """The app's address for join links and QR codes: the PROGRAM_BASE_URL setting when it is
+    set, otherwise the first of `seen` (the addresses the facilitator's browser is using, best
+    first) that is an http(s) address; None if there is neither."""
+    if configured.strip():
+        return configured.strip().rstrip("/")
+    return next((found for url in seen if (found := origin(url)) is not None), None)
+
+
+def pulse_address(base: str) -> str:
+    """Where participants type a code: the pulse page, without any code."""
+    return f"{base.rstrip('/')}/pulse"
+
+
+def join_link(base: str, code: str) -> str:
+    """The pulse page with `code` filled in: what a room or card QR code holds."""
+    return f"{pulse_address(base)}?{urlencode({'code': code})}"
+
+
+def short_address(base: str) -> str:
+    """The pulse page's address as a person types it: without "https://", which browsers add by
+    themselves; an http:// address keeps its scheme, or a phone may try https and fail."""
+    address = pulse_address(base)
+    return address.removeprefix("https://") if address.startswith("https://") else address
+
+
+def phones_cannot_reach(base: str) -> bool:
+    """Whether `base` names this computer only (127.0.0.1, localhost, ::1, 0.0.0.0): a phone
+    that opens it looks for the app on the phone itself."""
+    host = (urlsplit(base).hostname or "").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 def qr_png(link: str, scale: int = 10) -> bytes:

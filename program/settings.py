@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,8 +30,11 @@ class Settings(BaseSettings):
         description="Seed a demo program and demo staff accounts into a new, empty database.",
     )
     base_url: str = Field(
-        "http://127.0.0.1:8501",
-        description="Public address of the app, used in pulse join links and QR codes.",
+        "",
+        description=(
+            "Public address of the app, used in pulse join links and QR codes. Empty: the address"
+            " the facilitator's browser is using."
+        ),
     )
     session_secret: str = Field(
         "",
@@ -61,6 +65,18 @@ class Settings(BaseSettings):
             " limit, doubling with each further failure up to this."
         ),
     )
+
+    @field_validator("base_url")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parts = urlsplit(value)
+        if value and (parts.scheme not in ("http", "https") or not parts.hostname):
+            raise ValueError(
+                "PROGRAM_BASE_URL must be empty or an address starting with http:// or https://,"
+                " such as http://192.168.1.20:8501"
+            )
+        return value
 
 
 @lru_cache(maxsize=1)
