@@ -154,7 +154,8 @@ def pulse_panel(session_id: int) -> None:
         st.warning(f"{UNREACHABLE}\n\nJoin links start with `{base}`.", icon=":material/wifi_off:")
     if window is None:
         st.write(
-            "Open the pulse near the end of the session. People answer on their phones with the"
+            "Open the pulse near the end of the session, after attendance: it takes one answer"
+            " per person marked present when it opens. People answer on their phones with the"
             " room code or QR code, or on a single-use card; results appear after it closes,"
             f" and only if at least {k} people answered."
         )
@@ -172,8 +173,8 @@ def pulse_panel(session_id: int) -> None:
         return
     if status.cards_only:
         st.info(
-            f"**Cards only.** People answer with the printed cards ({status.cards} made); the room"
-            " code is switched off, so each card is one answer.",
+            f"**Cards only.** People answer with the printed cards ({status.cards} made), each"
+            " card once. The room code and its QR code are switched off.",
             icon=":material/style:",
         )
     else:
@@ -192,7 +193,8 @@ def pulse_panel(session_id: int) -> None:
             st.markdown(f"or go to **{pulse.short_address(base)}** and type the code.")
     st.caption(
         f"Closes by itself {window.closes_at:%A %d %B at %H:%M}. One answer per person marked"
-        f" present when it opened: {window.cap} {'person' if window.cap == 1 else 'people'}."
+        " present when it opened (everyone on the roster if attendance was not taken):"
+        f" {window.cap} {'person' if window.cap == 1 else 'people'}."
     )
     if status.full:
         st.success("Everyone present has answered.", icon=":material/check_circle:")
@@ -213,12 +215,15 @@ def pulse_panel(session_id: int) -> None:
                 lambda: pulse.set_room_code(store, viewer, session_id, use_code, now),
                 "The room code works again." if use_code else "Cards only now.",
             ) and st.rerun()
-    with st.expander("Single-use cards (and paper answers)"):
+    # Keyed and tracked, so it stays open when making cards adds the room-code switch above it.
+    with st.expander(
+        "Single-use cards (and paper answers)", key=f"cards_box_{session_id}", on_change="rerun"
+    ):
         st.caption(
-            "Each card has its own code and QR code and works once. Making cards switches the"
+            "Each card has its own code and QR code and counts once. Making cards switches the"
             " room code off, so the cards are the only way in. Shuffle them and hand them out"
-            " face down, so no card can be matched to a person. The codes are shown only now:"
-            " print the sheet before leaving this page."
+            " face down, so no card can be matched to a person. The app does not keep the"
+            " codes: download the sheet and print it before leaving this page."
         )
         count = st.number_input(
             "How many cards",
@@ -239,6 +244,7 @@ def pulse_panel(session_id: int) -> None:
                     sheet.bundle.pulse_items(record.number),
                     k,
                 )
+                st.rerun(scope="fragment")  # the room code is off now: show it at once
         sheet_html = st.session_state.get(f"card_sheet_{session_id}")
         if sheet_html:
             st.download_button(
