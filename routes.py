@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+import projector
 import ui
 from program import auth
 from program.errors import AccessDenied
@@ -98,4 +99,5 @@ async def signout(request: Request) -> Response:
 ROUTES = [
     Route("/auth/signin", signin, methods=["POST"]),
     Route("/auth/signout", signout, methods=["POST"]),
+    projector.ROUTE,
 ]

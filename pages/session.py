@@ -191,6 +191,14 @@ def pulse_panel(session_id: int) -> None:
             )
             # base_address keeps only a scheme, host and port from what a browser reported.
             st.markdown(f"or go to **{pulse.short_address(base)}** and type the code.")
+    # Opens in a new tab: the runner, with "Close the pulse", stays where it was.
+    st.link_button(
+        "Show on the projector",
+        f"/pulse/show?session={session_id}",
+        icon=":material/present_to_all:",
+        help="A full-screen page with only the room code, the QR code and the address, for the"
+        " room's screen. It follows the pulse by itself: cards only, closed.",
+    )
     st.caption(
         f"Closes by itself {window.closes_at:%A %d %B at %H:%M}. One answer per person marked"
         " present when it opened (everyone on the roster if attendance was not taken):"

@@ -144,9 +144,13 @@ def qr_png(link: str, scale: int = 10) -> bytes:
     return buffer.getvalue()
 
 
-def qr_svg(link: str, scale: int = 3) -> str:
+def qr_svg(link: str, scale: int = 3, *, scalable: bool = False) -> str:
+    """An inline SVG QR code, `scale` pixels a module; `scalable`: no size of its own, so it fills
+    whatever box the page's style gives it."""
     buffer = io.BytesIO()
-    segno.make(link, error="m").save(buffer, kind="svg", scale=scale, border=1, xmldecl=False)
+    segno.make(link, error="m").save(
+        buffer, kind="svg", scale=scale, border=1, xmldecl=False, omitsize=scalable
+    )
     return buffer.getvalue().decode()
 
 

@@ -3,7 +3,8 @@
 Starts the app on a fresh, seeded demo database in a temporary folder, signs in as each demo role
 and saves every page at laptop (1366 wide) and phone (390 wide) size as
 docs/screenshots/<page>-<laptop|phone>.png. The participant page is shot on an open pulse before
-and after answering (pulse-…, pulse-answered-…); the session page with its Pulse tab open.
+and after answering (pulse-…, pulse-answered-…); the session page with its Pulse tab open, and
+the projector view it opens (projector-1280, at a projector's 1280 × 720).
 
 Needs Debian's Chromium at /usr/bin/chromium (Playwright cannot download its own browsers here).
 """
@@ -30,6 +31,7 @@ DISPLAY_NAMES = {
     "maya": "Maya Facilitator",
     "sam": "Sam Facilitator",
 }
+PROJECTOR = {"width": 1280, "height": 720}  # the projector view is shot at this size only
 SIZES = {"laptop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 # Whole-page shots stop at these heights, so a long page stays a readable, small file.
 MAX_HEIGHT = {"laptop": 3000, "phone": 3400}
@@ -188,6 +190,7 @@ def staff_pages(browser: Browser, url: str, out: Path) -> str:
         show_tab(page, "Pulse", "Room code")
 
     both_sizes(page, out, "session", session_page)
+    projector_page(page, out)
 
     def dashboard() -> None:
         open_page(page, f"{url}/cohort_dashboard")
@@ -213,6 +216,26 @@ def staff_pages(browser: Browser, url: str, out: Path) -> str:
     both_sizes(page, out, "audit", lambda: open_page(page, f"{url}/audit"))
     context.close()
     return found.group(1)
+
+
+def projector_page(page: Page, out: Path) -> Path:
+    """The projector view of the open pulse at a projector's 1280 × 720, opened as the facilitator
+    opens it: from the Pulse tab, in a new tab."""
+    link = page.get_by_role("tabpanel", name="Pulse").get_by_role(
+        "link", name="Show on the projector"
+    )
+    with page.context.expect_page() as opened:
+        link.click()
+    screen = opened.value
+    screen.set_viewport_size(PROJECTOR)
+    expect(screen.get_by_role("heading", name="Answer today's pulse")).to_be_visible(timeout=WAIT)
+    path = out / "projector-1280.png"
+    screen.screenshot(path=str(path), type="png")
+    screen.close()
+    print(
+        f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {path.stat().st_size // 1024} kB"
+    )
+    return path
 
 
 def participant_pages(browser: Browser, url: str, out: Path, code: str) -> None:

@@ -1,0 +1,180 @@
+"""The projector view of a session's pulse: /pulse/show?session=<id>, a plain HTML page.
+
+The facilitator opens it from the Pulse tab in a new tab and puts it on the room's screen: the room
+code, the QR code and the address, large enough to read from the back of the room, and nothing
+else (no names, no counts, no controls). It reloads itself every REFRESH_SECONDS, so it follows the
+pulse: room code switched off (cards only), closed. Closing stays in the runner's tab.
+
+Staff only: the signed sign-in cookie (as routes.py reads it) must name a live session of one of
+the facilitators of the session's cohort; anyone else gets a plain 403 page. The security headers
+of headers.py are added to this response like every other (app.py's middleware): the page loads
+nothing, its one style sheet is inline and the QR code is inline SVG.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from html import escape
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+import ui
+from program import auth, pulse
+from program.errors import ProgramError
+
+REFRESH_SECONDS = 30
+NO_STORE = {"Cache-Control": "no-store"}
+OPEN_TITLE = "Answer today's pulse"
+CLOSED = "The pulse has closed. Thank you."
+NOT_OPEN = "The pulse is not open yet."
+NO_QUESTIONS = "There is no pulse at this session."
+SIGN_IN_FIRST = (
+    "This page is for the session's facilitators. Sign in first, then open it again from the"
+    " Pulse tab of Run a session."
+)
+NOT_YOURS = "This page is for the facilitators of this session's cohort only."
+
+
+@dataclass(frozen=True)
+class View:
+    """What the screen shows; `code` and `address` only while the room code is in use."""
+
+    state: str  # "open", "cards", "closed", "not-open", "no-questions", "guest", "refused"
+    address: str = ""
+    link: str = ""
+    code: str = ""
+
+
+def _view(request: Request) -> View:
+    """Who is asking and what they may see (runs in a worker thread: it reads the store)."""
+    store, settings = ui.store(), ui.settings()
+    cookie = request.cookies.get(auth.COOKIE_NAME)
+    token = auth.read_cookie(cookie, auth.session_secret(settings)) if cookie else None
+    viewer = auth.resolve_session(store, settings, token) if token else None
+    if viewer is None:
+        return View("guest")
+    session = request.query_params.get("session", "")
+    if not session.isdigit() or len(session) > 18:
+        return View("refused")
+    try:
+        # Checks the viewer facilitates the session's cohort (access.require_facilitator) and
+        # closes the pulse if its time is up. An unknown session reads like someone else's.
+        status = pulse.pulse_status(store, viewer, int(session), dt.datetime.now())
+    except ProgramError:
+        return View("refused")
+    window = status.window
+    if not status.has_questions:
+        return View("no-questions")
+    if window is None:
+        return View("not-open")
+    if not status.is_open:
+        return View("closed")
+    base = pulse.base_address(settings.base_url, str(request.url)) or "http://localhost"
+    if status.cards_only:
+        return View("cards", address=pulse.short_address(base))
+    code = window.room_code or ""
+    return View(
+        "open",
+        address=pulse.short_address(base),
+        link=pulse.join_link(base, code),
+        code=pulse.format_code(code),
+    )
+
+
+async def show(request: Request) -> Response:
+    view = await run_in_threadpool(_view, request)
+    status = 403 if view.state in ("guest", "refused") else 200
+    return HTMLResponse(page(view), status_code=status, headers=NO_STORE)
+
+
+ROUTE = Route("/pulse/show", show, methods=["GET"])
+
+
+# --------------------------------------------------------------------------- the page
+
+# Sized for a projector at 1280 × 720 and anything larger: lengths follow the screen (vw, vh), the
+# room code is the largest thing on it, and the colours are black on white (a QR code needs dark
+# modules on a light ground, and a washed-out projector keeps that contrast best).
+STYLE = """
+  * { box-sizing: border-box; }
+  html, body { margin: 0; height: 100%; background: #fff; color: #000; }
+  body { font-family: system-ui, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+         display: flex; flex-direction: column; justify-content: center; align-items: center;
+         padding: 3vh 3vw; overflow: hidden; }
+  h1 { margin: 0 0 3vh; font-size: min(5vw, 9vh); font-weight: 800; line-height: 1.1;
+       text-align: center; }
+  .join { display: flex; align-items: center; justify-content: center; gap: 3.5vw; }
+  .qr { flex: none; width: min(34vw, 64vh); height: min(34vw, 64vh); }
+  .qr svg { display: block; width: 100%; height: 100%; }
+  .qr path { shape-rendering: crispEdges; }
+  .words { min-width: 0; }
+  .label { margin: 0; font-size: min(2.8vw, 5vh); font-weight: 500; }
+  .address { margin: .5vh 0 4.5vh; font-size: min(3.1vw, 5.5vh); font-weight: 800;
+             white-space: nowrap; }
+  .code { margin: .5vh 0 0; font-family: "DejaVu Sans Mono", ui-monospace, Menlo, Consolas,
+          monospace; font-size: min(9vw, 16vh); font-weight: 800; letter-spacing: .04em;
+          line-height: 1; white-space: nowrap; }
+  .message { margin: 0; max-width: 24em; font-size: min(4.4vw, 8vh); font-weight: 700;
+             line-height: 1.3; text-align: center; }
+  .message b { white-space: nowrap; }
+  .small { margin: 3vh 0 0; font-size: min(2.4vw, 4.5vh); text-align: center; }
+"""
+
+
+def _breakable(address: str) -> str:
+    """The address, escaped, kept on one line unless it is too long for the screen: then it may
+    break only before its last part ("/pulse")."""
+    head, slash, tail = escape(address).rpartition("/")
+    return f"{head}<wbr>{slash}{tail}" if head else tail
+
+
+def _body(view: View) -> str:
+    if view.state == "open":
+        return f"""<h1>{escape(OPEN_TITLE)}</h1>
+<div class="join">
+  <div class="qr" role="img" aria-label="QR code">{pulse.qr_svg(view.link, scalable=True)}</div>
+  <div class="words">
+    <p class="label">Scan the QR code, or go to</p>
+    <p class="address">{_breakable(view.address)}</p>
+    <p class="label">and type the code</p>
+    <p class="code">{escape(view.code)}</p>
+  </div>
+</div>"""
+    if view.state == "cards":
+        return f"""<h1>{escape(OPEN_TITLE)}</h1>
+<p class="message">Answer with your card: go to <b>{_breakable(view.address)}</b> and type the code
+printed on your card</p>"""
+    if view.state == "guest":
+        return f"""<p class="message">{escape(SIGN_IN_FIRST)}</p>
+<p class="small"><a href="/">Sign in</a></p>"""
+    message = {
+        "closed": CLOSED,
+        "not-open": NOT_OPEN,
+        "no-questions": NO_QUESTIONS,
+        "refused": NOT_YOURS,
+    }[view.state]
+    return f'<p class="message">{escape(message)}</p>'
+
+
+def page(view: View) -> str:
+    # Reload while the pulse may still change; a closed pulse or a refusal stays as it is (and a
+    # forgotten tab stops renewing the facilitator's sign-in).
+    refresh = view.state in ("open", "cards", "not-open")
+    meta = f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">\n' if refresh else ""
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+{meta}<title>Today's pulse</title>
+<style>{STYLE}</style>
+</head>
+<body>
+{_body(view)}
+</body>
+</html>
+"""
