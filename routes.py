@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 import projector
+import pulse_page
 import ui
 from program import auth
 from program.errors import AccessDenied
@@ -99,5 +100,7 @@ async def signout(request: Request) -> Response:
 ROUTES = [
     Route("/auth/signin", signin, methods=["POST"]),
     Route("/auth/signout", signout, methods=["POST"]),
+    # The participant's pulse, plain HTML; listed before Streamlit's own routes, so it wins /pulse.
+    *pulse_page.ROUTES,
     projector.ROUTE,
 ]

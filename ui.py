@@ -183,10 +183,9 @@ def signin_screen() -> None:
         </form>
         """
     )
-    st.page_link(
-        "pages/pulse.py",
-        label="I'm a participant: answer today's pulse",
-        icon=":material/qr_code_2:",
+    # The participant's pulse is a plain HTML page of its own (pulse_page.py), not a Streamlit page.
+    st.html(
+        '<p><a class="plain-link" href="/pulse">I\'m a participant: answer today\'s pulse</a></p>'
     )
 
 
@@ -299,6 +298,7 @@ def _style() -> None:
                             border-radius: .4rem; border: 1px solid #2f6f5e; background: #2f6f5e;
                             color: white; cursor: pointer; }
         .plain-button { background: transparent; color: #2f6f5e; margin-top: 0; }
+        a.plain-link { display: inline-block; padding: .6rem 0; color: #2f6f5e; font-weight: 600; }
         /* An empty radio circle is drawn in a light grey (about 1.4:1 on white); a darker ring
            reaches the 3:1 that controls need, so every choice is visible in a bright room. */
         label[data-testid="stRadioOption"]:not([data-selected]) > div > div:first-child {
@@ -352,30 +352,6 @@ def attempt(action: Callable[[], object], success: str) -> bool:
         return False
     toast(success)
     return True
-
-
-def participant_page(title: str) -> None:
-    """Set up the public participant page: no sign-in, no staff sidebar, phone-sized layout."""
-    st.set_page_config(
-        page_title=title,
-        page_icon=PAGE_ICON,
-        layout="centered",
-        initial_sidebar_state="collapsed",
-    )
-    _style()
-    # Phone first: no empty header band, a title that fits, choices big enough to tap (44 px).
-    st.html(
-        """
-        <style>
-        header[data-testid="stHeader"] { display: none; }
-        [data-testid="stSidebarCollapsedControl"] { display: none; }
-        .block-container { padding-top: 1.2rem !important; }
-        h1 { font-size: 1.55rem !important; line-height: 1.25 !important; }
-        div[role="radiogroup"] label { min-height: 44px; padding: .3rem .4rem; align-items: center; }
-        div[role="radiogroup"] label:hover { background: #eef3f1; border-radius: .4rem; }
-        </style>
-        """
-    )
 
 
 def agenda_timer(minutes: int, key: str) -> None:

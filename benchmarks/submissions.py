@@ -5,7 +5,7 @@
 (a) store: 200 concurrent `pulse.submit` calls from 32 threads into five rooms of 40 people, all
     marked present (so each pulse takes at most 40), then 225 more into five fresh rooms (45 per
     room of 40) to see the cap hold under contention;
-(b) browser: a Streamlit server on a fresh database with one open pulse; 30 participants in
+(b) browser: the app's server on a fresh database with one open pulse; 30 participants in
     headless Chromium (one phone-sized context each) open the join link, answer and send;
 (c) crash: the same with a new server, `kill -9` once about half the participants have seen
     "Thank you", restart, answer five more, stop, then read the database.
@@ -306,18 +306,20 @@ async def participate(
         page.set_default_timeout(WAIT_MS)
         opened = time.perf_counter()
         await page.goto(f"{url}/pulse?code={room.code}")
-        form = page.get_by_test_id("stForm")
-        groups = form.get_by_role("radiogroup")
-        await groups.first.wait_for()
+        questions = page.locator("fieldset")
+        await questions.first.wait_for()
         person.opening = time.perf_counter() - opened
         picks = choices(room.invitation, person.who)
-        if await groups.count() != len(picks):
+        if await questions.count() != len(picks):
             raise AssertionError(
-                f"{await groups.count()} questions on the page, {len(picks)} asked"
+                f"{await questions.count()} questions on the page, {len(picks)} asked"
             )
-        for index, pick in enumerate(picks):
-            radio = groups.nth(index).get_by_role("radio").nth(pick)
-            await radio.check(force=True)
+        # Chosen by value: the page may draw a scale's points in another order (WHO-5 from
+        # "All of the time" down), and the pattern is read back by value.
+        for (instrument, item), pick in zip(room.invitation.items, picks, strict=True):
+            name = pulse.answer_key(instrument, item)
+            value = instrument.scale.points[pick]
+            await page.locator(f'input[name="{name}"][value="{value}"]').check(force=True)
         started = time.perf_counter()
         await page.get_by_role("button", name="Send my answers").click()
         await page.get_by_role("heading", name="Thank you").wait_for()

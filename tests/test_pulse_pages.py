@@ -1,11 +1,13 @@
-"""AppTests of the pulse pages: the participant page (no account) and the facilitator's Pulse tab."""
+"""AppTests of the facilitator's Pulse tab on the session page.
+
+The participant's page is plain HTML from the app's own route: tests/test_participant_page.py.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 import shutil
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,11 +17,9 @@ from streamlit.testing.v1 import AppTest
 
 from program import pulse
 from program.models import Role
-from program.store import Store, ballots
+from program.store import Store
 from tests.conftest import app_test
-from tests.test_pulse import GENERIC, Group, build_template, count, fill, make_group, staff
-
-STAFF_WORDS = ("Run a session", "Cohorts", "Cohort results", "Admin", "Audit", "Sign out", "Roster")
+from tests.test_pulse import Group, build_template, fill, make_group, staff
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def group(store: Store) -> Group:
 
 
 def now() -> dt.datetime:
-    # The pages use the wall clock, so windows are opened at the wall clock too.
+    # The page uses the wall clock, so windows are opened at the wall clock too.
     return dt.datetime.now()
 
 
@@ -71,234 +71,6 @@ def texts(at: AppTest | Any) -> list[str]:
 
 def page_text(at: AppTest | Any) -> str:
     return "\n".join(texts(at))
-
-
-def participant(store: Store, code: str | None = None) -> AppTest:
-    at = app_test("pages/pulse.py", store)
-    if code is not None:
-        at.query_params["code"] = code
-    return at.run()
-
-
-def type_code(at: AppTest, typed: str) -> AppTest:
-    at.text_input[0].input(typed)
-    return at.button[0].click().run()
-
-
-def answer_all(at: AppTest, skip: int | None = None) -> AppTest:
-    for index, radio in enumerate(at.radio):
-        if index != skip:
-            radio.set_value(radio.options and int(radio.options[-1].split()[0]))
-    return send(at)
-
-
-def send(at: AppTest) -> AppTest:
-    (button,) = [b for b in at.button if b.label == "Send my answers"]
-    return button.click().run()
-
-
-def shows_code_form(at: AppTest) -> bool:
-    return [t.label for t in at.text_input] == ["Code"] and [b.label for b in at.button] == [
-        "Continue"
-    ]
-
-
-# --------------------------------------------------------------------------- participant page
-
-
-def test_with_no_code_the_page_asks_for_one(store: Store) -> None:
-    at = participant(store)
-    assert not at.exception
-    assert [t.value for t in at.title] == ["Today's pulse"]
-    assert shows_code_form(at)
-    assert not at.radio
-    assert not at.error
-
-
-def test_a_wrong_typed_code_shows_the_generic_error_and_the_form_again(
-    store: Store, group: Group
-) -> None:
-    group.open(at=now())
-    at = type_code(participant(store), "ABCD-EFGH")
-    assert not at.exception
-    assert [e.value for e in at.error] == [GENERIC]
-    assert shows_code_form(at)
-    assert not at.radio
-
-
-def test_a_wrong_code_in_the_link_shows_the_generic_error_and_the_form(store: Store) -> None:
-    at = participant(store, "ABCDEFGH")
-    assert not at.exception
-    assert [e.value for e in at.error] == [GENERIC]
-    assert shows_code_form(at)
-
-
-def test_a_closed_code_in_the_link_reads_like_a_wrong_one(store: Store, group: Group) -> None:
-    code = group.open(at=now())
-    pulse.close_pulse(store, group.facilitator, group.session_id, now())
-    at = participant(store, code)
-    assert [e.value for e in at.error] == [GENERIC]
-    assert shows_code_form(at)
-
-
-def test_a_valid_room_code_shows_the_session_the_promise_and_one_question_each(
-    store: Store, group: Group
-) -> None:
-    code = group.open(at=now())
-    at = participant(store, code)
-    assert not at.exception
-    invitation = pulse.resolve_code(store, code, now())
-    assert [t.value for t in at.title] == [f"Session 1: {invitation.session_title}"]
-    (promise,) = [i.value for i in at.info]
-    assert re.search(r"at least 5 people", promise)
-    assert "No name, device or time is kept" in promise
-    assert "after the pulse closes" in promise and "voluntary" in promise
-    # Every point in full, one tap away, so the summary can stay short on a phone.
-    (details,) = at.expander
-    assert details.label == "What happens to my answers?"
-    full = details.markdown[0].value
-    for point in ("What is asked", "Who sees what", "Minimum group size", "random order"):
-        assert point in full, point
-    assert "no name, no device, no time" in full
-    assert [r.label for r in at.radio] == [
-        f"{n}. {item.text}" for n, (_, item) in enumerate(invitation.items, start=1)
-    ]
-    for radio, (instrument, _) in zip(at.radio, invitation.items, strict=True):
-        assert radio.value is None  # nothing is chosen for the participant
-        assert len(radio.options) == instrument.scale.max - instrument.scale.min + 1
-    assert not at.error
-
-
-def test_the_participant_page_shows_no_staff_links(store: Store, group: Group) -> None:
-    for at in (participant(store), participant(store, group.open(at=now()))):
-        assert not at.sidebar.children or not page_text(at.sidebar)
-        assert not at.get("page_link")
-        text = page_text(at)
-        for word in STAFF_WORDS:
-            assert word not in text, word
-        assert "Sign in" not in [t.value for t in at.title]
-
-
-def test_a_code_typed_loosely_in_the_form_leads_to_the_questions(
-    store: Store, group: Group
-) -> None:
-    code = group.open(at=now())
-    at = type_code(participant(store), f" {code[:4].lower()}-{code[4:]} ")
-    assert not at.exception
-    assert len(at.radio) == 9
-
-
-def test_answering_everything_stores_one_response_and_thanks(store: Store, group: Group) -> None:
-    at = answer_all(participant(store, group.open(at=now())))
-    assert not at.exception
-    assert [t.value for t in at.title] == ["Thank you"]
-    assert at.success
-    (receipt,) = [i.value for i in at.info]
-    assert "at least 5 people" in receipt
-    assert "without your name, device or the time" in receipt
-    assert "What is asked" not in page_text(at)
-    assert count(store, "responses", group.session_id) == 1
-    assert count(store, "answers", group.session_id) == 9
-    # A second visit in the same browser session: still thanked, and nothing is added.
-    at.run()
-    assert not at.exception
-    assert [t.value for t in at.title] == ["Thank you"]
-    assert not at.radio
-    assert count(store, "responses", group.session_id) == 1
-
-
-def test_the_chosen_options_are_stored(store: Store, group: Group) -> None:
-    code = group.open(at=now())
-    at = participant(store, code)
-    invitation = pulse.resolve_code(store, code, now())
-    raw = fill(invitation, 7)
-    for radio, (instrument, item) in zip(at.radio, invitation.items, strict=True):
-        radio.set_value(raw[pulse.answer_key(instrument, item)])
-    send(at)
-    (held,), _ = store.ballots.contents(group.session_id)
-    assert held.answers == {tuple(k.split("/")): v for k, v in raw.items()}
-
-
-@pytest.mark.parametrize("skip", [0, 8])
-def test_a_question_left_unanswered_is_skipped(store: Store, group: Group, skip: int) -> None:
-    at = answer_all(participant(store, group.open(at=now())), skip=skip)
-    assert not at.exception
-    assert not at.error
-    assert [t.value for t in at.title] == ["Thank you"]
-    assert count(store, "responses") == 1
-    assert count(store, "answers") == 8
-
-
-def test_a_full_room_gets_the_kind_message(store: Store, group: Group) -> None:
-    group.attendance(1)
-    code = group.open(at=now())
-    answer_all(participant(store, code))
-    at = answer_all(participant(store, code))
-    assert not at.exception
-    (message,) = [i.value for i in at.info]
-    assert "Everyone who was here today seems to have answered already" in message
-    assert not at.radio  # the form is gone, so nobody presses Send again
-    assert count(store, "responses") == 1
-
-
-def test_eight_wrong_codes_pause_the_form(store: Store, group: Group) -> None:
-    code = group.open(at=now())
-    at = participant(store)
-    for attempt in range(1, 8):
-        at = type_code(at, f"WRONG{attempt:03d}")
-        assert shows_code_form(at), attempt
-        assert not at.warning
-    at = type_code(at, "WRONG008")
-    assert not at.exception
-    assert any("Too many codes" in w.value for w in at.warning)
-    assert not at.text_input  # no form to type the next guess into
-    assert not at.button
-    at.run()
-    assert any("Too many codes" in w.value for w in at.warning)
-    assert not at.text_input
-    assert code  # the right code exists; the pause is what keeps a guesser out
-
-
-def test_a_code_typed_after_arriving_with_a_bad_link_is_used(store: Store, group: Group) -> None:
-    code = group.open(at=now())
-    at = participant(store, "OLDCODE1")
-    assert at.error
-    at = type_code(at, code)
-    assert not at.error
-    assert len(at.radio) == 9
-
-
-def test_a_busy_moment_shows_a_message_not_a_traceback(
-    store: Store, group: Group, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Another writer holds the pulse's ballot file past the wait: the phone is asked to send
-    again, and nothing is stored."""
-    monkeypatch.setattr(ballots, "LOCK_WAIT_SECONDS", 0.1)
-    at = participant(store, group.open(at=now()))
-    other = sqlite3.connect(store.ballots.path(group.session_id), isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        at = answer_all(at)
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
-    assert count(store, "responses") == 0
-    assert not at.exception
-    assert any("Send again" in e.value for e in at.error)
-
-
-def test_a_card_code_in_the_link_works_once(store: Store, group: Group) -> None:
-    group.open(at=now())
-    (card,) = pulse.make_cards(store, group.facilitator, group.session_id, 1, now())
-    at = answer_all(participant(store, card))
-    assert [t.value for t in at.title] == ["Thank you"]
-    # The card again: offered the questions and thanked like any card, so the page never tells
-    # whether a card was used; only the first answer counts.
-    again = participant(store, card)
-    assert not again.error and again.radio
-    again = answer_all(again)
-    assert [t.value for t in again.title] == ["Thank you"]
-    assert count(store, "responses") == 1
 
 
 # --------------------------------------------------------------------------- facilitator Pulse tab
