@@ -49,7 +49,7 @@ ONE_QUESTION = "One short question. You may skip it."
 QUESTIONS = "{count} short questions. Skip any you like."
 PROMISE = (
     "Your answers are anonymous: no name, device or time is kept. Staff see only the group's"
-    " averages, after the pulse closes, and only if at least {k} people answered."
+    " averages, and only if at least {k} people answered."
 )
 PROMISE_MORE = "What happens to my answers?"
 PROMISE_POINTS = (

@@ -2,9 +2,10 @@
 
 Starts the app on a fresh, seeded demo database in a temporary folder, signs in as each demo role
 and saves every page at laptop (1366 wide) and phone (390 wide) size as
-docs/screenshots/<page>-<laptop|phone>.png. The participant page is shot on an open pulse before
-and after answering (pulse-…, pulse-answered-…); the session page with its Pulse tab open, and
-the projector view it opens (projector-1280, at a projector's 1280 × 720).
+docs/screenshots/<page>-<laptop|phone>.png. The participant's pulse is shot on a phone on an open
+pulse, before and after answering (pulse-phone-questions, pulse-phone-thanks); the session page
+with its Pulse tab open, and the projector view it opens (projector-1280, at a projector's
+1280 × 720).
 
 Needs Debian's Chromium at /usr/bin/chromium (Playwright cannot download its own browsers here).
 """
@@ -35,6 +36,7 @@ PROJECTOR = {"width": 1280, "height": 720}  # the projector view is shot at this
 SIZES = {"laptop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 # Whole-page shots stop at these heights, so a long page stays a readable, small file.
 MAX_HEIGHT = {"laptop": 3000, "phone": 3400}
+PULSE_MAX_HEIGHT = 4400
 COHORT = "Thursday morning, Library"  # the demo cohort of Maya's that meets today
 FINISHED = "Tuesday evening, Northside"  # Maya's first, finished demo cohort: released results
 CODE = re.compile(r"\b([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})\b")
@@ -239,24 +241,37 @@ def projector_page(page: Page, out: Path) -> Path:
 
 
 def participant_pages(browser: Browser, url: str, out: Path, code: str) -> None:
-    """The pulse on a phone and on a laptop, before and after answering (each a new browser)."""
-    for size in SIZES:
-        context = browser.new_context(
-            viewport=SIZES[size], is_mobile=size == "phone", has_touch=size == "phone"
-        )
-        page = context.new_page()
-        open_page(page, f"{url}/pulse?code={code}")
-        groups = page.get_by_test_id("stForm").get_by_role("radiogroup")
-        expect(groups.first).to_be_visible(timeout=WAIT)
-        shoot(page, out, "pulse", size)
-        for index in range(groups.count()):
-            radios = groups.nth(index).get_by_role("radio")
-            choice = radios.nth(min(index % 3 + 1, radios.count() - 1))
-            choice.locator("xpath=ancestor::label[1]").click()
-        page.get_by_role("button", name="Send my answers").click()
-        expect(page.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
-        shoot(page, out, "pulse-answered", size)
-        context.close()
+    """The participant's pulse on a phone, a plain HTML page (pulse_page.py): the questions with
+    an answer chosen at each, then the thank-you (pulse-phone-questions, pulse-phone-thanks)."""
+    context = browser.new_context(viewport=SIZES["phone"], is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{url}/pulse?code={code}")
+    questions = page.locator("fieldset")
+    expect(questions.first).to_be_visible(timeout=WAIT)
+    for index in range(questions.count()):
+        choices = questions.nth(index).locator("label.pt:not(.skip)")
+        choices.nth(min(index % 3 + 1, choices.count() - 1)).click()
+    whole_page(page, out / "pulse-phone-questions.png")
+    page.get_by_role("button", name="Send my answers").click()
+    expect(page.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
+    whole_page(page, out / "pulse-phone-thanks.png")
+    context.close()
+
+
+def whole_page(page: Page, path: Path) -> None:
+    """A plain page scrolls the window itself: the shot takes it whole, down to its Send button
+    (a pulse of ten questions), up to PULSE_MAX_HEIGHT."""
+    height = int(page.evaluate("document.documentElement.scrollHeight"))
+    width = SIZES["phone"]["width"]
+    page.screenshot(
+        path=str(path),
+        type="png",
+        full_page=True,
+        clip={"x": 0, "y": 0, "width": width, "height": min(height, PULSE_MAX_HEIGHT)},
+    )
+    print(
+        f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {path.stat().st_size // 1024} kB"
+    )
 
 
 def main() -> int:
