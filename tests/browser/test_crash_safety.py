@@ -6,7 +6,8 @@ attendance save counts as acknowledged when its "Saved." message is seen, an ans
 "Thank you" page is. In the second burst a save and an answer are sent together and the server
 is killed with SIGKILL at once. Restarted on the same file, the server must answer its health
 route and draw the sign-in page; once stopped, `python -m program init` must succeed on the file;
-and the store must hold every acknowledged save and answer, and no half of anything.
+and the store must hold every acknowledged save and answer (the answers in the pulse's ballot
+file, none in the database until the pulse closes), and no half of anything.
 """
 
 from __future__ import annotations
@@ -218,18 +219,29 @@ def test_acknowledged_saves_and_answers_survive_kill_9(
         assert present - set(acked.present) <= {acked.in_flight_present}
         assert all(marks[ids[n]].status == Mark.PRESENT for n in present)
 
+        window = store.pulse_window(prepared.session_id)
+        assert window is not None and window.closed_at is None  # still open, as it was
+        assert window.cap == len(ROSTER)  # opened before attendance: the active roster
+        # An open pulse keeps its answers in its ballot file, none in the database.
+        during = store.row_counts()
+        for table in ("responses", "answers", "scores"):
+            assert during[table] == prepared.before[table], table
+        held = store.ballots.accepted(prepared.session_id)
+        print(
+            f"\n[crash] acknowledged: {len(acked.present)} present, {acked.answers} answers;"
+            f" stored: {len(present)} present, {held} answers"
+        )
+        assert acked.answers <= held <= acked.answers + acked.in_flight_answers
+
+        # Closing moves them in, whole: every response has all its answers and its scores.
+        maya = store.staff_user_by_username("maya")
+        assert maya is not None
+        pulse.close_pulse(store, maya, prepared.session_id, dt.datetime.now())
         after = store.row_counts()
         responses = after["responses"] - prepared.before["responses"]
         answers = after["answers"] - prepared.before["answers"]
-        print(
-            f"\n[crash] acknowledged: {len(acked.present)} present, {acked.answers} answers;"
-            f" stored: {len(present)} present, {responses} answers"
-        )
-        assert acked.answers <= responses <= acked.answers + acked.in_flight_answers
-        # Whole responses only: every stored response has all its answers and its scores.
+        assert responses == held
         assert answers == responses * prepared.items
-        assert responses <= len(present)  # the cap by attendance held through the crash
-        window = store.pulse_window(prepared.session_id)
-        assert window is not None and window.closed_at is None  # still open, as it was
+        assert not store.ballots.exists(prepared.session_id)
     finally:
         store.close()

@@ -1,9 +1,15 @@
-"""A pulse in a real browser: the facilitator opens it, six phones answer, the seventh is refused.
+"""A pulse in a real browser: six phones answer with the room code, then cards only, then a card.
 
-Maya's seeded "Thursday morning, Library" cohort meets today (its session 4). She marks six people
-present, opens the pulse and reads the room code off the page; six phone-sized browser contexts
-answer with it; a seventh is turned away kindly by the cap. A latecomer is then marked present and
-answers with a single-use card from the downloaded card sheet, which works once only.
+Maya's seeded "Thursday morning, Library" cohort meets today (its session 4). She marks seven
+people present and opens the pulse, which then takes at most seven answers; six phone-sized
+browser contexts answer with the room code read off the page. She makes one card from the
+downloaded card sheet: the room code now leads only to a request for a card, the card answers
+and fills the pulse ("Everyone present has answered"), and the same card again is offered the
+questions like any card and is turned away like any answer to a full pulse.
+
+Then the cards-only switch as the facilitator sees it (session 5, two people present): making
+cards takes the room code and QR code off the Pulse tab, a used card is thanked again but takes
+no place, and switching the room code back on brings the code and the QR code back.
 Screenshots of the participant page at phone size go to /tmp/pulse-shots/.
 """
 
@@ -16,6 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
+from program import pulse
 from program.demo import DEMO_PASSWORD
 from tests.browser.conftest import sign_in
 
@@ -30,6 +37,10 @@ ATTENDANCE = re.compile("^Attendance")
 CODE = re.compile(r"\b([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})\b")
 CARD = re.compile(r'class="code">([2-9A-HJKMNP-Z]{5}-[2-9A-HJKMNP-Z]{5})<')
 FULL = "Everyone who was here today seems to have answered already"
+CARDS_ONLY = "Today this group answers with printed cards"
+CARD_THANKS = "Each card counts once"
+EVERYONE = "Everyone present has answered."
+SWITCH = "Let people use the room code too"
 
 
 def main(page: Page):  # type: ignore[no-untyped-def]
@@ -123,51 +134,117 @@ def save_attendance(page: Page, present: range) -> None:
     expect(page.get_by_text("Saved.")).to_be_visible(timeout=WAIT)
 
 
-def facilitator_opens_the_pulse(page: Page, base_url: str) -> str:
-    """Maya marks six present, opens the pulse, and reads the room code; returns it."""
+def open_session_pulse(page: Page, base_url: str, number: int | None, present: range) -> str:
+    """Maya marks the members at these places present at a session of the Thursday cohort
+    (today's if `number` is None), opens its pulse, and reads the room code; returns it."""
     sign_in(page, base_url, "maya", DEMO_PASSWORD)
     page.goto(f"{base_url}/session")
     expect(page.get_by_role("heading", name="Run a session")).to_be_visible(timeout=WAIT)
     choose(page, "Cohort", COHORT)
     expect(page.get_by_text(f"{COHORT} · planned for")).to_be_visible(timeout=WAIT)
-    expect(main(page).get_by_role("combobox", name="Session", exact=True)).to_have_value(
-        re.compile(r"^4\b")
+    session = main(page).get_by_role("combobox", name="Session", exact=True)
+    if number is None:
+        expect(session).to_have_value(re.compile(r"^4\b"))
+    else:
+        choose(page, "Session", re.compile(rf"^{number}\b"))
+    shown = 4 if number is None else number
+    expect(page.get_by_role("heading", name=re.compile(rf"^Session {shown}: "))).to_be_visible(
+        timeout=WAIT
     )
-    save_attendance(page, range(PRESENT))
+    save_attendance(page, present)
 
     show_tab(page, "Pulse", "Open the pulse").get_by_role("button", name="Open the pulse").click()
     panel = show_tab(page, "Pulse", "Room code")
     expect(panel.get_by_text("not yet")).to_be_visible()
+    expect_room_code_shown(panel)
+    # The pulse takes one answer per person marked present when it opened.
+    people = len(present)
+    expect(
+        panel.get_by_text(re.compile(rf"^Closes by itself .*: {people} people\.$"))
+    ).to_be_visible()
     found = CODE.search(panel.inner_text())
     assert found, panel.inner_text()
     return found.group(1)
 
 
-def make_one_card(page: Page) -> str:
-    """Make a single card in the Pulse tab and read its code from the downloaded sheet."""
-    panel = show_tab(page, "Pulse", "Room code")
+def expect_room_code_shown(panel: Locator) -> None:
+    """The room code and its QR code, drawn (the browser decoded it to a real size)."""
+    expect(panel.get_by_text("Room code", exact=True)).to_be_visible(timeout=WAIT)
+    expect(panel.get_by_text("Scan to answer")).to_be_visible()
+    qr = panel.get_by_role("img").first
+    expect(qr).to_be_visible()
+    assert qr.evaluate("img => img.complete && img.naturalWidth") >= 200
+    assert CODE.search(panel.inner_text()), panel.inner_text()
+
+
+def expect_cards_only(panel: Locator) -> None:
+    """The "Cards only" note, and neither the room code nor its QR code."""
+    expect(panel.get_by_text("Cards only.", exact=True)).to_be_visible(timeout=WAIT)
+    expect(panel.get_by_text("Room code", exact=True)).to_have_count(0)
+    expect(panel.get_by_text("Scan to answer")).to_have_count(0)
+    expect(panel.get_by_role("img")).to_have_count(0)
+    assert not CODE.search(panel.inner_text()), panel.inner_text()
+
+
+def make_cards(page: Page, count: int) -> list[str]:
+    """Make cards in the Pulse tab and read their codes from the downloaded sheet."""
+    panel = show_tab(page, "Pulse", "Single-use cards (and paper answers)")
     panel.get_by_text("Single-use cards (and paper answers)").click()
-    count = panel.get_by_label("How many cards")
-    count.fill("1")
-    count.press("Enter")
-    expect(count).to_have_value("1")
+    field = panel.get_by_label("How many cards")
+    expect(field).to_be_visible(timeout=WAIT)
+    field.fill(str(count))
+    field.press("Enter")
+    expect(field).to_have_value(str(count))
+    settle(page)
     panel.get_by_role("button", name="Make cards").click()
     download_button = panel.get_by_role("button", name=re.compile("Download the card sheet"))
     expect(download_button).to_be_visible(timeout=WAIT)
+    settle(page)
     with page.expect_download() as info:
         download_button.click()
     sheet = Path(info.value.path()).read_text(encoding="utf-8")
     codes = CARD.findall(sheet)
-    assert len(codes) == 1, codes
-    assert sheet.count("<svg") == 1
-    return codes[0]
+    assert len(codes) == count, codes
+    assert sheet.count("<svg") == count
+    return codes
 
 
-def test_six_phones_answer_the_seventh_is_refused_and_a_card_works_once(
+def answer_with(browser: Browser, base_url: str, code: str, shot: str = "") -> Page:
+    """A new phone opens the link of `code`, answers every question and sends; returns the page
+    it was left on, whose context the caller closes (page.context)."""
+    context, page = phone(browser)
+    try:
+        open_pulse_page(page, base_url, code)
+        expect(page.get_by_role("heading", name=re.compile(r"^Session \d+: "))).to_be_visible()
+        answer_everything(page)
+        send(page)
+        expect(
+            page.get_by_role("heading", name="Thank you").or_(page.get_by_text(FULL))
+        ).to_be_visible(timeout=WAIT)
+        if shot:
+            shoot(page, shot)
+    except BaseException:
+        context.close()
+        raise
+    return page
+
+
+def refused_for_cards_only(browser: Browser, base_url: str, code: str, shot: str = "") -> None:
+    context, page = phone(browser)
+    try:
+        open_pulse_page(page, base_url, code)
+        expect(page.get_by_text(CARDS_ONLY)).to_be_visible(timeout=WAIT)
+        expect(page.get_by_role("radiogroup")).to_have_count(0)
+        if shot:
+            shoot(page, shot)
+    finally:
+        context.close()
+
+
+def test_six_phones_answer_then_cards_only_and_a_card_fills_the_pulse(
     browser: Browser, page: Page, base_url: str
 ) -> None:
-    code = facilitator_opens_the_pulse(page, base_url)
-    card = make_one_card(page)
+    code = open_session_pulse(page, base_url, None, range(PRESENT + 1))
 
     for number in range(1, PRESENT + 1):
         context, phone_page = phone(browser)
@@ -189,38 +266,78 @@ def test_six_phones_answer_the_seventh_is_refused_and_a_card_works_once(
         finally:
             context.close()
 
-    context, seventh = phone(browser)
-    try:
-        open_pulse_page(seventh, base_url, code)
-        answer_everything(seventh)
-        send(seventh)
-        expect(seventh.get_by_text(FULL)).to_be_visible(timeout=WAIT)
-        expect(seventh.get_by_role("heading", name="Thank you")).to_have_count(0)
-        shoot(seventh, "4-refused-full")
-    finally:
-        context.close()
-
     # The facilitator now sees "yes", never a number (the tab refreshes by itself every 20 s).
     panel = show_tab(page, "Pulse", "Room code")
     expect(panel.get_by_text("Enough responses to report:")).to_contain_text("yes", timeout=30_000)
     assert not re.search(r"\b6\s+(responses|answers|answered)", panel.inner_text(), re.I)
 
-    # A latecomer is marked present and answers with the card; the card then works no more.
-    save_attendance(page, range(PRESENT, PRESENT + 1))
-    context, card_phone = phone(browser)
+    # One card for the seventh person: the room code is switched off at once.
+    (card,) = make_cards(page, 1)
+    expect_cards_only(page.get_by_role("tabpanel", name="Pulse"))
+    refused_for_cards_only(browser, base_url, code, "4-cards-only")
+
+    # The card answers, is thanked, and fills the pulse.
+    answered = answer_with(browser, base_url, card, "5-card-thank-you")
     try:
-        open_pulse_page(card_phone, base_url, card)
-        answer_everything(card_phone)
-        send(card_phone)
-        expect(card_phone.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
+        expect(answered.get_by_role("heading", name="Thank you")).to_be_visible()
+        expect(answered.get_by_text(CARD_THANKS)).to_be_visible()
     finally:
-        context.close()
+        answered.context.close()
+    panel = show_tab(page, "Pulse", "Cards only.")
+    expect(panel.get_by_text(EVERYONE)).to_be_visible(timeout=30_000)
+    expect(panel.get_by_text("Enough responses to report:")).to_have_count(0)
+    assert not re.search(r"\b7\s+(responses|answers|answered)", panel.inner_text(), re.I)
+
+    # The same card again is offered the questions like any card (nothing tells it was used),
+    # and hears what any answer to a full pulse hears; it adds nothing.
+    again = answer_with(browser, base_url, card, "6-card-again-full")
+    try:
+        expect(again.get_by_text(FULL)).to_be_visible()
+        expect(again.get_by_role("heading", name="Thank you")).to_have_count(0)
+    finally:
+        again.context.close()
+    panel = show_tab(page, "Pulse", "Cards only.")
+    expect(panel.get_by_text(EVERYONE)).to_be_visible()
+
+
+def test_cards_switch_the_room_code_off_until_the_facilitator_switches_it_on(
+    browser: Browser, page: Page, base_url: str
+) -> None:
+    code = open_session_pulse(page, base_url, 5, range(2))  # the pulse takes two answers
+
+    # Making cards takes the room code and its QR code off the tab, and off people's phones.
+    first, second = make_cards(page, 2)
+    panel = page.get_by_role("tabpanel", name="Pulse")
+    expect_cards_only(panel)
+    switch = panel.get_by_role("switch", name=SWITCH, exact=True)
+    expect(switch).not_to_be_checked()
+    refused_for_cards_only(browser, base_url, code)
+
+    # A used card is thanked again like a new one, but takes no place: the other card still gets
+    # the second and last place.
+    for card in (first, first, second):
+        answered = answer_with(browser, base_url, card)
+        try:
+            expect(answered.get_by_role("heading", name="Thank you")).to_be_visible()
+            expect(answered.get_by_text(CARD_THANKS)).to_be_visible()
+        finally:
+            answered.context.close()
+    panel = show_tab(page, "Pulse", "Cards only.")
+    expect(panel.get_by_text(EVERYONE)).to_be_visible(timeout=30_000)
+
+    # The facilitator lets the room code work again: the code and the QR code come back.
+    panel.get_by_text(SWITCH).click()
+    panel = show_tab(page, "Pulse", "Room code")
+    expect_room_code_shown(panel)
+    expect(panel.get_by_text("Cards only.", exact=True)).to_have_count(0)
+    expect(panel.get_by_role("switch", name=SWITCH, exact=True)).to_be_checked()
+    found = CODE.search(panel.inner_text())
+    assert found and found.group(1) == code, panel.inner_text()
     context, again = phone(browser)
     try:
-        open_pulse_page(again, base_url, card)
-        expect(again.get_by_text("This card has been used already")).to_be_visible(timeout=WAIT)
-        expect(again.get_by_role("radiogroup")).to_have_count(0)
-        shoot(again, "5-card-used")
+        open_pulse_page(again, base_url, code)
+        expect(again.get_by_role("heading", name=re.compile(r"^Session 5: "))).to_be_visible()
+        expect(again.get_by_text(CARDS_ONLY)).to_have_count(0)
     finally:
         context.close()
 
@@ -239,22 +356,14 @@ def test_the_code_form_at_phone_size(browser: Browser, base_url: str) -> None:
             timeout=WAIT
         )
         shoot(page, "0-wrong-code")
+        # A card code with one wrong letter is caught by its check letter.
+        card = pulse.new_card_code()
+        wrong = pulse.ALPHABET[(pulse.ALPHABET.index(card[0]) + 1) % len(pulse.ALPHABET)]
+        page.get_by_label("Code").fill(pulse.format_code(wrong + card[1:]))
+        page.get_by_role("button", name="Continue").click()
+        expect(page.get_by_text("That card code has a typing mistake")).to_be_visible(timeout=WAIT)
     finally:
         context.close()
-
-
-def open_pulse_of_session(page: Page, base_url: str, number: int) -> str:
-    """Maya opens the pulse of another session of the Thursday cohort; returns its room code."""
-    sign_in(page, base_url, "maya", DEMO_PASSWORD)
-    page.goto(f"{base_url}/session")
-    expect(page.get_by_role("heading", name="Run a session")).to_be_visible(timeout=WAIT)
-    choose(page, "Cohort", COHORT)
-    choose(page, "Session", re.compile(rf"^{number}\b"))
-    show_tab(page, "Pulse", "Open the pulse").get_by_role("button", name="Open the pulse").click()
-    panel = show_tab(page, "Pulse", "Room code")
-    found = CODE.search(panel.inner_text())
-    assert found, panel.inner_text()
-    return found.group(1)
 
 
 def test_saving_attendance_keeps_the_attendance_tab_open(page: Page, base_url: str) -> None:
