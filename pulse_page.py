@@ -211,11 +211,13 @@ async def pulse_route(request: Request) -> Response:
     except Exception:
         # The traceback goes to the server's console; the phone gets a plain apology.
         log.exception("The pulse page failed")
+        message = (
+            participant.SOMETHING_WENT_WRONG_SENDING
+            if request.method == "POST"
+            else participant.SOMETHING_WENT_WRONG
+        )
         return render(
-            "pulse/notice.html",
-            500,
-            title=participant.SOMETHING_WENT_WRONG_TITLE,
-            message=participant.SOMETHING_WENT_WRONG,
+            "pulse/notice.html", 500, title=participant.SOMETHING_WENT_WRONG_TITLE, message=message
         )
 
 

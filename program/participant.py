@@ -102,7 +102,11 @@ CLOSED_TITLE = "This pulse has closed"
 CLOSED_MESSAGE = CLOSED  # the store refuses an answer after close with it
 SOMETHING_WENT_WRONG_TITLE = "Something went wrong"
 SOMETHING_WENT_WRONG = (
-    "Something went wrong on our side, and your answers may not have been sent. Please go back"
+    "Something went wrong on our side. Please try again in a moment. If it happens again, tell"
+    " your facilitator."
+)
+SOMETHING_WENT_WRONG_SENDING = (
+    "Something went wrong on our side, and your answers may not have been kept. Please go back"
     " and press Send again. If it happens again, tell your facilitator."
 )
 

@@ -10,9 +10,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gzip
+import json
+import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 import warnings
 from collections.abc import Iterator
@@ -37,6 +41,7 @@ from headers import POLICY, SecurityHeaders
 from program import participant, pulse
 from program.settings import get_settings
 from program.store import Store, ballots
+from tests.conftest import ROOT
 from tests.test_pulse import GENERIC, Group, build_template, count, make_group
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")
@@ -569,7 +574,12 @@ def test_an_unexpected_failure_shows_an_apology_not_a_traceback(
     reply = send(http, page, choose(page))
     assert reply.status == 500
     assert reply.h1 == [participant.SOMETHING_WENT_WRONG_TITLE]
+    assert participant.SOMETHING_WENT_WRONG_SENDING in reply.text
     assert "secret internals" not in reply.html and "Traceback" not in reply.html
+    monkeypatch.setattr(pulse, "resolve_code", broken)
+    looked = visit(http, "ABCDEFGH")
+    assert looked.status == 500 and participant.SOMETHING_WENT_WRONG in looked.text
+    assert "secret internals" not in looked.html
 
 
 # --------------------------------------------------------------------------- wrong codes
@@ -745,3 +755,54 @@ def test_curriculum_wording_is_shown_as_text(
     assert "<img" not in page.html and "<script>alert" not in page.html
     assert "&lt;img src=&#34;http://evil.test/x.png&#34;&gt; **bold**" in page.html
     assert page.h1 == [f"Session 1: {hostile}"]
+
+
+# The whole app, Streamlit included, in a process of its own: starting Streamlit's runtime leaves
+# a process-wide singleton behind that other tests here (AppTest) should not meet.
+_REAL_APP = """
+import datetime as dt, json, sys, warnings
+warnings.filterwarnings("ignore")
+from starlette.testclient import TestClient
+from program.store import Store
+from tests.test_pulse import build_template, make_group
+import shutil, pathlib
+database = pathlib.Path(sys.argv[1])
+shutil.copyfile(build_template(database.parent), database)
+store = Store(database)
+code = make_group(store).open(at=dt.datetime.now())
+store.close()
+import app
+out = {}
+with TestClient(app.app, follow_redirects=False) as http:
+    for name, path in (("form", "/pulse"), ("questions", "/pulse?code=" + code), ("home", "/")):
+        reply = http.get(path)
+        out[name] = {"status": reply.status_code, "headers": dict(reply.headers),
+                     "start": reply.text[:200], "radios": reply.text.count('type="radio"')}
+print(json.dumps(out))
+"""
+
+
+def test_the_real_app_serves_the_plain_page_at_pulse_before_streamlit(tmp_path: Path) -> None:
+    """app.py's st.App lists ROUTES before Streamlit's own routes, so /pulse is ours (with the
+    security headers, no cookie, not stored) while every other path is still Streamlit's."""
+    database = tmp_path / "real.duckdb"
+    done = subprocess.run(
+        [sys.executable, "-c", _REAL_APP, str(database)],
+        cwd=ROOT,
+        env={**os.environ, "PROGRAM_DATABASE": str(database)},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    for name in ("form", "questions"):
+        reply = seen[name]
+        assert reply["status"] == 200, name
+        assert reply["start"].startswith('<!doctype html>\n<html lang="en" dir="ltr">'), name
+        assert reply["headers"]["content-security-policy"] == POLICY, name
+        assert reply["headers"]["cache-control"] == "no-store", name
+        assert "set-cookie" not in reply["headers"], name
+    assert seen["form"]["radios"] == 0
+    assert seen["questions"]["radios"] == 9 * 1 + 5 * 6 + 7 + 3 * 11
+    assert seen["home"]["status"] == 200 and "Streamlit" in seen["home"]["start"]
