@@ -274,6 +274,8 @@ def test_a_room_code_in_the_link_shows_the_session_the_promise_and_every_questio
         assert values[-1] == pulse.PREFER_NOT_TO_SAY
     assert page.checked() == {}  # nothing is chosen for the participant
     assert len(page.fieldsets) == page.legends == 9
+    # Each question is a radio group named by its legend, for screen readers.
+    assert page.html.count('role="radiogroup"') == 9
     # Each instrument's recall period is said once, above its questions.
     assert page.html.count("<h2>Over the last two weeks</h2>") == 1
     assert page.html.count("<h2>In the past seven days</h2>") == 1
