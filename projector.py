@@ -6,7 +6,9 @@ else (no names, no counts, no controls). It reloads itself every REFRESH_SECONDS
 pulse: room code switched off (cards only), closed. Closing stays in the runner's tab.
 
 Staff only: the signed sign-in cookie (as routes.py reads it) must name a live session of one of
-the facilitators of the session's cohort; anyone else gets a plain 403 page. The security headers
+the facilitators of the session's cohort, or the link must carry the key the Pulse tab made for
+this opening of the pulse (for staff signed in with their organisation, who have no cookie of
+ours); anyone else gets a plain 403 page. The security headers
 of headers.py are added to this response like every other (app.py's middleware): the page loads
 nothing, its one style sheet is inline and the QR code is inline SVG.
 """
@@ -25,6 +27,7 @@ from starlette.routing import Route
 import ui
 from program import auth, pulse
 from program.errors import ProgramError
+from program.models import PulseWindow
 
 REFRESH_SECONDS = 30
 NO_STORE = {"Cache-Control": "no-store"}
@@ -50,14 +53,26 @@ class View:
 
 
 def _view(request: Request) -> View:
-    """Who is asking and what they may see (runs in a worker thread: it reads the store)."""
+    """Who is asking and what they may see (runs in a worker thread: it reads the store).
+
+    Either the sign-in cookie of one of the cohort's facilitators, or the key the Pulse tab put in
+    the link (pulse.projector_key): people signed in with their organisation have no cookie of
+    ours, and the page shows only what the room's screen shows anyway."""
     store, settings = ui.store(), ui.settings()
+    secret = auth.session_secret(settings)
+    session = request.query_params.get("session", "")
+    key = request.query_params.get("key", "")
+    if key and session.isdigit() and len(session) <= 18:
+        pulse.close_due(store, dt.datetime.now())
+        window = store.pulse_window(int(session))
+        if window is not None and pulse.projector_key_matches(secret, window, key):
+            return _window_view(request, window, window.is_open(dt.datetime.now()))
+        return View("refused")
     cookie = request.cookies.get(auth.COOKIE_NAME)
-    token = auth.read_cookie(cookie, auth.session_secret(settings)) if cookie else None
+    token = auth.read_cookie(cookie, secret) if cookie else None
     viewer = auth.resolve_session(store, settings, token) if token else None
     if viewer is None:
         return View("guest")
-    session = request.query_params.get("session", "")
     if not session.isdigit() or len(session) > 18:
         return View("refused")
     try:
@@ -66,15 +81,18 @@ def _view(request: Request) -> View:
         status = pulse.pulse_status(store, viewer, int(session), dt.datetime.now())
     except ProgramError:
         return View("refused")
-    window = status.window
     if not status.has_questions:
         return View("no-questions")
-    if window is None:
+    if status.window is None:
         return View("not-open")
-    if not status.is_open:
+    return _window_view(request, status.window, status.is_open)
+
+
+def _window_view(request: Request, window: PulseWindow, is_open: bool) -> View:
+    if not is_open:
         return View("closed")
-    base = pulse.base_address(settings.base_url, str(request.url)) or "http://localhost"
-    if status.cards_only:
+    base = pulse.base_address(ui.settings().base_url, str(request.url)) or "http://localhost"
+    if not window.takes_room_code:
         return View("cards", address=pulse.short_address(base))
     code = window.room_code or ""
     return View(

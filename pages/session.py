@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 import ui
-from program import cards, pulse, session_runner
+from program import auth, cards, pulse, session_runner
 from program.errors import Conflict, ProgramError
 from program.models import AttendanceMark, Mark, Role, SessionStatus
 
@@ -194,7 +194,8 @@ def pulse_panel(session_id: int) -> None:
     # Opens in a new tab: the runner, with "Close the pulse", stays where it was.
     st.link_button(
         "Show on the projector",
-        f"/pulse/show?session={session_id}",
+        f"/pulse/show?session={session_id}"
+        f"&key={pulse.projector_key(auth.session_secret(ui.settings()), window)}",
         icon=":material/present_to_all:",
         help="A full-screen page with only the room code, the QR code and the address, for the"
         " room's screen. It follows the pulse by itself: cards only, closed.",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import io
 import ipaddress
 import re
@@ -136,6 +137,18 @@ def phones_cannot_reach(base: str) -> bool:
     except ValueError:
         return False
     return address.is_loopback or address.is_unspecified
+
+
+def projector_key(secret: bytes, window: PulseWindow) -> str:
+    """The key in a projector-view link: it opens the view of this one opening of this pulse
+    without a sign-in cookie (single sign-on leaves none), and shows only what the room's screen
+    shows anyway: the room code, its QR code and the address."""
+    message = f"projector:{window.session_id}:{window.opened_at.isoformat()}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:32]
+
+
+def projector_key_matches(secret: bytes, window: PulseWindow, key: str) -> bool:
+    return hmac.compare_digest(projector_key(secret, window), key)
 
 
 def qr_png(link: str, scale: int = 10) -> bytes:

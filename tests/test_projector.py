@@ -324,6 +324,32 @@ def test_the_pulse_tab_links_to_the_projector_view_and_keeps_close(
     at = opener.click().run()
     assert not at.exception
     (link,) = [b for b in at.link_button if b.label == "Show on the projector"]
-    assert link.proto.url == f"/pulse/show?session={group.session_id}"
+    window = store.pulse_window(group.session_id)
+    assert window is not None
+    key = pulse.projector_key(auth.session_secret(get_settings()), window)
+    assert link.proto.url == f"/pulse/show?session={group.session_id}&key={key}"
     # The runner keeps its own controls: closing is still here.
     assert [b.label for b in at.button if b.label == "Close the pulse"] == ["Close the pulse"]
+
+
+def test_the_key_in_the_runners_link_opens_the_view_without_a_cookie(
+    store: Store, group: Group
+) -> None:
+    """Staff signed in with their organisation have no cookie of ours: the link's key is enough,
+    for this opening of this pulse only."""
+    group.open(at=dt.datetime.now())
+    window = store.pulse_window(group.session_id)
+    assert window is not None
+    key = pulse.projector_key(auth.session_secret(get_settings()), window)
+    with TestClient(APP, base_url=LAN) as http:
+        ok = http.get("/pulse/show", params={"session": group.session_id, "key": key})
+        assert ok.status_code == 200
+        assert pulse.format_code(window.room_code or "") in ok.text
+        for wrong in (key[:-1] + ("0" if key[-1] != "0" else "1"), "", "x" * 32):
+            refused = http.get("/pulse/show", params={"session": group.session_id, "key": wrong})
+            assert refused.status_code == 403
+            assert pulse.format_code(window.room_code or "") not in refused.text
+        other = group.session(2)
+        group.open(other, at=dt.datetime.now())
+        elsewhere = http.get("/pulse/show", params={"session": other, "key": key})
+        assert elsewhere.status_code == 403
