@@ -89,20 +89,15 @@ async def look_up(request: Request, code: str, at: dt.datetime) -> pulse.Invitat
     counts against its client (program.participant.WrongCodes)."""
     client = client_of(request)
     throttle = participant.WRONG_CODES
-    if not throttle.attempt(client, at):
+    if throttle.paused(client, at):
         return paused()
     try:
         invitation = await run_in_threadpool(pulse.resolve_code, ui.store(), code, at)
     except PulseUnavailable as exc:
-        if str(exc) != pulse.NO_OPEN_PULSE:
-            throttle.right(client, at)  # a typo the check letter caught, or a cards-only day
-        elif throttle.paused(client, at):
+        # A typo the check letter caught, or a room code on a cards-only day, is no guess.
+        if str(exc) == pulse.NO_OPEN_PULSE and throttle.wrong(client, at):
             return paused()
         return code_form(str(exc))
-    except BaseException:
-        throttle.right(client, at)
-        raise
-    throttle.right(client, at)
     return invitation
 
 

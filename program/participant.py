@@ -497,7 +497,7 @@ class FormTokens:
 
 # --------------------------------------------------------------------------- wrong codes
 
-WRONG_CODE_LIMIT = 10  # a room of people mistyping the room code now and then stays well under
+WRONG_CODE_LIMIT = 30  # a hall's phones share one address: their typing mistakes add up
 WRONG_CODE_WITHIN = dt.timedelta(minutes=10)
 WRONG_CODE_PAUSE = dt.timedelta(minutes=2)  # PAUSED says "a couple of minutes"
 MAX_CLIENTS = 100_000
@@ -505,22 +505,19 @@ MAX_CLIENTS = 100_000
 
 @dataclass
 class _Client:
-    attempts: list[dt.datetime] = field(default_factory=list)
+    wrong: list[dt.datetime] = field(default_factory=list)
     paused_until: dt.datetime | None = None
 
 
 class WrongCodes:
     """How many codes leading nowhere a client sent lately, and whether it must wait.
 
-    An attempt is counted as wrong before its code is looked up, and given back if the code was
-    right (or was no guess: a typo the check letter caught, a room code on a cards-only day), so
-    codes sent all at once cannot slip past the limit. The `limit`-th wrong code within `within`
+    Only codes that led nowhere count, after they were looked up: a whole room loading the page
+    at once from one hall's Wi-Fi (one address) must never be paused for being many. A burst of
+    guesses sent at the same moment is therefore counted when it has been looked up, not before;
+    that costs nothing in safety, since a room code is one of 31^8 and a card one of 31^9, and
+    this pause only makes guessing slower still. The `limit`-th wrong code within `within`
     pauses the client for `pause`; after the pause it starts again from nothing.
-
-    Card codes that are right are not worth guessing (31^9 possibilities, a few dozen open at a
-    time) and room codes neither; this only makes trying them through the page slower still.
-    Clients sharing one address (a hall's Wi-Fi) share the count, hence a limit well above
-    what typing mistakes reach.
     """
 
     def __init__(
@@ -549,8 +546,8 @@ class WrongCodes:
             return None
         if entry.paused_until is not None and entry.paused_until <= at:
             entry.paused_until = None
-            entry.attempts.clear()
-        entry.attempts = [t for t in entry.attempts if at - t < self.within]
+            entry.wrong.clear()
+        entry.wrong = [t for t in entry.wrong if at - t < self.within]
         return entry
 
     def paused(self, client: str, at: dt.datetime) -> bool:
@@ -558,36 +555,20 @@ class WrongCodes:
             entry = self._current(self._hash(client), at)
             return entry is not None and entry.paused_until is not None
 
-    def attempt(self, client: str, at: dt.datetime) -> bool:
-        """Count one code as wrong in advance; False (and nothing counted) if the client must
-        wait."""
+    def wrong(self, client: str, at: dt.datetime) -> bool:
+        """Count one code that led nowhere; True if the client must now wait."""
         key = self._hash(client)
         with self._lock:
             entry = self._current(key, at)
-            if entry is not None and entry.paused_until is not None:
-                return False
             if entry is None:
                 entry = self._clients[key] = _Client()
-            entry.attempts.append(at)
-            if len(entry.attempts) >= self.limit:
+            entry.wrong.append(at)
+            if len(entry.wrong) >= self.limit and entry.paused_until is None:
                 entry.paused_until = at + self.pause
             self._clients.move_to_end(key)
             while len(self._clients) > self._max_clients:
                 self._clients.popitem(last=False)
-            return True
-
-    def right(self, client: str, at: dt.datetime) -> None:
-        """Give back the attempt counted in advance: the code was no wrong guess."""
-        key = self._hash(client)
-        with self._lock:
-            entry = self._clients.get(key)
-            if entry is None or not entry.attempts:
-                return
-            entry.attempts.pop()
-            if len(entry.attempts) < self.limit:
-                entry.paused_until = None
-            if not entry.attempts:
-                del self._clients[key]
+            return entry.paused_until is not None
 
     def clear(self) -> None:
         with self._lock:
