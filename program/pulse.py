@@ -353,16 +353,18 @@ def resolve_code(store: Store, typed: str, at: dt.datetime) -> Invitation:
         window = store.pulse_window_by_card(hashed)
     if window is None or not window.is_open(at):
         raise PulseUnavailable(NO_OPEN_PULSE)
-    record = store.session(window.session_id)
-    cohort = store.cohort(record.cohort_id)
-    bundle = store.curriculum_bundle(cohort.curriculum_version_id)
+    context = store.invitation_context(window.session_id)
+    if context is None:
+        raise PulseUnavailable(NO_OPEN_PULSE)
+    number, version_id, content_hash, k = context
+    bundle = store.bundle_by_hash(version_id, content_hash)
     return Invitation(
-        session_id=record.id,
-        window_key=f"{record.id}:{window.opened_at.isoformat()}",
-        session_number=record.number,
-        session_title=bundle.curriculum.session(record.number).title,
-        items=bundle.pulse_items(record.number),
-        min_cell_size=store.program(cohort.program_id).min_cell_size,
+        session_id=window.session_id,
+        window_key=f"{window.session_id}:{window.opened_at.isoformat()}",
+        session_number=number,
+        session_title=bundle.curriculum.session(number).title,
+        items=bundle.pulse_items(number),
+        min_cell_size=k,
         closes_at=window.closes_at,
         card_hash=hashed,
     )

@@ -106,10 +106,26 @@ class CurriculumQueries(StoreBase):
         return self._version(row)
 
     def curriculum_bundle(self, version_id: int) -> CurriculumBundle:
-        row = self._one("SELECT body FROM curriculum_versions WHERE id = ?", [version_id])
+        row = self._one("SELECT content_hash FROM curriculum_versions WHERE id = ?", [version_id])
         if row is None:
             raise NotFound(f"No curriculum version with id {version_id}.")
-        return CurriculumBundle.model_validate_json(row[0])
+        return self.bundle_by_hash(version_id, row[0])
+
+    def bundle_by_hash(self, version_id: int, content_hash: str) -> CurriculumBundle:
+        """A version's bundle, parsed once per process: a version never changes, and its content
+        hash names exactly what it holds (a restore that brings other content under the same id
+        brings another hash). The participant page asks for it on every visit."""
+        cache: dict[tuple[int, str], CurriculumBundle] = self.__dict__.setdefault("_bundles", {})
+        found = cache.get((version_id, content_hash))
+        if found is None:
+            row = self._one(
+                "SELECT body FROM curriculum_versions WHERE id = ? AND content_hash = ?",
+                [version_id, content_hash],
+            )
+            if row is None:
+                raise NotFound(f"No curriculum version with id {version_id}.")
+            found = cache[(version_id, content_hash)] = CurriculumBundle.model_validate_json(row[0])
+        return found
 
     def curriculum_source(self, version_id: int) -> tuple[str, str]:
         """The file name and text of a version exactly as it was loaded."""

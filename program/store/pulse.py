@@ -427,6 +427,19 @@ class PulseQueries(StoreBase):
             entry.error = error
             entry.done = True
 
+    def invitation_context(self, session_id: int) -> tuple[int, int, str, int] | None:
+        """What a participant's invitation needs besides the window, in one query: the session's
+        number, its cohort's curriculum version and that version's content hash, and the
+        program's minimum group size. The participant page asks on every visit."""
+        row = self._one(
+            "SELECT s.number, v.id, v.content_hash, p.min_cell_size FROM sessions s"
+            " JOIN cohorts c ON c.id = s.cohort_id"
+            " JOIN curriculum_versions v ON v.id = c.curriculum_version_id"
+            " JOIN programs p ON p.id = c.program_id WHERE s.id = ?",
+            [session_id],
+        )
+        return (int(row[0]), int(row[1]), str(row[2]), int(row[3])) if row else None
+
     def pulse_cap(self, session_id: int) -> int:
         """The cap a pulse opening now would get."""
         row = self._one(_CAP, {"session": session_id})
