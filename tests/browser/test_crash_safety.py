@@ -26,7 +26,7 @@ from program.models import Mark
 from program.settings import Settings
 from program.store import Store
 from scripts.appserver import CHROMIUM, Server, healthy, run_program, seed_demo
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import answer_every_question, send_answers, sign_in
 from tests.browser.test_journeys import WAIT, choose, phone, settle, show_tab
 
 pytestmark = pytest.mark.browser
@@ -109,17 +109,12 @@ def ready_phone(browser: Browser, url: str, code: str) -> tuple[BrowserContext, 
     """A phone on the pulse with every question answered, not sent yet."""
     context, page = phone(browser)
     page.goto(f"{url}/pulse?code={code}")
-    groups = page.get_by_test_id("stForm").get_by_role("radiogroup")
-    expect(groups.first).to_be_visible(timeout=WAIT)
-    for index in range(groups.count()):
-        first = groups.nth(index).get_by_role("radio").first
-        first.locator("xpath=ancestor::label[1]").click()
-        expect(first).to_be_checked()
+    answer_every_question(page)
     return context, page
 
 
 def send(page: Page) -> None:
-    page.get_by_role("button", name="Send my answers").click()
+    send_answers(page)
 
 
 def thanked(page: Page) -> None:

@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from program import pulse
 from program.demo import DEMO_PASSWORD
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import answer_every_question, send_answers, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -57,10 +57,10 @@ def choose(page: Page, label: str, option: str | re.Pattern[str]) -> None:
 
 
 def shoot(page: Page, name: str) -> None:
-    """The phone screen as seen, and the whole page at phone width (Streamlit scrolls inside)."""
+    """The phone screen as seen, and the whole page at phone width."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"))
-    height = int(page.get_by_test_id("stMain").evaluate("e => e.scrollHeight"))
+    height = int(page.evaluate("() => document.documentElement.scrollHeight"))
     page.set_viewport_size({"width": PHONE["width"], "height": min(height + 60, 8000)})
     page.screenshot(path=str(SHOTS / f"{name}-whole.png"))
     page.set_viewport_size(PHONE)
@@ -76,23 +76,6 @@ def phone(browser: Browser) -> tuple[BrowserContext, Page]:
 def open_pulse_page(page: Page, base_url: str, code: str) -> None:
     page.goto(f"{base_url}/pulse?code={code}")
     expect(page.get_by_role("heading", level=1)).to_be_visible(timeout=WAIT)
-
-
-def answer_everything(page: Page) -> int:
-    """Choose the first option of every question; return how many questions there were."""
-    form = page.get_by_test_id("stForm")
-    groups = form.get_by_role("radiogroup")
-    expect(groups.first).to_be_visible(timeout=WAIT)
-    total = groups.count()
-    for index in range(total):
-        group = groups.nth(index)
-        group.get_by_role("radio").first.check(force=True)
-        expect(group.get_by_role("radio").first).to_be_checked()
-    return total
-
-
-def send(page: Page) -> None:
-    page.get_by_role("button", name="Send my answers").click()
 
 
 def settle(page: Page) -> None:
@@ -216,8 +199,8 @@ def answer_with(browser: Browser, base_url: str, code: str, shot: str = "") -> P
     try:
         open_pulse_page(page, base_url, code)
         expect(page.get_by_role("heading", name=re.compile(r"^Session \d+: "))).to_be_visible()
-        answer_everything(page)
-        send(page)
+        answer_every_question(page)
+        send_answers(page)
         expect(
             page.get_by_role("heading", name="Thank you").or_(page.get_by_text(FULL))
         ).to_be_visible(timeout=WAIT)
@@ -234,7 +217,7 @@ def refused_for_cards_only(browser: Browser, base_url: str, code: str, shot: str
     try:
         open_pulse_page(page, base_url, code)
         expect(page.get_by_text(CARDS_ONLY)).to_be_visible(timeout=WAIT)
-        expect(page.get_by_role("radiogroup")).to_have_count(0)
+        expect(page.get_by_role("radio")).to_have_count(0)
         if shot:
             shoot(page, shot)
     finally:
@@ -256,10 +239,10 @@ def test_six_phones_answer_then_cards_only_and_a_card_fills_the_pulse(
             if number == 1:
                 expect(phone_page.get_by_text("No name, device or time is kept")).to_be_visible()
                 shoot(phone_page, "1-questions")
-            assert answer_everything(phone_page) == 4
+            assert answer_every_question(phone_page) == 4
             if number == 1:
                 shoot(phone_page, "2-answered")
-            send(phone_page)
+            send_answers(phone_page)
             expect(phone_page.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
             if number == 1:
                 shoot(phone_page, "3-thank-you")
@@ -348,7 +331,7 @@ def test_the_code_form_at_phone_size(browser: Browser, base_url: str) -> None:
         page.goto(f"{base_url}/pulse")
         expect(page.get_by_role("heading", name="Today's pulse")).to_be_visible(timeout=WAIT)
         expect(page.get_by_label("Code")).to_be_visible()
-        expect(page.get_by_test_id("stSidebar").get_by_role("link")).to_have_count(0)
+        expect(page.get_by_role("link")).to_have_count(0)  # nothing leads to the staff pages
         shoot(page, "0-code-form")
         page.get_by_label("Code").fill("ABCD-EFGH")
         page.get_by_role("button", name="Continue").click()
