@@ -2,8 +2,8 @@
 
 The facilitator opens it from the Pulse tab in a new tab and puts it on the room's screen: the room
 code, the QR code and the address, large enough to read from the back of the room, and nothing
-else (no names, no counts, no controls). It reloads itself every REFRESH_SECONDS, so it follows the
-pulse: room code switched off (cards only), closed. Closing stays in the runner's tab.
+else (no names, no counts, no controls). It fetches itself again every REFRESH_SECONDS (a meta refresh
+without script), so it follows the pulse: room code switched off (cards only), closed. Closing stays in the runner's tab.
 
 Staff only: the signed sign-in cookie (as routes.py reads it) must name a live session of one of
 the facilitators of the session's cohort, or the link must carry the key the Pulse tab made for
@@ -182,13 +182,21 @@ def page(view: View) -> str:
     # Reload while the pulse may still change; a closed pulse or a refusal stays as it is (and a
     # forgotten tab stops renewing the facilitator's sign-in).
     refresh = view.state in ("open", "cards", "not-open")
-    meta = f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">\n' if refresh else ""
+    # With script, the page fetches itself and swaps in the new content only when it changed (no
+    # flash, no reload of the whole page, and nothing a screen reader would hear as a refresh);
+    # without script, a <noscript> meta refresh does the same job.
+    follow = (
+        f'<noscript><meta http-equiv="refresh" content="{REFRESH_SECONDS}"></noscript>\n'
+        f"<script>{FOLLOW.replace('SECONDS', str(REFRESH_SECONDS * 1000))}</script>\n"
+        if refresh
+        else ""
+    )
     return f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-{meta}<title>Today's pulse</title>
+{follow}<title>Today's pulse</title>
 <style>{STYLE}</style>
 </head>
 <body>
@@ -196,3 +204,14 @@ def page(view: View) -> str:
 </body>
 </html>
 """
+
+
+# Every SECONDS milliseconds: fetch this page again and, if its body changed (cards only, closed),
+# put the new body in place. Only the page's own address is fetched (the CSP allows 'self').
+FOLLOW = (
+    "setInterval(function(){fetch(location.href,{cache:'no-store',credentials:'same-origin'})"
+    ".then(function(r){return r.ok?r.text():null}).then(function(t){if(!t)return;"
+    "var d=new DOMParser().parseFromString(t,'text/html');"
+    "if(d.body.innerHTML!==document.body.innerHTML)document.body.innerHTML=d.body.innerHTML;"
+    "}).catch(function(){})},SECONDS);"
+)

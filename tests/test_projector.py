@@ -82,7 +82,8 @@ def ui_store() -> Store:
 
 
 class Text(HTMLParser):
-    """The words a viewer sees: text outside <style> and <title>, one entry per text node."""
+    """The words a viewer sees: text outside <style>, <script> and <title>, one entry per text
+    node."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -90,10 +91,10 @@ class Text(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._skip += tag in ("style", "title")
+        self._skip += tag in ("style", "script", "title")
 
     def handle_endtag(self, tag: str) -> None:
-        self._skip -= tag in ("style", "title")
+        self._skip -= tag in ("style", "script", "title")
 
     def handle_data(self, data: str) -> None:
         text = " ".join(data.split())
@@ -108,7 +109,11 @@ def visible(html: str) -> list[str]:
 
 
 def refreshes(html: str) -> bool:
-    return '<meta http-equiv="refresh" content="30">' in html
+    """Follows the pulse: fetching itself with script, a meta refresh without (in <noscript>)."""
+    return (
+        '<noscript><meta http-equiv="refresh" content="30"></noscript>' in html
+        and "setInterval(" in html
+    )
 
 
 # --------------------------------------------------------------------------- who may see it
@@ -237,7 +242,7 @@ def test_a_strange_host_header_is_not_shown(store: Store, group: Group) -> None:
             f"/pulse/show?session={group.session_id}", headers={"host": 'x"><script>y'}
         )
     assert reply.status_code == 200
-    assert "<script" not in reply.text
+    assert "<script>y" not in reply.text and 'x">' not in reply.text
     assert pulse.format_code(code) in reply.text
 
 
@@ -299,8 +304,10 @@ def test_the_page_carries_the_security_headers_and_loads_nothing(
     _, html, headers = show(group.session_id, group.facilitator)
     for name, value in HEADERS.items():
         assert headers[name.lower()] == value
-    # Nothing to fetch: no script, no stylesheet or image by address, no link elsewhere.
-    assert "<script" not in html and "<link" not in html and "<img" not in html
+    # Nothing to fetch from elsewhere: no script, stylesheet or image by address, no link; its one
+    # inline script fetches only the page itself.
+    assert "<script src" not in html and "<link" not in html and "<img" not in html
+    assert "fetch(location.href" in html
     assert not re.search(r"(?:src|href)=", html)
     # The inline style sheet is what the policy's style-src 'unsafe-inline' allows.
     assert "style-src 'self' 'unsafe-inline'" in HEADERS["Content-Security-Policy"]

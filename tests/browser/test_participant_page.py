@@ -631,12 +631,6 @@ def test_a_keyboard_alone_answers_and_sends_and_the_focus_is_always_drawn(
 
 # --------------------------------------------------------------------------- 9. axe-core
 
-# Known and not fixed here: the projector view reloads itself every 30 seconds with
-# <meta http-equiv="refresh"> (WCAG 2.2.1, failure F41), by design (a page with no script that
-# follows the pulse); a fix changes that design. Checked to be still there, so this entry goes
-# when it is fixed.
-KNOWN_ON_THE_PROJECTOR = {"meta-refresh"}
-
 
 def axe(page: Page) -> dict[str, str]:
     """axe-core's WCAG 2.1 A and AA rules on the page: rule -> what it found and where."""
@@ -687,9 +681,7 @@ def test_axe_finds_nothing_on_the_participant_pages(
     assert not {name: rules for name, rules in found.items() if rules}
 
 
-def test_axe_finds_nothing_on_the_projector_view_but_its_timed_reload(
-    browser: Browser, world: World
-) -> None:
+def test_axe_finds_nothing_on_the_projector_view(browser: Browser, world: World) -> None:
     base = world.server.url
     with browse(browser, world, viewport={"width": 1280, "height": 720}) as (page, watch):
         page.goto(base)
@@ -698,7 +690,7 @@ def test_axe_finds_nothing_on_the_projector_view_but_its_timed_reload(
         expect(page.get_by_role("heading", name=projector.OPEN_TITLE)).to_be_visible(timeout=WAIT)
         expect(page.get_by_text(pulse.format_code(world.shared.code))).to_be_visible()
         found = axe(page)
-    assert set(found) == KNOWN_ON_THE_PROJECTOR, found
+    assert not found, found
 
 
 # --------------------------------------------------------------------------- 10. other addresses
