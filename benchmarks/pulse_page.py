@@ -260,7 +260,8 @@ async def answer_over_http(client: Any, url: str, person: Person, rng: random.Ra
         if not person.acknowledged:
             person.error = "no thank-you"
     except Exception as exc:  # a participant's failure is a finding to report
-        person.error = f"{type(exc).__name__}: {str(exc)[:120]}"
+        status = getattr(getattr(exc, "response", None), "status_code", None)
+        person.error = f"HTTP {status}" if status else f"{type(exc).__name__}: {str(exc)[:80]}"
 
 
 async def http_crowd(url: str, people: list[Person], seed: int) -> None:
@@ -404,6 +405,9 @@ async def measure(
     close_rooms(root, database, made)
     # The old page's answers are read as labels, not values; it is checked by count only.
     problems = [] if old else problems_with(database, people, made)
+    failed = sum(p.error is not None for p in people)
+    if failed:
+        problems.append(f"{failed} participants met an error")
     if old:
         stored = stored_answer_sets(database, made)
         acknowledged = sum(p.acknowledged for p in people)
