@@ -201,9 +201,9 @@ def pulse_panel(session_id: int) -> None:
         " room's screen. It follows the pulse by itself: cards only, closed.",
     )
     st.caption(
-        f"Closes by itself {window.closes_at:%A %d %B at %H:%M}. One answer per person marked"
-        " present when it opened (everyone on the roster if attendance was not taken):"
-        f" {window.cap} {'person' if window.cap == 1 else 'people'}."
+        f"Closes by itself {window.closes_at:%A %d %B at %H:%M}. Open to {window.cap}"
+        f" {'person' if window.cap == 1 else 'people'}, one answer each: those marked present"
+        " when it opened (everyone on the roster if attendance had not been taken)."
     )
     if status.full:
         st.success("Everyone present has answered.", icon=":material/check_circle:")

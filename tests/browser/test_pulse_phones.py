@@ -143,7 +143,11 @@ def open_session_pulse(page: Page, base_url: str, number: int | None, present: r
     # The pulse takes one answer per person marked present when it opened.
     people = len(present)
     expect(
-        panel.get_by_text(re.compile(rf"^Closes by itself .*: {people} people\.$"))
+        panel.get_by_text(
+            re.compile(
+                rf"^Closes by itself .*Open to {people} people, one answer each: those marked"
+            )
+        )
     ).to_be_visible()
     found = CODE.search(panel.inner_text())
     assert found, panel.inner_text()
