@@ -40,6 +40,7 @@ PULSE_MAX_HEIGHT = 4400
 COHORT = "Thursday morning, Library"  # the demo cohort of Maya's that meets today
 FINISHED = "Tuesday evening, Northside"  # Maya's first, finished demo cohort: released results
 CODE = re.compile(r"\b([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})\b")
+HALL_ADDRESS = "http://192.168.1.20:8501"  # the app on a laptop in a hall's Wi-Fi
 WAIT = 30_000
 
 
@@ -48,10 +49,14 @@ WAIT = 30_000
 
 @contextmanager
 def demo_server(folder: Path) -> Iterator[str]:
-    """The app on a freshly seeded demo database in `folder`; yields its URL."""
+    """The app on a freshly seeded demo database in `folder`; yields its URL.
+
+    Join links and QR codes name the address of the README's "Trying the pulse with real
+    phones", as in a hall: the server's own 127.0.0.1 would add the warning that phones cannot
+    reach it to every shot of the Pulse tab."""
     database = folder / "demo.duckdb"
     seed_demo(database)
-    with running(Server(database)) as server:
+    with running(Server(database, extra_env={"PROGRAM_BASE_URL": HALL_ADDRESS})) as server:
         yield server.url
 
 
