@@ -48,10 +48,9 @@ from typing import Any
 
 import duckdb
 
-from benchmarks.submissions import latency_line, percentile
+from benchmarks.submissions import latency_line, percentile, write_block
 from scripts.appserver import CHROMIUM, CHROMIUM_ARGS, ROOT, Server
 
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 START, END = "<!-- bench:pulse-page:start -->", "<!-- bench:pulse-page:end -->"
 PHONE = {"width": 390, "height": 844}
 # WebPageTest's "3G Slow" profile: 400 ms round trip, 400 kbit/s each way. (Chromium's own "Slow 3G"
@@ -440,16 +439,6 @@ def old_checkout(folder: Path) -> Path | None:
     return tree
 
 
-def write_results(lines: Sequence[str]) -> None:
-    block = [START, "```", *lines, "```", END]
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if START not in text or END not in text:
-        text += f"\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    RESULTS.write_text(head + "\n".join(block) + tail, encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--participants", type=int, default=2000)
@@ -487,7 +476,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.append("RESULT: " + ("ok" if ok else "PROBLEMS (see above)"))
     print(out[-1])
     if not args.no_write:
-        write_results(out)
+        write_block(START, END, out)
     return 0 if ok else 1
 
 

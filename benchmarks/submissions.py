@@ -482,14 +482,19 @@ def crash_test(folder: Path, out: list[str]) -> bool:
 # --------------------------------------------------------------------------- command line
 
 
-def write_results(lines: Sequence[str]) -> None:
-    block = [START, "```", *lines, "```", END]
+def write_block(start: str, end: str, lines: Sequence[str]) -> None:
+    """Put `lines` into RESULTS.md between the markers `start` and `end`, leaving the rest."""
+    block = [start, "```", *lines, "```", end]
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
-    if START not in text or END not in text:
-        text += f"\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
+    if start not in text or end not in text:
+        text += f"\n{start}\n{end}\n"
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
     RESULTS.write_text(head + "\n".join(block) + tail, encoding="utf-8")
+
+
+def write_results(lines: Sequence[str]) -> None:
+    write_block(START, END, lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
