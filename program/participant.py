@@ -78,8 +78,8 @@ EXPIRED = (
 THANK_YOU = "Thank you"
 ANSWERS_IN = "Your answers are in."
 CARD_ANSWERS_IN = (
-    "Your answers were sent. Each card counts once: if this card had been used before, only its"
-    " first answers count. You can throw the card away now."
+    "Your answers were sent. You can throw the card away now. (Each card counts once: if a card"
+    " is used twice, its first answers are the ones kept.)"
 )
 RECEIPT_POINTS = (
     "Answers are kept without a name, device or time, and put in a random order when the pulse"

@@ -633,7 +633,7 @@ def test_with_attendance_the_cap_is_the_number_present(group: Group, present: in
     before = count(group.store, "answers")
     with pytest.raises(PulseFull) as caught:  # P+1
         pulse.submit(group.store, invitation, fill(invitation, 99), NOW)
-    assert "facilitator" in str(caught.value)
+    assert "marked present when it opened" in str(caught.value)
     assert count(group.store, "responses", group.session_id) == present
     assert count(group.store, "answers") == before
 

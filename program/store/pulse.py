@@ -40,7 +40,8 @@ END
 CLOSED = "This pulse has closed, so answers can no longer be added. Thank you all the same."
 FULL = (
     "Everyone who was here today seems to have answered already, so this answer was not added."
-    " If you have not answered yet, please tell your facilitator."
+    " The pulse takes one answer for each person marked present when it opened. Thank you for"
+    " coming."
 )
 
 
