@@ -277,12 +277,16 @@ class PulseQueries(StoreBase):
             grouped.setdefault(response_id, ({}, {}))[0][(instrument, item)] = value
         for response_id, instrument, score in scores:
             grouped.setdefault(response_id, ({}, {}))[1][instrument] = score
-        for table in ("answers", "scores"):
-            cur.execute(
-                "DELETE FROM " + table + " WHERE response_id IN"
-                " (SELECT id FROM responses WHERE session_id = ?)",
-                [session_id],
-            )
+        cur.execute(
+            "DELETE FROM answers WHERE response_id IN"
+            " (SELECT id FROM responses WHERE session_id = ?)",
+            [session_id],
+        )
+        cur.execute(
+            "DELETE FROM scores WHERE response_id IN"
+            " (SELECT id FROM responses WHERE session_id = ?)",
+            [session_id],
+        )
         cur.execute("DELETE FROM responses WHERE session_id = ?", [session_id])
         return [ScoredResponse(answers=a, scores=s) for a, s in grouped.values()]
 
