@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: run test lint typecheck pytest browser-test setup demo-db clean bench
+.PHONY: run test lint typecheck pytest browser-test setup demo-db clean bench translations
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -47,6 +47,16 @@ browser-test: setup
 # The submission load test is separate: see benchmarks/RESULTS.md.
 bench: setup
 	$(VENV)/bin/python -m benchmarks.queries $(BENCH_ARGS)
+
+# The participant's words in other languages (README, "Adding a language"): gathers every marked
+# sentence into locale/messages.pot and merges new ones into each locale/*/LC_MESSAGES/messages.po,
+# then shows how much of each is translated. The app compiles the catalogs itself when it starts.
+translations: setup
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k Nn_:1,2 --no-location --sort-output \
+		--add-comments=Translators: --project=group-program --no-wrap -o locale/messages.pot .
+	$(VENV)/bin/pybabel update -i locale/messages.pot -d locale --no-fuzzy-matching \
+		--ignore-obsolete --no-wrap
+	$(VENV)/bin/python -m program.i18n
 
 clean:
 	rm -rf .tools $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -25,21 +25,30 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 import ui
-from program import auth, pulse
+from program import auth, i18n, pulse
 from program.errors import ProgramError
+from program.i18n import N_, Language
 from program.models import PulseWindow
 
 REFRESH_SECONDS = 30
 NO_STORE = {"Cache-Control": "no-store"}
-OPEN_TITLE = "Answer today's pulse"
-CLOSED = "The pulse has closed. Thank you."
-NOT_OPEN = "The pulse is not open yet."
-NO_QUESTIONS = "There is no pulse at this session."
-SIGN_IN_FIRST = (
+# The room reads this page: its words are in the participant's catalogs (program/i18n.py), in the
+# language of the link's `lang` (the Pulse tab sets it) or else of the browser showing it.
+OPEN_TITLE = N_("Answer today's pulse")
+SCAN_OR_GO = N_("Scan the QR code, or go to")
+TYPE_THE_CODE = N_("and type the code")
+CARDS = N_("Answer with your card: go to {address} and type the code printed on your card")
+QR_CODE = N_("QR code")
+CLOSED = N_("The pulse has closed. Thank you.")
+NOT_OPEN = N_("The pulse is not open yet.")
+NO_QUESTIONS = N_("There is no pulse at this session.")
+SIGN_IN_FIRST = N_(
     "This page is for the session's facilitators. Sign in first, then open it again from the"
     " Pulse tab of Run a session."
 )
-NOT_YOURS = "This page is for the facilitators of this session's cohort only."
+SIGN_IN = N_("Sign in")
+NOT_YOURS = N_("This page is for the facilitators of this session's cohort only.")
+PAGE_TITLE = N_("Today's pulse")
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,13 @@ def _window_view(request: Request, window: PulseWindow, is_open: bool) -> View:
 async def show(request: Request) -> Response:
     view = await run_in_threadpool(_view, request)
     status = 403 if view.state in ("guest", "refused") else 200
-    return HTMLResponse(page(view), status_code=status, headers=NO_STORE)
+    lang = i18n.choose(
+        request.query_params.get("lang"),
+        request.headers.get("accept-language"),
+        i18n.languages(pseudo=ui.settings().pseudo_languages),
+    )
+    headers = {**NO_STORE, "Vary": "Accept-Language", "Content-Language": lang.code}
+    return HTMLResponse(page(view, lang), status_code=status, headers=headers)
 
 
 ROUTE = Route("/pulse/show", show, methods=["GET"])
@@ -150,35 +165,40 @@ def _breakable(address: str) -> str:
     return f"{head}<wbr>{slash}{tail}" if head else tail
 
 
-def _body(view: View) -> str:
+def _body(view: View, lang: Language) -> str:
+    def say(message: str) -> str:
+        return escape(lang.gettext(message))
+
     if view.state == "open":
-        return f"""<h1>{escape(OPEN_TITLE)}</h1>
+        return f"""<h1>{say(OPEN_TITLE)}</h1>
 <div class="join">
-  <div class="qr" role="img" aria-label="QR code">{pulse.qr_svg(view.link, scalable=True)}</div>
+  <div class="qr" role="img" aria-label="{say(QR_CODE)}">{pulse.qr_svg(view.link, scalable=True)}</div>
   <div class="words">
-    <p class="label">Scan the QR code, or go to</p>
-    <p class="address">{_breakable(view.address)}</p>
-    <p class="label">and type the code</p>
-    <p class="code">{escape(view.code)}</p>
+    <p class="label">{say(SCAN_OR_GO)}</p>
+    <p class="address" dir="ltr">{_breakable(view.address)}</p>
+    <p class="label">{say(TYPE_THE_CODE)}</p>
+    <p class="code" dir="ltr">{escape(view.code)}</p>
   </div>
 </div>"""
     if view.state == "cards":
-        return f"""<h1>{escape(OPEN_TITLE)}</h1>
-<p class="message">Answer with your card: go to <b>{_breakable(view.address)}</b> and type the code
-printed on your card</p>"""
+        # The address goes in whole where the sentence puts it, bold and kept left to right.
+        before, _, after = say(CARDS).partition("{address}")
+        address = f'<b dir="ltr">{_breakable(view.address)}</b>'
+        return f"""<h1>{say(OPEN_TITLE)}</h1>
+<p class="message">{before}{address}{after}</p>"""
     if view.state == "guest":
-        return f"""<p class="message">{escape(SIGN_IN_FIRST)}</p>
-<p class="small"><a href="/">Sign in</a></p>"""
+        return f"""<p class="message">{say(SIGN_IN_FIRST)}</p>
+<p class="small"><a href="/">{say(SIGN_IN)}</a></p>"""
     message = {
         "closed": CLOSED,
         "not-open": NOT_OPEN,
         "no-questions": NO_QUESTIONS,
         "refused": NOT_YOURS,
     }[view.state]
-    return f'<p class="message">{escape(message)}</p>'
+    return f'<p class="message">{say(message)}</p>'
 
 
-def page(view: View) -> str:
+def page(view: View, lang: Language) -> str:
     # Reload while the pulse may still change; a closed pulse or a refusal stays as it is (and a
     # forgotten tab stops renewing the facilitator's sign-in).
     refresh = view.state in ("open", "cards", "not-open")
@@ -192,15 +212,15 @@ def page(view: View) -> str:
         else ""
     )
     return f"""<!doctype html>
-<html lang="en">
+<html lang="{lang.code}" dir="{lang.direction}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-{follow}<title>Today's pulse</title>
+{follow}<title>{escape(lang.gettext(PAGE_TITLE), quote=False)}</title>
 <style>{STYLE}</style>
 </head>
 <body>
-{_body(view)}
+{_body(view, lang)}
 </body>
 </html>
 """

@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 import ui
-from program import auth, cards, pulse, session_runner
+from program import auth, cards, i18n, participant, pulse, session_runner
 from program.errors import Conflict, ProgramError
 from program.models import AttendanceMark, Mark, Role, SessionStatus
 
@@ -129,6 +129,23 @@ UNREACHABLE = (
 )
 
 
+def languages_said(items: list) -> str:
+    """Which languages people can answer this pulse in, and what stays in its own language."""
+    offers = participant.offers(items, i18n.languages(pseudo=ui.settings().pseudo_languages))
+    names = ", ".join(o.language.name for o in offers)
+    lines = [
+        f"People can answer in: {names}. Each phone opens in its own language, and anyone can"
+        " switch at the top of the page."
+    ]
+    for offer in offers:
+        if offer.untranslated:
+            lines.append(
+                f"In {offer.language.name}, {ui.plain(', '.join(offer.untranslated))} is asked in its own"
+                " language: it has no checked translation."
+            )
+    return "  \n".join(lines)
+
+
 def join_base() -> str:
     """The address join links and QR codes start with: PROGRAM_BASE_URL when it is set, otherwise
     the one this browser is using (as it reports it, or as its connection's Origin says)."""
@@ -191,10 +208,21 @@ def pulse_panel(session_id: int) -> None:
             )
             # base_address keeps only a scheme, host and port from what a browser reported.
             st.markdown(f"or go to **{pulse.short_address(base)}** and type the code.")
+    items = sheet.bundle.pulse_items(record.number)
+    st.caption(languages_said(items))
+    offered = i18n.languages(pseudo=ui.settings().pseudo_languages)
+    room_language = st.selectbox(
+        "Language of the projector page and the cards",
+        list(offered),
+        format_func=lambda code: offered[code].name,
+        key=f"room_language_{session_id}",
+        help="The words on the room's screen and on printed cards. A phone answering with the"
+        " room code opens in its own language; a card opens in the card's.",
+    )
     # Opens in a new tab: the runner, with "Close the pulse", stays where it was.
     st.link_button(
         "Show on the projector",
-        f"/pulse/show?session={session_id}"
+        f"/pulse/show?session={session_id}&lang={room_language}"
         f"&key={pulse.projector_key(auth.session_secret(ui.settings()), window)}",
         icon=":material/present_to_all:",
         help="A full-screen page with only the room code, the QR code and the address, for the"
@@ -247,11 +275,15 @@ def pulse_panel(session_id: int) -> None:
             except ProgramError as exc:
                 ui.show_error(exc)
             else:
+                # A sheet in English leaves each phone its own language; any other carries it.
+                lang = offered[room_language]
+                card_lang = None if lang.code == i18n.SOURCE_LANGUAGE else lang.code
                 st.session_state[f"card_sheet_{session_id}"] = cards.card_sheet(
                     f"Session {record.number}: {sheet.guide.title}",
-                    [(c, pulse.join_link(base, c)) for c in codes],
-                    sheet.bundle.pulse_items(record.number),
+                    [(c, pulse.join_link(base, c, card_lang)) for c in codes],
+                    items,
                     k,
+                    lang,
                 )
                 st.rerun(scope="fragment")  # the room code is off now: show it at once
         sheet_html = st.session_state.get(f"card_sheet_{session_id}")

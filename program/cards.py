@@ -1,16 +1,37 @@
 """The printable sheet of single-use pulse cards: a QR code and typed code on the front, and the
-questions with boxes to tick for anyone answering on paper."""
+questions with boxes to tick for anyone answering on paper.
+
+A sheet is printed in one language (the participant's catalogs, program/i18n.py, and the
+instruments' own translations); each card's link carries it, so the phone opens in it too.
+Questions with no translation into it are printed in their instrument's own language.
+"""
 
 from __future__ import annotations
 
 from html import escape
 
-from program.models import Instrument, Item
+from program.i18n import N_, Language
+from program.models import Instrument, Item, Wording
 from program.pulse import format_code, qr_svg
 
+TODAYS_PULSE = N_("Today's pulse")
+SCAN = N_(
+    "Scan the code with your phone camera, or go to the link your facilitator shows and type"
+    " this code:"
+)
+ONCE = N_(
+    "This card works once. It is not linked to you: shuffle the cards before handing them out."
+)
+NO_PHONE = N_("No phone? Answer on this card.")
+PAPER = N_("Then put it face down in the box. Tick one box for each question.")
+PROMISE = N_(
+    "Only the group's averages are shown, and only when at least {k} people answer, after the"
+    " pulse closes. No name, device or time is kept with your answers."
+)
 
-def _scale_boxes(instrument: Instrument) -> str:
-    labels = instrument.scale.labels
+
+def _scale_boxes(instrument: Instrument, lang: Language) -> str:
+    labels = _words(instrument, lang).labels
     boxes = []
     for point in instrument.scale.points:
         words = f" {escape(labels[point])}" if point in labels else ""
@@ -18,15 +39,24 @@ def _scale_boxes(instrument: Instrument) -> str:
     return " ".join(boxes)
 
 
-def _questions(items: list[tuple[Instrument, Item]]) -> str:
+def _words(instrument: Instrument, lang: Language) -> Wording:
+    words = instrument.wording(lang.code) or instrument.wording(None)
+    assert words is not None
+    return words
+
+
+def _questions(items: list[tuple[Instrument, Item]], lang: Language) -> str:
     parts = []
     current = None
     for number, (instrument, item) in enumerate(items, start=1):
+        words = _words(instrument, lang)
+        own = f' lang="{escape(words.language)}"' if words.language != lang.code else ""
         if instrument.id != current:
             current = instrument.id
-            parts.append(f'<p class="recall">{escape(instrument.recall)}:</p>')
+            parts.append(f'<p class="recall"{own}>{escape(words.recall)}:</p>')
         parts.append(
-            f'<div class="q"><b>{number}.</b> {escape(item.text)}<br>{_scale_boxes(instrument)}</div>'
+            f'<div class="q"{own}><b>{number}.</b> {escape(words.items[item.id])}<br>'
+            f"{_scale_boxes(instrument, lang)}</div>"
         )
     return "\n".join(parts)
 
@@ -36,36 +66,37 @@ def card_sheet(
     links: list[tuple[str, str]],
     items: list[tuple[Instrument, Item]],
     min_cell_size: int,
+    lang: Language,
 ) -> str:
-    """A standalone HTML page of cards; `links` pairs each card code with its join link."""
-    questions = _questions(items)
+    """A standalone HTML page of cards in `lang`; `links` pairs each card code with its join
+    link (which should carry the same language)."""
+    questions = _questions(items, lang)
+
+    def say(message: str) -> str:
+        return escape(lang.gettext(message))
+
     cards = "\n".join(
         f"""
         <section class="card">
           <div class="front">
             <div class="qr">{qr_svg(link)}</div>
             <div>
-              <h2>Today's pulse</h2>
-              <p>Scan the code with your phone camera, or go to the link your facilitator shows
-                 and type this code:</p>
-              <p class="code">{escape(format_code(code))}</p>
-              <p class="small">This card works once. It is not linked to you: shuffle the cards
-                 before handing them out.</p>
+              <h2>{say(TODAYS_PULSE)}</h2>
+              <p>{say(SCAN)}</p>
+              <p class="code" dir="ltr">{escape(format_code(code))}</p>
+              <p class="small">{say(ONCE)}</p>
             </div>
           </div>
           <div class="paper">
-            <p><b>No phone? Answer here</b> and put the card, face down, in the box. Tick one box
-               per question.</p>
+            <p><b>{say(NO_PHONE)}</b> {say(PAPER)}</p>
             {questions}
           </div>
-          <p class="small">Only the group's averages are shown, and only when at least
-             {min_cell_size} people answer, after the pulse closes. No name, device or time is
-             kept with your answers.</p>
+          <p class="small">{escape(lang.gettext(PROMISE).format(k=min_cell_size))}</p>
         </section>"""
         for code, link in links
     )
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}: pulse cards</title>
+<html lang="{lang.code}" dir="{lang.direction}"><head><meta charset="utf-8"><title>{escape(title)}: pulse cards</title>
 <style>
   body {{ font-family: system-ui, sans-serif; margin: 1cm; color: #111; }}
   .card {{ border: 1px dashed #555; padding: .6cm; margin-bottom: .6cm; break-inside: avoid;
@@ -74,7 +105,7 @@ def card_sheet(
   .qr svg {{ width: 4cm; height: 4cm; }}
   .code {{ font-size: 1.6rem; font-weight: 700; letter-spacing: .15rem; font-family: monospace; }}
   .q {{ margin: .25rem 0 .45rem; font-size: .9rem; }}
-  .box {{ display: inline-block; margin-right: .5rem; white-space: nowrap; }}
+  .box {{ display: inline-block; margin-inline-end: .5rem; white-space: nowrap; }}
   .recall {{ margin: .5rem 0 0; font-style: italic; font-size: .9rem; }}
   .small {{ font-size: .8rem; color: #333; }}
   h1 {{ font-size: 1.2rem; }} h2 {{ margin: 0 0 .3rem; font-size: 1.1rem; }}

@@ -364,6 +364,44 @@ def check_curriculum(
 # --------------------------------------------------------------------------- loading
 
 
+def check_translations(instrument: Instrument) -> list[tuple[Path_, str]]:
+    """Each translation covers every item and every labelled scale point, and one of a validated
+    instrument names the official translation it comes from."""
+    found: list[tuple[Path_, str]] = []
+    item_ids = [item.id for item in instrument.items]
+    points = list(instrument.scale.labels)
+    for language, translation in instrument.translations.items():
+        at: Path_ = ("translations", language)
+        if language.split("-")[0] == instrument.language.split("-")[0]:
+            found.append((at, f"the instrument is written in {quote(instrument.language)} already"))
+        if instrument.validated and translation.source is None:
+            found.append(
+                (
+                    (*at, "source"),
+                    "this instrument is validated: its translation must name its source, the"
+                    " official translation the words are copied from",
+                )
+            )
+        if instrument.instructions is not None and translation.instructions is None:
+            found.append(((*at, "instructions"), "the instrument has instructions; translate them"))
+        if instrument.instructions is None and translation.instructions is not None:
+            found.append(((*at, "instructions"), "the instrument has no instructions to translate"))
+        for name, wanted, given in (
+            ("items", item_ids, list(translation.items)),
+            ("scale", points, list(translation.scale)),
+        ):
+            missing = [x for x in wanted if x not in given]
+            if missing:
+                what = "items" if name == "items" else "scale points"
+                found.append(((*at, name), f"misses the {what} {', '.join(map(str, missing))}"))
+            for extra in (x for x in given if x not in wanted):
+                what = "no item" if name == "items" else "no labelled point"
+                found.append(
+                    ((*at, name, extra), f"{quote(str(extra))} is {what} of the instrument")
+                )
+    return found
+
+
 def load_instrument(path: Path) -> Instrument:
     """Read and validate one instrument file."""
     parsed = parse_yaml(_read(path), path.name)
@@ -381,6 +419,7 @@ def load_instrument(path: Path) -> Instrument:
         if item.id in seen:
             found.append((("items", index, "id"), f"item id {quote(item.id)} appears twice"))
         seen.add(item.id)
+    found.extend(check_translations(instrument))
     needed = instrument.scoring.min_answered
     if needed is not None and needed > len(instrument.items):
         found.append(

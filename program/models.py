@@ -7,6 +7,7 @@ silently ignored key.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -23,6 +24,8 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 # A whole number written as a number: YAML's `true` or `1.0` are not accepted as 1.
 Whole = Annotated[int, Strict()]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+# A language as a BCP 47 tag of a language and perhaps a region: "en", "es", "es-MX", "ar".
+LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2}|-[0-9]{3})?$")]
 MAX_PULSE_ITEMS = 10
 
 
@@ -114,6 +117,37 @@ class Cutoff(FileModel):
         return self
 
 
+class InstrumentTranslation(FileModel):
+    """An instrument's words in another language. The scale points, and so the scores, are the
+    instrument's own: only the words change. It must cover every item and every labelled point
+    (curriculum.load_instrument checks that, naming what is missing)."""
+
+    source: Text | None = Field(
+        None,
+        description=(
+            "Who translated it and how it was checked; for a validated instrument, the official"
+            " translation it is copied from. Required when the instrument is validated."
+        ),
+    )
+    title: Text
+    recall: Text
+    instructions: Text | None = None
+    scale: dict[int, Text] = Field(description="Words for the same points as the scale's labels.")
+    items: dict[str, Text] = Field(description="Item id -> the item's text.")
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What a participant reads of an instrument in one language."""
+
+    language: str
+    title: str
+    recall: str
+    instructions: str | None
+    labels: dict[int, str]  # in the file's order (the WHO-5 lists its words from the top)
+    items: dict[str, str]  # item id -> text
+
+
 class Instrument(FileModel):
     """One measure: a set of items on one scale, scored into one number per response.
 
@@ -125,6 +159,14 @@ class Instrument(FileModel):
     version: Text
     citation: Text
     licence: Text = Field(description="Who may use this wording, and on what terms.")
+    language: LanguageTag = Field("en", description="The language the instrument is written in.")
+    validated: bool = Field(
+        False,
+        description=(
+            "A published, validated instrument: its wording must not change, and a translation"
+            " must name the official translation it comes from."
+        ),
+    )
     recall: Text = Field(description="The time window the items ask about, shown to participants.")
     instructions: Text | None = None
     scale: Scale
@@ -133,6 +175,38 @@ class Instrument(FileModel):
     direction: Direction
     minimal_important_change: float = Field(gt=0)
     cutoffs: list[Cutoff] = []
+    translations: dict[LanguageTag, InstrumentTranslation] = Field(
+        {},
+        description=(
+            "The instrument's words in other languages, by language tag. Answers in every"
+            " language are scored and pooled together."
+        ),
+    )
+
+    def wording(self, language: str | None = None) -> Wording | None:
+        """The instrument's words in `language` (its own language when None), or None when it has
+        no translation into it. A tag with a region falls back to its language ("es-MX" → "es")."""
+        if language is None or _same_language(language, self.language):
+            return Wording(
+                self.language,
+                self.title,
+                self.recall,
+                self.instructions,
+                dict(self.scale.labels),
+                {item.id: item.text for item in self.items},
+            )
+        for tag in (language, language.split("-")[0]):
+            translation = self.translations.get(tag)
+            if translation is not None:
+                return Wording(
+                    tag,
+                    translation.title,
+                    translation.recall,
+                    translation.instructions,
+                    dict(translation.scale),
+                    dict(translation.items),
+                )
+        return None
 
     @property
     def score_range(self) -> tuple[float, float]:
@@ -164,6 +238,10 @@ class Instrument(FileModel):
         return total * self.scoring.multiplier
 
 
+def _same_language(a: str, b: str) -> bool:
+    return a.lower() == b.lower() or a.lower().split("-")[0] == b.lower()
+
+
 # --------------------------------------------------------------------------- curricula
 
 
@@ -187,11 +265,21 @@ class Activity(FileModel):
     prompts: list[Text] = []
 
 
+class SessionTranslation(FileModel):
+    """A session's words that participants see (its title heads the pulse page), in another
+    language. The facilitator's guide stays in the curriculum's own language."""
+
+    title: Text
+
+
 class Session(FileModel):
     number: Whole = Field(
         ge=0, le=52, description="0 is an optional orientation; weeks count from 1."
     )
     title: Text
+    translations: dict[LanguageTag, SessionTranslation] = Field(
+        {}, description="The session's title in other languages, by language tag."
+    )
     theme: Text
     intentions: list[Text] = Field(min_length=1)
     agenda: list[Activity] = Field(min_length=1)

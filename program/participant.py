@@ -5,7 +5,9 @@ templates/pulse/; everything it needs to decide lives here, away from the web fr
 
 - **Views**: an invitation as the page shows it (the session, the questions grouped by what they
   ask about, with their scale points and end labels), the receipt, and every sentence the page
-  says. Sentences are whole, with named placeholders, so they can be translated later.
+  says, in the language the request chose (program/i18n.py). Sentences are written here whole,
+  in English, with named placeholders, marked `N_` for the catalogs and translated as a view is
+  built; the templates translate the fixed ones with `_()`.
 - **Form tokens**: each question page carries a token for one use. A POST whose token was used
   already shows the receipt again and stores nothing, so a double tap or a resent form counts
   once. Tokens live in this process's memory only, a bounded number of them, until their pulse
@@ -26,86 +28,114 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from urllib.parse import urlencode
+
+from babel import Locale, UnknownLocaleError
 
 from program import pulse
-from program.models import Instrument, Item, Scale
+from program.i18n import N_, Language, Nn_
+from program.models import Instrument, Item, Scale, Wording
+from program.store.ballots import BUSY
 from program.store.pulse import CLOSED, FULL
 
 # --------------------------------------------------------------------------- what the page says
 
-PAGE_TITLE = "Today's pulse"
-ASK_FOR_CODE = "Type the code your facilitator shows on the screen, or the code on your card."
-CODE_LABEL = "Code"
-CODE_EXAMPLE = "For example ABCD-EFGH"
-CONTINUE = "Continue"
-PAUSED_TITLE = "Please wait a moment"
-PAUSED = (
+PAGE_TITLE = N_("Today's pulse")
+ASK_FOR_CODE = N_("Type the code your facilitator shows on the screen, or the code on your card.")
+CODE_LABEL = N_("Code")
+CODE_EXAMPLE = N_("For example ABCD-EFGH")
+CONTINUE = N_("Continue")
+PAUSED_TITLE = N_("Please wait a moment")
+PAUSED = N_(
     "Several codes in a row did not work. Please wait a couple of minutes, then try again. If"
     " your code still does not work, ask your facilitator."
 )
 
-SESSION_HEADING = "Session {number}: {title}"
-ONE_QUESTION = "One short question. You may skip it."
-QUESTIONS = "{count} short questions. Skip any you like."
-PROMISE = (
+SESSION_HEADING = N_("Session {number}: {title}")
+QUESTIONS = Nn_(
+    "One short question. You may skip it.", "{count} short questions. Skip any you like."
+)
+PROMISE = N_(
     "Your answers are anonymous: no name, device or time is kept. Staff see only the group's"
     " averages, and only if at least {k} people answered."
 )
-PROMISE_MORE = "What happens to my answers?"
+PROMISE_MORE = N_("What happens to my answers?")
 PROMISE_POINTS = (
-    "Staff see only the group's averages, never anyone's answers.",
-    "Nothing is shown unless at least {k} people answer.",
-    "Results appear only after the pulse closes.",
-    "Nothing about you is kept: no name, no device, no time. When the pulse closes, the answers"
-    " are put in a random order, so they cannot be traced back to you.",
-    "Answering is voluntary. You may skip any question, or close this page.",
+    N_("Staff see only the group's averages, never anyone's answers."),
+    N_("Nothing is shown unless at least {k} people answer."),
+    N_("Results appear only after the pulse closes."),
+    N_(
+        "Nothing about you is kept: no name, no device, no time. When the pulse closes, the answers"
+        " are put in a random order, so they cannot be traced back to you."
+    ),
+    N_("Answering is voluntary. You may skip any question, or close this page."),
 )
-PHONE_NOTE = (
+PHONE_NOTE = N_(
     "This phone keeps a note that it answered this pulse, so it is not asked twice. The note"
     " stays on the phone and is never sent to anyone."
 )
-ASKED_FROM = "The questions come from: {titles}."
-PREFER_NOT_TO_SAY = "Prefer not to say"
-SEND = "Send my answers"
-NOT_A_CHOICE = "This answer was not one of the choices. Please choose again."
-SOME_NOT_A_CHOICE = "An answer was not one of the choices. Please choose again."
-GO_TO_QUESTION = "Go to question {number}"
-EXPIRED = (
+ASKED_FROM = N_("The questions come from: {titles}.")
+NOT_TRANSLATED = N_("These questions are in {language}: they have no checked translation yet.")
+LANGUAGES = N_("Language")
+PREFER_NOT_TO_SAY = N_("Prefer not to say")
+SEND = N_("Send my answers")
+NOT_A_CHOICE = N_("This answer was not one of the choices. Please choose again.")
+SOME_NOT_A_CHOICE = N_("An answer was not one of the choices. Please choose again.")
+GO_TO_QUESTION = N_("Go to question {number}")
+EXPIRED = N_(
     "This page had expired, so your answers have not been sent yet. Please check them and press"
     " Send again."
 )
 
-THANK_YOU = "Thank you"
-ANSWERS_IN = "Your answers are in."
-CARD_ANSWERS_IN = (
+THANK_YOU = N_("Thank you")
+ANSWERS_IN = N_("Your answers are in.")
+CARD_ANSWERS_IN = N_(
     "Your answers were sent. You can throw the card away now. (Each card counts once: if a card"
     " is used twice, its first answers are the ones kept.)"
 )
 RECEIPT_POINTS = (
-    "Answers are kept without a name, device or time, and put in a random order when the pulse"
-    " closes.",
-    "Staff will see only the group's averages, after the pulse closes, and only if at least {k}"
-    " people answered.",
-    "Nobody, staff included, can find out which answers were yours.",
+    N_(
+        "Answers are kept without a name, device or time, and put in a random order when the pulse"
+        " closes."
+    ),
+    N_(
+        "Staff will see only the group's averages, after the pulse closes, and only if at least {k}"
+        " people answered."
+    ),
+    N_("Nobody, staff included, can find out which answers were yours."),
 )
-YOU_CAN_CLOSE = "You can close this page now."
-ANSWERED_BEFORE_TITLE = "Your answers are in"
-ANSWERED_BEFORE = (
+YOU_CAN_CLOSE = N_("You can close this page now.")
+ANSWERED_BEFORE_TITLE = N_("Your answers are in")
+ANSWERED_BEFORE = N_(
     "This phone has answered this pulse already. Please answer once only, so the group's"
     " averages are fair."
 )
-ANSWER_AGAIN = "Answer again on a shared phone"
+ANSWER_AGAIN = N_("Answer again on a shared phone")
 
-FULL_TITLE = "All answers are in"
+FULL_TITLE = N_("All answers are in")
 FULL_MESSAGE = FULL  # the store refuses an answer past the cap with it
-CLOSED_TITLE = "This pulse has closed"
+CLOSED_TITLE = N_("This pulse has closed")
 CLOSED_MESSAGE = CLOSED  # the store refuses an answer after close with it
-SOMETHING_WENT_WRONG_TITLE = "Something went wrong"
-SOMETHING_WENT_WRONG = (
+SOMETHING_WENT_WRONG_TITLE = N_("Something went wrong")
+SOMETHING_WENT_WRONG = N_(
     "Something went wrong on our side. Please try again in a moment. If it happens again, tell"
     " your facilitator."
 )
-SOMETHING_WENT_WRONG_SENDING = (
+# What the store or program.pulse may refuse an answer with, said to the participant as it is (in
+# their language); any other refusal is said as SOMETHING_WENT_WRONG_SENDING.
+REFUSALS = frozenset(
+    {
+        CLOSED,
+        FULL,
+        BUSY,
+        pulse.NO_OPEN_PULSE,
+        pulse.CARD_TYPO,
+        pulse.CARDS_ONLY,
+        pulse.NOT_TODAYS_QUESTIONS,
+        pulse.NOT_A_CHOICE,
+    }
+)
+SOMETHING_WENT_WRONG_SENDING = N_(
     "Something went wrong on our side, and your answers may not have been kept. Please go back"
     " and press Send again. If it happens again, tell your facilitator."
 )
@@ -146,20 +176,31 @@ class Question:
     high: tuple[str, str]  # (point, words) under the right end
     problem: str | None
     autofocus: bool  # the first question with a problem takes the focus, so the page opens there
-
-    @property
-    def go_to(self) -> str:
-        return GO_TO_QUESTION.format(number=self.number)
+    go_to: str  # the link to it from the message at the top
 
 
 @dataclass(frozen=True)
 class Part:
     """Questions in a row that ask about the same time ("Today", "In the past seven days"): the
-    recall period and instructions are said once for all of them."""
+    recall period and instructions are said once for all of them. When their instrument has no
+    translation into the page's language they are shown in its own, marked as such (`lang`,
+    `direction`) with a note that says so."""
 
     recall: str
     instructions: str | None
     questions: tuple[Question, ...]
+    lang: str | None = None  # set when the questions are not in the page's language
+    direction: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A plain link to the same page in another language."""
+
+    code: str
+    name: str
+    href: str
 
 
 @dataclass(frozen=True)
@@ -183,6 +224,7 @@ class QuestionPage:
     problem_questions: tuple[Question, ...]
     remember: str | None  # set when the page was reached with the room code
     answered_before: Receipt  # shown instead of the questions if the phone has answered
+    switch: tuple[Switch, ...] = ()
 
     @property
     def questions(self) -> tuple[Question, ...]:
@@ -215,10 +257,21 @@ def remember_key(invitation: pulse.Invitation) -> str:
     return "pulse-" + hashlib.sha256(invitation.window_key.encode()).hexdigest()[:20]
 
 
+def wording_for(instrument: Instrument, lang: Language) -> Wording:
+    """The instrument's words in the page's language, or in its own when it has no translation."""
+    return instrument.wording(lang.code) or instrument.wording(None) or _never()
+
+
+def _never() -> Wording:
+    raise AssertionError("an instrument always has its own wording")
+
+
 def _question(
     number: int,
     instrument: Instrument,
     item: Item,
+    words: Wording,
+    lang: Language,
     chosen: Mapping[str, str],
     problem: str | None,
     autofocus: bool,
@@ -228,12 +281,13 @@ def _question(
     name = pulse.answer_key(instrument, item)
     anchor = f"q{number}"
     picked = chosen.get(name)
+    labels = words.labels
     choices = tuple(
         Choice(
             id=f"{anchor}-{point}",
             value=str(point),
-            text=scale.labels[point] if layout == Layout.LIST else str(point),
-            spoken="" if layout == Layout.LIST else scale.labels.get(point, ""),
+            text=labels[point] if layout == Layout.LIST else str(point),
+            spoken="" if layout == Layout.LIST else labels.get(point, ""),
             checked=picked == str(point),
         )
         for point in _ordered_points(scale, layout)
@@ -241,7 +295,7 @@ def _question(
     skip = Choice(
         id=f"{anchor}-skip",
         value=pulse.PREFER_NOT_TO_SAY,
-        text=PREFER_NOT_TO_SAY,
+        text=lang.gettext(PREFER_NOT_TO_SAY),
         spoken="",
         checked=picked == pulse.PREFER_NOT_TO_SAY,
     )
@@ -249,15 +303,28 @@ def _question(
         number=number,
         anchor=anchor,
         name=name,
-        text=item.text,
+        text=words.items[item.id],
         layout=layout,
         points=len(scale.points),
         choices=choices,
         skip=skip,
-        low=(str(scale.min), scale.labels[scale.min]),
-        high=(str(scale.max), scale.labels[scale.max]),
+        low=(str(scale.min), labels[scale.min]),
+        high=(str(scale.max), labels[scale.max]),
         problem=problem,
         autofocus=autofocus,
+        go_to=lang.gettext(GO_TO_QUESTION).format(number=number),
+    )
+
+
+def switch_links(
+    lang: Language, offered: Mapping[str, Language], code: str = ""
+) -> tuple[Switch, ...]:
+    """Links to this page in each other language offered, each named in its own language."""
+    query = {"code": pulse.normalize_code(code)} if pulse.normalize_code(code) else {}
+    return tuple(
+        Switch(other.code, other.name, "/pulse?" + urlencode({**query, "lang": other.code}))
+        for other in offered.values()
+        if other.code != lang.code
     )
 
 
@@ -265,50 +332,78 @@ def question_page(
     invitation: pulse.Invitation,
     code: str,
     token: str,
+    lang: Language,
     chosen: Mapping[str, str] | None = None,
     problems: Mapping[str, str] | None = None,
     problem: str | None = None,
+    offered: Mapping[str, Language] | None = None,
 ) -> QuestionPage:
-    """The questions of `invitation`, with the answers `chosen` so far (form field -> value)
-    checked again, and a message at each question in `problems` (form field -> message) and at
-    the top."""
+    """The questions of `invitation` in `lang`, with the answers `chosen` so far (form field ->
+    value) checked again, and a message at each question in `problems` (form field -> message,
+    already in `lang`) and at the top."""
     chosen = chosen or {}
     problems = problems or {}
     k = invitation.min_cell_size
     parts: list[Part] = []
-    current: tuple[str, str | None] | None = None
+    current: Wording | None = None
     questions: list[Question] = []
     focused = False
+
+    def close_part() -> None:
+        assert current is not None
+        foreign = current.language.split("-")[0] != lang.code.split("-")[0]
+        parts.append(
+            Part(
+                current.recall,
+                current.instructions,
+                tuple(questions),
+                lang=current.language if foreign else None,
+                direction=_direction(current.language) if foreign else None,
+                note=lang.gettext(NOT_TRANSLATED).format(language=lang.name_of(current.language))
+                if foreign
+                else None,
+            )
+        )
+
     for number, (instrument, item) in enumerate(invitation.items, start=1):
-        said = (instrument.recall, instrument.instructions)
-        if said != current and questions:
-            assert current is not None
-            parts.append(Part(current[0], current[1], tuple(questions)))
+        words = wording_for(instrument, lang)
+        said = (words.language, words.recall, words.instructions)
+        if current is not None and said != (current.language, current.recall, current.instructions):
+            close_part()
             questions = []
-        current = said
+        current = words
         mine = problems.get(pulse.answer_key(instrument, item))
         questions.append(
-            _question(number, instrument, item, chosen, mine, mine is not None and not focused)
+            _question(
+                number,
+                instrument,
+                item,
+                words,
+                lang,
+                chosen,
+                mine,
+                mine is not None and not focused,
+            )
         )
         focused = focused or mine is not None
     if questions and current is not None:
-        parts.append(Part(current[0], current[1], tuple(questions)))
+        close_part()
     count = len(invitation.items)
     room_code = invitation.card_hash is None
-    points = [p.format(k=k) for p in PROMISE_POINTS]
+    points = [lang.gettext(p).format(k=k) for p in PROMISE_POINTS]
     if room_code:
-        points.insert(-1, PHONE_NOTE)
-    titles = ", ".join(i.title for i in invitation.instruments)
-    points.append(ASKED_FROM.format(titles=titles))
+        points.insert(-1, lang.gettext(PHONE_NOTE))
+    titles = ", ".join(wording_for(i, lang).title for i in invitation.instruments)
+    points.append(lang.gettext(ASKED_FROM).format(titles=titles))
     page_questions = tuple(q for part in parts for q in part.questions)
     if problems and problem is None:
-        problem = SOME_NOT_A_CHOICE
+        problem = lang.gettext(SOME_NOT_A_CHOICE)
     return QuestionPage(
-        heading=SESSION_HEADING.format(
-            number=invitation.session_number, title=invitation.session_title
+        heading=lang.gettext(SESSION_HEADING).format(
+            number=invitation.session_number, title=invitation.title_in(lang.code)
         ),
-        count_line=ONE_QUESTION if count == 1 else QUESTIONS.format(count=count),
-        promise=PROMISE.format(k=k),
+        count_line=lang.ngettext(QUESTIONS, count).format(count=count),
+        promise=lang.gettext(PROMISE).format(k=k),
         promise_points=tuple(points),
         parts=tuple(parts),
         code=pulse.normalize_code(code),
@@ -317,24 +412,41 @@ def question_page(
         problem_questions=tuple(q for q in page_questions if q.problem),
         remember=remember_key(invitation) if room_code else None,
         answered_before=Receipt(
-            ANSWERED_BEFORE_TITLE, ANSWERED_BEFORE, _receipt_points(k), remember=None
+            lang.gettext(ANSWERED_BEFORE_TITLE),
+            lang.gettext(ANSWERED_BEFORE),
+            _receipt_points(k, lang),
+            remember=None,
         ),
+        switch=switch_links(lang, offered or {}, code),
     )
 
 
-def _receipt_points(k: int) -> tuple[str, ...]:
-    return tuple(p.format(k=k) for p in RECEIPT_POINTS)
+def _direction(language: str) -> str:
+    try:
+        return str(Locale.parse(language, sep="-").text_direction)
+    except (ValueError, UnknownLocaleError):
+        return "ltr"
 
 
-def receipt(min_cell_size: int, card: bool, remember: str | None = None) -> Receipt:
+def _receipt_points(k: int, lang: Language) -> tuple[str, ...]:
+    return tuple(lang.gettext(p).format(k=k) for p in RECEIPT_POINTS)
+
+
+def receipt(min_cell_size: int, card: bool, lang: Language, remember: str | None = None) -> Receipt:
     """The thank-you page: the promise as it now applies; a card answer learns that each card
     counts once (whether this card was used before is never told)."""
     return Receipt(
-        THANK_YOU,
-        CARD_ANSWERS_IN if card else ANSWERS_IN,
-        _receipt_points(min_cell_size),
+        lang.gettext(THANK_YOU),
+        lang.gettext(CARD_ANSWERS_IN if card else ANSWERS_IN),
+        _receipt_points(min_cell_size, lang),
         remember=None if card else remember,
     )
+
+
+def refusal(message: str) -> str:
+    """What to tell a participant of a refusal from the store or program.pulse (to be translated
+    where it is shown): the refusal itself when it is one of REFUSALS, else a plain apology."""
+    return message if message in REFUSALS else SOMETHING_WENT_WRONG_SENDING
 
 
 # --------------------------------------------------------------------------- reading the form
@@ -353,7 +465,10 @@ class Answers:
 
 
 def read_answers(
-    invitation: pulse.Invitation, fields: Sequence[tuple[str, str]], ignore: frozenset[str]
+    invitation: pulse.Invitation,
+    fields: Sequence[tuple[str, str]],
+    ignore: frozenset[str],
+    lang: Language,
 ) -> Answers:
     """Read a posted form's answers. Fields named in `ignore` (the code and the token) are not
     answers; a field that is no question of this pulse is passed on as it is, so check_answers
@@ -382,7 +497,7 @@ def read_answers(
             chosen[name] = str(int(one))
         else:
             raw[name] = values[0] if len(values) == 1 else values
-            problems[name] = NOT_A_CHOICE
+            problems[name] = lang.gettext(NOT_A_CHOICE)
     return Answers(raw, chosen, problems)
 
 
@@ -417,8 +532,8 @@ class Claimed:
     card: bool = False
     remember: str | None = None
 
-    def receipt(self) -> Receipt:
-        return receipt(self.min_cell_size, self.card, self.remember)
+    def receipt(self, lang: Language) -> Receipt:
+        return receipt(self.min_cell_size, self.card, lang, self.remember)
 
 
 class FormTokens:
@@ -584,3 +699,32 @@ def forget() -> None:
     """Forget every token and every count (tests start from nothing)."""
     TOKENS.clear()
     WRONG_CODES.clear()
+
+
+# --------------------------------------------------------------------------- for the facilitator
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A language a pulse can be answered in, and the instruments (titles) that have no
+    translation into it, so they are asked in their own language."""
+
+    language: Language
+    untranslated: tuple[str, ...]
+
+
+def offers(
+    items: Sequence[tuple[Instrument, Item]], offered: Mapping[str, Language]
+) -> tuple[Offer, ...]:
+    """What the facilitator's Pulse tab says about languages: each language the page is offered
+    in, with the instruments of this pulse that it cannot translate."""
+    instruments: dict[str, Instrument] = {}
+    for instrument, _ in items:
+        instruments.setdefault(instrument.id, instrument)
+    return tuple(
+        Offer(
+            language,
+            tuple(i.title for i in instruments.values() if i.wording(language.code) is None),
+        )
+        for language in offered.values()
+    )

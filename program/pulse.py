@@ -13,13 +13,15 @@ import io
 import ipaddress
 import re
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
 
 import segno
 
 from program import access
 from program.errors import Conflict, InvalidInput, PulseUnavailable
+from program.i18n import N_
 from program.models import (
     Actor,
     Instrument,
@@ -114,9 +116,12 @@ def pulse_address(base: str) -> str:
     return f"{base.rstrip('/')}/pulse"
 
 
-def join_link(base: str, code: str) -> str:
-    """The pulse page with `code` filled in: what a room or card QR code holds."""
-    return f"{pulse_address(base)}?{urlencode({'code': code})}"
+def join_link(base: str, code: str, lang: str | None = None) -> str:
+    """The pulse page with `code` filled in: what a room or card QR code holds. A card printed in
+    a chosen language carries it (`lang`), so the phone opens in it; the room's link does not,
+    and each phone follows its own language settings."""
+    query = {"code": code, **({"lang": lang} if lang else {})}
+    return f"{pulse_address(base)}?{urlencode(query)}"
 
 
 def short_address(base: str) -> str:
@@ -302,11 +307,19 @@ class Invitation:
     session_id: int
     window_key: str  # tells this browser that it answered this window already
     session_number: int
-    session_title: str
+    session_title: str  # in the curriculum's own language
     items: list[tuple[Instrument, Item]]
     min_cell_size: int
     closes_at: dt.datetime
     card_hash: str | None
+    session_translations: Mapping[str, str] = field(default_factory=dict)  # language -> title
+
+    def title_in(self, language: str) -> str:
+        """The session's title in `language` when the curriculum has it, else in its own."""
+        for tag in (language, language.split("-")[0]):
+            if tag in self.session_translations:
+                return self.session_translations[tag]
+        return self.session_title
 
     @property
     def instruments(self) -> list[Instrument]:
@@ -316,18 +329,23 @@ class Invitation:
         return list(seen.values())
 
 
-NO_OPEN_PULSE = (
+# Said to participants in their language: marked for the catalogs (program/i18n.py).
+NO_OPEN_PULSE = N_(
     "That code does not lead to an open pulse. Check the code on the screen or your card,"
     " or ask your facilitator. Codes work only while the pulse is open."
 )
-CARD_TYPO = (
+CARD_TYPO = N_(
     "That card code has a typing mistake: check each letter against your card (there is no"
     " 0, O, 1, I or L in codes)."
 )
-CARDS_ONLY = (
+CARDS_ONLY = N_(
     "Today this group answers with printed cards. Please type the code on your card, or ask"
     " your facilitator for one."
 )
+NOT_TODAYS_QUESTIONS = N_(
+    "The answers do not match today's questions. Please reload the page and try again."
+)
+NOT_A_CHOICE = N_("An answer was not one of the choices. Please choose again.")
 
 
 def resolve_code(store: Store, typed: str, at: dt.datetime) -> Invitation:
@@ -358,11 +376,13 @@ def resolve_code(store: Store, typed: str, at: dt.datetime) -> Invitation:
         raise PulseUnavailable(NO_OPEN_PULSE)
     number, version_id, content_hash, k = context
     bundle = store.bundle_by_hash(version_id, content_hash)
+    session = bundle.curriculum.session(number)
     return Invitation(
         session_id=window.session_id,
         window_key=f"{window.session_id}:{window.opened_at.isoformat()}",
         session_number=number,
-        session_title=bundle.curriculum.session(number).title,
+        session_title=session.title,
+        session_translations={tag: t.title for tag, t in session.translations.items()},
         items=bundle.pulse_items(number),
         min_cell_size=k,
         closes_at=window.closes_at,
@@ -383,18 +403,16 @@ def check_answers(invitation: Invitation, raw: dict[str, object]) -> dict[tuple[
     expected = {answer_key(i, item): (i, item) for i, item in invitation.items}
     unknown = set(raw) - set(expected)
     if unknown:
-        raise InvalidInput(
-            "The answers do not match today's questions. Please reload the page and try again."
-        )
+        raise InvalidInput(NOT_TODAYS_QUESTIONS)
     answers = {}
     for key, (instrument, item) in expected.items():
         value = raw.get(key)
         if value is None or value == PREFER_NOT_TO_SAY:
             continue
         if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidInput("An answer was not one of the choices. Please choose again.")
+            raise InvalidInput(NOT_A_CHOICE)
         if not instrument.scale.min <= value <= instrument.scale.max:
-            raise InvalidInput("An answer was not one of the choices. Please choose again.")
+            raise InvalidInput(NOT_A_CHOICE)
         answers[(instrument.id, item.id)] = value
     return answers
 

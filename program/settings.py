@@ -65,6 +65,13 @@ class Settings(BaseSettings):
             " limit, doubling with each further failure up to this."
         ),
     )
+    pseudo_languages: bool = Field(
+        False,
+        description=(
+            "Also offer the participant's pages in a right-to-left stand-in language built from"
+            " the English (lang=ar-XB), to check the mirrored layout. For testing only."
+        ),
+    )
 
     @field_validator("base_url")
     @classmethod

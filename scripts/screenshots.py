@@ -3,7 +3,8 @@
 Starts the app on a fresh, seeded demo database in a temporary folder, signs in as each demo role
 and saves every page at laptop (1366 wide) and phone (390 wide) size as
 docs/screenshots/<page>-<laptop|phone>.png. The participant's pulse is shot on a phone on an open
-pulse, before and after answering (pulse-phone-questions, pulse-phone-thanks); the session page
+pulse, before and after answering (pulse-phone-questions, pulse-phone-thanks), in English and on
+a phone set to Spanish (the same names ending in -es); the session page
 with its Pulse tab open, and the projector view it opens (projector-1280, at a projector's
 1280 × 720).
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from program import i18n, participant
 from scripts.appserver import CHROMIUM, CHROMIUM_ARGS, ROOT, Server, running, seed_demo
 
 PASSWORD = "demo-password"  # the demo accounts' password (program.demo.DEMO_PASSWORD)
@@ -245,10 +247,17 @@ def projector_page(page: Page, out: Path) -> Path:
     return path
 
 
-def participant_pages(browser: Browser, url: str, out: Path, code: str) -> None:
+def participant_pages(
+    browser: Browser, url: str, out: Path, code: str, language: str = "en"
+) -> None:
     """The participant's pulse on a phone, a plain HTML page (pulse_page.py): the questions with
-    an answer chosen at each, then the thank-you (pulse-phone-questions, pulse-phone-thanks)."""
-    context = browser.new_context(viewport=SIZES["phone"], is_mobile=True, has_touch=True)
+    an answer chosen at each, then the thank-you (pulse-phone-questions, pulse-phone-thanks), as a
+    phone set to `language` gets them (a suffix "-es" on the names for any but English)."""
+    context = browser.new_context(
+        viewport=SIZES["phone"], is_mobile=True, has_touch=True, locale=language
+    )
+    suffix = "" if language == "en" else f"-{language}"
+    words = i18n.languages()[language]
     page = context.new_page()
     page.goto(f"{url}/pulse?code={code}")
     questions = page.locator("fieldset")
@@ -256,10 +265,11 @@ def participant_pages(browser: Browser, url: str, out: Path, code: str) -> None:
     for index in range(questions.count()):
         choices = questions.nth(index).locator("label.pt:not(.skip)")
         choices.nth(min(index % 3 + 1, choices.count() - 1)).click()
-    whole_page(page, out / "pulse-phone-questions.png")
-    page.get_by_role("button", name="Send my answers").click()
-    expect(page.get_by_role("heading", name="Thank you")).to_be_visible(timeout=WAIT)
-    whole_page(page, out / "pulse-phone-thanks.png")
+    whole_page(page, out / f"pulse-phone-questions{suffix}.png")
+    page.get_by_role("button", name=words.gettext(participant.SEND)).click()
+    thanks = words.gettext(participant.THANK_YOU)
+    expect(page.get_by_role("heading", name=thanks)).to_be_visible(timeout=WAIT)
+    whole_page(page, out / f"pulse-phone-thanks{suffix}.png")
     context.close()
 
 
@@ -298,6 +308,7 @@ def main() -> int:
             guest_pages(browser, url, out)
             code = staff_pages(browser, url, out)
             participant_pages(browser, url, out, code)
+            participant_pages(browser, url, out, code, "es")
         finally:
             browser.close()
     return 0

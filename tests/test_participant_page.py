@@ -132,8 +132,12 @@ class Page:
         return {i["name"]: i["value"] for i in self.inputs if i.get("type") == "hidden"}
 
     @property
+    def visible_inputs(self) -> list[dict[str, str]]:
+        return [i for i in self.inputs if i.get("type") != "hidden"]
+
+    @property
     def asks_for_code(self) -> bool:
-        return [i.get("name") for i in self.inputs] == ["code"] and self.forms == [
+        return [i.get("name") for i in self.visible_inputs] == ["code"] and self.forms == [
             {"method": "get", "action": "/pulse"}
         ]
 
@@ -236,7 +240,7 @@ def test_with_no_code_the_page_asks_for_one(http: TestClient) -> None:
     assert page.status == 200
     assert page.h1 == [participant.PAGE_TITLE]
     assert page.asks_for_code and not page.problem
-    (box,) = page.inputs
+    (box,) = page.visible_inputs
     # Phones: capitals, no suggestions, no remembered codes, the plain text keyboard.
     assert box["autocapitalize"] == "characters"
     assert box["autocomplete"] == "off"

@@ -334,7 +334,7 @@ def test_the_pulse_tab_links_to_the_projector_view_and_keeps_close(
     window = store.pulse_window(group.session_id)
     assert window is not None
     key = pulse.projector_key(auth.session_secret(get_settings()), window)
-    assert link.proto.url == f"/pulse/show?session={group.session_id}&key={key}"
+    assert link.proto.url == f"/pulse/show?session={group.session_id}&lang=en&key={key}"
     # The runner keeps its own controls: closing is still here.
     assert [b.label for b in at.button if b.label == "Close the pulse"] == ["Close the pulse"]
 

@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from program.errors import Conflict
+from program.i18n import N_
 from program.models import ScoredResponse
 
 # How long a writer waits for another process holding the ballot file before giving up.
 LOCK_WAIT_SECONDS = 10.0
-BUSY = "Too many answers are arriving at this very moment. Please press Send again."
+BUSY = N_("Too many answers are arriving at this very moment. Please press Send again.")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ballots (payload TEXT NOT NULL);

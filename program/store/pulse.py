@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from program.errors import Conflict, PulseFull, PulseUnavailable
+from program.i18n import N_
 from program.models import Actor, PulseWindow, ScoredResponse
 from program.store.ballots import Ballot, Outcome
 from program.store.base import Cursor, StoreBase
@@ -37,8 +38,9 @@ END
 """
 
 
-CLOSED = "This pulse has closed, so answers can no longer be added. Thank you all the same."
-FULL = (
+# Said to participants in their language: marked for the catalogs (program/i18n.py).
+CLOSED = N_("This pulse has closed, so answers can no longer be added. Thank you all the same.")
+FULL = N_(
     "Everyone who was here today seems to have answered already, so this answer was not added."
     " The pulse takes one answer for each person marked present when it opened. Thank you for"
     " coming."

@@ -1,7 +1,7 @@
 """The participant's pulse page (/pulse) and the projector view (/pulse/show) in headless Chromium.
 
 One server for the module, over the demo database plus a cohort of Maya's ("Browser pulse
-cohort", twenty people), made through the domain API before the server starts. Six of its
+cohort", forty people), made through the domain API before the server starts. Six of its
 sessions have a pulse, each for a purpose, so each test counts only the answers it sent:
 
 - session 1 (nine questions: WHO-5 as a list, the others as rows of numbers) is shared by the
@@ -30,7 +30,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect
 
 import projector
-from program import cohorts, participant, pulse
+from program import cohorts, i18n, participant, pulse
 from program.demo import DEMO_PASSWORD
 from program.settings import Settings
 from program.store import Store
@@ -42,12 +42,13 @@ pytestmark = pytest.mark.browser
 
 WAIT = 20_000
 COHORT = "Browser pulse cohort"
-ROSTER = [f"Pulse member {n:02d}" for n in range(1, 21)]
+ROSTER = [f"Pulse member {n:02d}" for n in range(1, 41)]  # room for every test's answers
 PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 320, "height": 640}
 TAP = 44  # px: the smallest tap target a finger can hit reliably (WCAG 2.5.5, Apple, Android)
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 SESSION_HEADING = re.compile(r"^Session \d+: ")
+SWITCH_FROM_ENGLISH = ["Español", "Pseudo RTL"]  # the language links at the top of an English page
 WRONG_CODE = "HJKM-NPQR"  # a room code no pulse has (and not the example the form shows)
 # The browser reports a load the policy blocked in the console, starting like this.
 CSP_REPORT = re.compile(r"Content Security Policy|Content-Security-Policy", re.I)
@@ -138,7 +139,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         ballots = store.ballots.folder
     finally:
         store.close()
-    server = Server(database)
+    # The right-to-left stand-in language is offered too (program/i18n.py), for the mirrored layout.
+    server = Server(database, extra_env={"PROGRAM_PSEUDO_LANGUAGES": "1"})
     server.start()
     try:
         yield World(server=server, ballots=BallotBox(ballots), **made)
@@ -590,15 +592,16 @@ def test_a_keyboard_alone_answers_and_sends_and_the_focus_is_always_drawn(
     with browse(browser, world, viewport={"width": 1024, "height": 768}) as (page, _):
         join(page, world, world.shared.code)
         names = questions(page)
-        # Tab into the first question; only the promise's "more" comes first.
+        # Tab into the first question; only the language switch and the promise's "more" come
+        # first.
         passed = []
-        for _ in range(5):
+        for _ in range(6):
             page.keyboard.press("Tab")
             where = focused(page)
             if where["kind"] == "radio":
                 break
             passed.append(where["text"])
-        assert passed == [participant.PROMISE_MORE]
+        assert passed == [*SWITCH_FROM_ENGLISH, participant.PROMISE_MORE]
         assert where["name"] == names[0] and not where["checked"]
 
         # Arrow keys choose within a question.
@@ -726,3 +729,114 @@ def test_the_participant_browser_asks_nothing_of_any_other_address(
             assert paths == {"/pulse"}, (where, watch.requests)
             methods = [r.split(" ", 1)[0] for r in watch.requests]
             assert methods == ["GET", "GET", "POST", "GET"], (where, watch.requests)
+
+
+# --------------------------------------------------------------------------- 11. languages
+
+# Each language the page is offered in: the words to look for, and which way it reads.
+LANGUAGES = {
+    "en": ("Today's pulse", participant.SEND, "ltr"),
+    "es": ("Encuesta breve de hoy", "Enviar mis respuestas", "ltr"),
+    i18n.PSEUDO_RTL: (
+        f"\u202e{participant.PAGE_TITLE}\u202c",
+        f"\u202e{participant.SEND}\u202c",
+        "rtl",
+    ),
+}
+# Where things sit: the promise's coloured edge and each "Prefer not to say" button are at the
+# start of the line (left in English, right when mirrored); the first and last choice of the first
+# row of numbers, whose direction is its instrument's own.
+SIDES = """() => {
+    const row = document.querySelector('.choices.row');
+    const labels = row.querySelectorAll('.pt');
+    const first = labels[0].getBoundingClientRect(), last = labels[labels.length - 1].getBoundingClientRect();
+    const box = getComputedStyle(document.querySelector('.box'));
+    const skips = [...document.querySelectorAll('.pt.skip')].map(s => s.getBoundingClientRect());
+    return {first: first.left, last: last.left, rowDir: getComputedStyle(row).direction,
+            edgeLeft: box.borderLeftWidth, edgeRight: box.borderRightWidth,
+            skipLeft: Math.min(...skips.map(s => s.left)),
+            skipRight: Math.max(...skips.map(s => innerWidth - s.right))};
+}"""
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["script", "no-script"])
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_the_page_in_each_language_by_browser_setting_and_by_the_switch_at_320px(
+    browser: Browser, world: World, language: str, js: bool
+) -> None:
+    title, send_words, direction = LANGUAGES[language]
+    width = SMALL_PHONE["width"]
+    before = len(held(world, world.shared))
+    # Chosen by the phone's language setting (Accept-Language): the real languages only, as no
+    # browser asks for the stand-in.
+    if language != i18n.PSEUDO_RTL:
+        with phone(browser, world, size=SMALL_PHONE, js=js, locale=language) as (page, _):
+            page.goto(f"{world.server.url}/pulse")
+            expect(page.get_by_role("heading", level=1, name=title)).to_be_visible(timeout=WAIT)
+            assert page.locator("html").get_attribute("lang") == language
+    # Chosen with the switch, from a phone set to English, keeping the code.
+    with phone(browser, world, size=SMALL_PHONE, js=js, locale="en-US") as (page, _):
+        join(page, world, world.shared.code)
+        if language != "en":
+            page.get_by_role("navigation").get_by_role(
+                "link", name=i18n.languages(pseudo=True)[language].name
+            ).click()
+        expect(page.get_by_role("button", name=send_words)).to_be_visible(timeout=WAIT)
+        html = page.locator("html")
+        assert (html.get_attribute("lang"), html.get_attribute("dir")) == (language, direction)
+        assert f"code={world.shared.code}" in page.url
+        no_sideways_scroll(page, f"the questions in {language}", width)
+        assert not small_targets(page)
+        sides = page.evaluate(SIDES)
+        if direction == "rtl":
+            assert sides["edgeRight"] == "4px" and sides["skipRight"] < 24, sides
+        else:
+            assert sides["edgeLeft"] == "4px" and sides["skipLeft"] < 24, sides
+        # A row of numbers reads in its instrument's direction: the stand-in has no translation of
+        # any instrument, so its rows stay English, left to right.
+        assert sides["rowDir"] == "ltr" and sides["first"] < sides["last"], sides
+        chosen = answer(page, pick=-1)
+        page.get_by_role("button", name=send_words).click()
+        expect(page.locator("html")).to_have_attribute("lang", language, timeout=WAIT)
+        expect(page.locator("h1")).not_to_have_text(re.compile("Session|Sesión"), timeout=WAIT)
+        no_sideways_scroll(page, f"the thank-you in {language}", width)
+    after = held(world, world.shared)
+    # Whatever the language, the same answers, stored the same way.
+    assert len(after) == before + 1 and chosen in after
+
+
+def test_a_question_without_a_translation_is_shown_in_its_own_language_with_a_note(
+    browser: Browser, world: World
+) -> None:
+    with phone(browser, world, locale="es-MX") as (page, _):
+        page.goto(f"{world.server.url}/pulse?code={world.shared.code}")
+        expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("^Sesión 1: "))
+        who5 = page.get_by_role("heading", level=2, name="Over the last two weeks")
+        expect(who5).to_have_attribute("lang", "en")
+        expect(page.get_by_text("Estas preguntas están en inglés")).to_be_visible()
+        expect(
+            page.get_by_role("radiogroup", name=re.compile("I have felt cheerful"))
+        ).to_be_visible()
+        expect(
+            page.get_by_role("radiogroup", name=re.compile("Me identifico con este grupo"))
+        ).to_be_visible()
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_axe_finds_nothing_on_the_participant_page_in_each_language(
+    browser: Browser, world: World, language: str
+) -> None:
+    base = world.server.url
+    found: dict[str, dict[str, str]] = {}
+    with phone(browser, world) as (page, _):
+        page.goto(f"{base}/pulse?lang={language}")
+        expect(page.locator("input.code")).to_be_visible(timeout=WAIT)
+        found["code form"] = axe(page)
+        page.goto(f"{base}/pulse?code={world.shared.code}&lang={language}")
+        expect(page.locator("fieldset").first).to_be_visible(timeout=WAIT)
+        found["questions"] = axe(page)
+        answer(page)
+        page.get_by_role("button", name=LANGUAGES[language][1]).click()
+        expect(page.locator(".box[role=status]")).to_be_visible(timeout=WAIT)
+        found["thank-you"] = axe(page)
+    assert not {name: rules for name, rules in found.items() if rules}
