@@ -284,6 +284,7 @@ def pulse_panel(session_id: int) -> None:
                     items,
                     k,
                     lang,
+                    list(offered.values()),
                 )
                 st.rerun(scope="fragment")  # the room code is off now: show it at once
         sheet_html = st.session_state.get(f"card_sheet_{session_id}")

@@ -8,6 +8,7 @@ Questions with no translation into it are printed in their instrument's own lang
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from program.i18n import N_, Language
@@ -24,6 +25,7 @@ ONCE = N_(
 )
 NO_PHONE = N_("No phone? Answer on this card.")
 PAPER = N_("Then put it face down in the box. Tick one box for each question.")
+OTHER_LANGUAGES = N_("On a phone you can also answer in: {languages}.")
 PROMISE = N_(
     "Only the group's averages are shown, and only when at least {k} people answer, after the"
     " pulse closes. No name, device or time is kept with your answers."
@@ -67,10 +69,18 @@ def card_sheet(
     items: list[tuple[Instrument, Item]],
     min_cell_size: int,
     lang: Language,
+    offered: Sequence[Language] = (),
 ) -> str:
     """A standalone HTML page of cards in `lang`; `links` pairs each card code with its join
-    link (which should carry the same language)."""
+    link (which should carry the same language). Each card names the other languages `offered`,
+    each in its own words, since the page's switch is one tap away on the phone."""
     questions = _questions(items, lang)
+    others = [o for o in offered if o.code != lang.code]
+    also = (
+        f'<p class="small">{escape(lang.gettext(OTHER_LANGUAGES).format(languages=", ".join(o.name for o in others)))}</p>'
+        if others
+        else ""
+    )
 
     def say(message: str) -> str:
         return escape(lang.gettext(message))
@@ -85,6 +95,7 @@ def card_sheet(
               <p>{say(SCAN)}</p>
               <p class="code" dir="ltr">{escape(format_code(code))}</p>
               <p class="small">{say(ONCE)}</p>
+              {also}
             </div>
           </div>
           <div class="paper">

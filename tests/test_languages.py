@@ -17,13 +17,14 @@ import pytest
 from babel.messages.catalog import Catalog
 from starlette.testclient import TestClient
 
+import projector
 from program import cards, i18n, participant, pulse
 from program.curriculum import load_instrument
 from program.errors import CurriculumError
 from program.i18n import Language
 from program.store import Store
 from tests import test_participant_page as on_the_page
-from tests.conftest import ROOT
+from tests.conftest import ROOT, app_test
 from tests.test_participant_page import Page, choose, now, read, send, visit
 from tests.test_pulse import Group
 
@@ -373,7 +374,7 @@ def test_the_card_sheet_prints_in_the_chosen_language_and_its_links_carry_it(
     codes = pulse.make_cards(store, group.facilitator, group.session_id, 2, now())
     items = pulse.resolve_code(store, codes[0], now()).items
     links = [(c, pulse.join_link("https://example.org", c, "es")) for c in codes]
-    sheet = cards.card_sheet("Session 1", links, items, 5, ES)
+    sheet = cards.card_sheet("Session 1", links, items, 5, ES, list(OFFERED.values()))
     assert '<html lang="es" dir="ltr">' in sheet
     assert sheet.count("Encuesta breve de hoy") == 2
     assert "¿No tiene teléfono? Responda en esta tarjeta." in sheet
@@ -381,6 +382,8 @@ def test_the_card_sheet_prints_in_the_chosen_language_and_its_links_carry_it(
     assert "Me identifico con este grupo" in sheet
     assert '<div class="q" lang="en">' in sheet  # the WHO-5, in English
     assert links[0][1].endswith("&lang=es")
+    # Each card names the other languages, in their own words.
+    assert sheet.count("En el teléfono también puede responder en: English.") == 2
     english = cards.card_sheet("Session 1", links, items, 5, EN)
     assert "Today&#x27;s pulse" in english and "Encuesta" not in english
 
@@ -407,3 +410,32 @@ def test_plural_forms_follow_the_language() -> None:
     )
     catalog = Catalog(locale="es")
     assert catalog.num_plurals == 2
+
+
+def test_the_pulse_tab_says_the_languages_and_sets_the_projectors_and_the_cards(
+    store: Store, group: Group
+) -> None:
+    at = app_test("pages/session.py", store, group.facilitator)
+    at.run()
+    (opener,) = [b for b in at.button if b.label == "Open the pulse"]
+    at = opener.click().run()
+    assert not at.exception
+    said = " ".join(c.value for c in at.caption)
+    assert "People can answer in: English, Español." in said
+    assert "In Español, WHO-5 Well-Being Index is asked in its own language" in said
+    (choice,) = [s for s in at.selectbox if s.label.startswith("Language of the projector")]
+    at = choice.select("es").run()
+    (link,) = [b for b in at.link_button if b.label == "Show on the projector"]
+    assert "&lang=es&" in link.proto.url
+
+
+def test_the_projector_view_speaks_the_rooms_language() -> None:
+    view = projector.View("open", address="example.org/pulse", link="x", code="ABCD-EFGH")
+    spanish = projector.page(view, ES)
+    assert '<html lang="es" dir="ltr">' in spanish
+    assert "Responda la encuesta breve de hoy" in spanish and "y escriba el código" in spanish
+    cards_only = projector.page(projector.View("cards", address="example.org/pulse"), ES)
+    assert (
+        'Responda con su tarjeta: entre en <b dir="ltr">example.org<wbr>/pulse</b> y escriba'
+        in cards_only
+    )
