@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 import ui
-from program import access
+from program import access, session_runner
 from program.models import Role
 
 viewer = ui.page("Home")
@@ -32,15 +32,15 @@ if viewer.role == Role.FACILITATOR:
         st.info("You are not running a cohort yet. Create one on the Cohorts page.")
     for cohort in cohorts:
         sessions = store.sessions(cohort.id)
-        upcoming = [s for s in sessions if s.status == "planned"]
+        # The same rule as the sidebar's "Run a session" (session_runner.todays_session).
+        nxt = session_runner.next_to_run(sessions, dt.date.today())
         held = sum(s.status == "held" for s in sessions)
         with st.container(border=True):
             st.markdown(
                 f"**{ui.plain(cohort.name)}** · {cohort.status} · {held} of {len(sessions)}"
                 " sessions held"
             )
-            if upcoming:
-                nxt = upcoming[0]
+            if nxt is not None:
                 st.write(f"Next: session {nxt.number} {when(nxt.scheduled_date)}")
                 st.page_link(
                     "pages/session.py",

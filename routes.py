@@ -6,7 +6,7 @@ and is sent back to the page it came from, where ui.page reads the cookie.
 
 from __future__ import annotations
 
-from urllib.parse import urlencode, urlparse
+from urllib.parse import quote, urlencode, urlparse
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -20,6 +20,10 @@ from program import auth
 from program.errors import AccessDenied
 
 COOKIE_MAX_AGE = 7 * 24 * 3600  # the server's idle timeout ends a session long before this
+# After a refused sign-in the form shows the username again, from this short-lived cookie (not
+# the address, which browsers keep in their history), so only the password is typed again.
+TYPED_USERNAME = "signin_username"
+TYPED_USERNAME_SECONDS = 300
 
 
 def _with_problem(target: str, problem: str) -> str:
@@ -67,8 +71,18 @@ async def signin(request: Request) -> Response:
         )
     except AccessDenied:
         # One answer for every refusal: unknown username, wrong password, pause or busy server.
-        return RedirectResponse(_with_problem(target, "failed"), status_code=303)
+        refused = RedirectResponse(_with_problem(target, "failed"), status_code=303)
+        refused.set_cookie(
+            TYPED_USERNAME,
+            quote(username),
+            max_age=TYPED_USERNAME_SECONDS,
+            httponly=True,
+            samesite="strict",
+            path="/",
+        )
+        return refused
     response = RedirectResponse(target, status_code=303)
+    response.delete_cookie(TYPED_USERNAME, path="/")
     response.set_cookie(
         auth.COOKIE_NAME,
         auth.sign_cookie(token, auth.session_secret(settings)),

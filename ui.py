@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NoReturn
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import streamlit as st
 from streamlit.errors import StreamlitAuthError
@@ -171,14 +171,18 @@ def signin_screen() -> None:
     # Back to the same page and tab after signing in, minus an earlier sign-in complaint.
     query = "&".join(p for p in parts.query.split("&") if p and not p.startswith("signin="))
     target = html.escape((parts.path or "/") + (f"?{query}" if query else ""), quote=True)
+    # After a refusal the username comes back (routes.TYPED_USERNAME) and the password has focus.
+    typed = unquote(st.context.cookies.get("signin_username", ""))[:64] if problem else ""
+    username = html.escape(typed, quote=True)
+    focus_user, focus_password = ("", " autofocus") if typed else (" autofocus", "")
     st.html(
         f"""
         <form class="signin" method="post" action="/auth/signin">
           <input type="hidden" name="next" value="{target}">
           <label for="username">Username</label>
-          <input id="username" name="username" autocomplete="username" required autofocus>
+          <input id="username" name="username" autocomplete="username" value="{username}" required{focus_user}>
           <label for="password">Password</label>
-          <input id="password" name="password" type="password" autocomplete="current-password" required>
+          <input id="password" name="password" type="password" autocomplete="current-password" required{focus_password}>
           <button type="submit">Sign in</button>
         </form>
         """

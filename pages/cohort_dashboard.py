@@ -158,6 +158,23 @@ with st.expander("Who came", icon=":material/group:"):
 # --------------------------------------------------------------------------- measures
 
 st.header("Pulse results")
+# A pulse opens only on or after its session's day, so a session with results could be held: say
+# so where it is not marked held yet, rather than show results for a session "not held".
+with_results = {c.session_number for c in data.release.released} | {
+    c.session_number for c in data.release.suppressed
+}
+not_marked = sorted(with_results - {a.number for a in held})
+if not_marked:
+    listed = ", ".join(str(n) for n in not_marked)
+    st.warning(
+        (
+            f"Session {listed} had a pulse but is"
+            if len(not_marked) == 1
+            else f"Sessions {listed} had a pulse but are"
+        )
+        + " not marked held yet: mark it held in Run a session so that its attendance counts too.",
+        icon=":material/event_note:",
+    )
 
 
 def open_sessions(data: CohortResults) -> list[int]:

@@ -72,7 +72,10 @@ with st.expander("Create a cohort", expanded=not overview, icon=":material/group
             version = st.selectbox(
                 "Curriculum version (the cohort keeps this exact version)",
                 list(reversed(versions)),
-                format_func=lambda v: f"{v.title} {v.version} · {v.content_hash[:8]}",
+                # Versions differ by when they were loaded; the content hash is for the CLI.
+                format_func=lambda v: (
+                    f"{v.title}, version {v.version}, loaded {v.loaded_at:%d %b %Y}"
+                ),
             )
             name = st.text_input(
                 "Cohort name", placeholder="e.g. Tuesday evening, Northside", key="new_cohort_name"
@@ -134,7 +137,17 @@ titles = {s.number: s.title for s in bundle.curriculum.sessions}
 tabs = ["Schedule", "Facilitators"] + (["Roster"] if chosen_overview.runs_it else [])
 schedule_tab, facilitator_tab, *roster_tab = st.tabs(tabs)
 
+
+def undo_cancel(session_id: int) -> None:
+    ui.attempt(lambda: cohorts.restore_session(store, viewer, session_id), "Session restored.")
+
+
 with schedule_tab:
+    undo = st.session_state.pop("undo_cancel", None)  # offered once, right after cancelling
+    if undo is not None:
+        note, button = st.columns([4, 1], vertical_alignment="center")
+        note.info("Session cancelled.", icon=":material/event_busy:")
+        button.button("Undo", on_click=undo_cancel, args=(undo,), icon=":material/undo:")
     for session in cohorts.sessions(store, viewer, cohort.id):
         with st.container(border=True):
             head, when, actions = st.columns([3, 2, 2], vertical_alignment="center")
@@ -158,11 +171,20 @@ with schedule_tab:
                         lambda: cohorts.reschedule(store, viewer, session.id, new_date),
                         f"Session {session.number} moved to {new_date:%d %b %Y}.",
                     ) and st.rerun()
-                if cancel.button("Cancel", key=f"cancel_{session.id}"):
-                    ui.attempt(
+                # Asks once; the message after it has an Undo, and Restore stays on the session.
+                with cancel.popover("Cancel", key=f"cancel_box_{session.id}"):
+                    st.write(
+                        f"Cancel session {session.number} on {session.scheduled_date:%A %d %B}?"
+                        " You can restore it later."
+                    )
+                    if st.button(
+                        "Yes, cancel it", key=f"cancel_{session.id}", type="primary"
+                    ) and ui.attempt(
                         lambda: cohorts.cancel_session(store, viewer, session.id),
                         f"Session {session.number} cancelled.",
-                    ) and st.rerun()
+                    ):
+                        st.session_state["undo_cancel"] = session.id
+                        st.rerun()
             else:
                 when.write(f"{session.scheduled_date:%a %d %b %Y}")
                 if session.status == SessionStatus.CANCELLED and actions.button(

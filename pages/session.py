@@ -1,13 +1,19 @@
-"""Run a session: the guide with timers, the fidelity checklist, attendance and notes."""
+"""Run a session: the guide with timers, the fidelity checklist, attendance and notes.
+
+Every mark is saved the moment it is made (program/session_runner.py, "marks as they are made"):
+each widget's change callback writes it, and the page shows that it is saved. A widget follows
+the store: when someone else changed a mark since this page last saw it, the new value shows.
+"""
 
 import datetime as dt
+from collections.abc import Callable
 
 import streamlit as st
 
 import ui
-from program import auth, cards, i18n, participant, pulse, session_runner
-from program.errors import Conflict, ProgramError
-from program.models import AttendanceMark, Mark, Role, SessionStatus
+from program import auth, cards, cohorts, i18n, participant, pulse, session_runner
+from program.errors import ProgramError
+from program.models import AttendanceMark, Mark, Role, SessionRecord, SessionStatus
 
 viewer = ui.page("Run a session", frozenset({Role.FACILITATOR}))
 store = ui.store()
@@ -25,6 +31,12 @@ if not mine:
 linked_cohort = st.query_params.pop("cohort", None)
 linked_session = st.query_params.pop("session", None)
 linked = next((c for c in mine if str(c.id) == linked_cohort), None)
+today = dt.date.today()
+if linked is None and "run_cohort" not in st.session_state:
+    # Opened from the sidebar: today's session, by the same rule as Home's cards.
+    found = session_runner.todays_session(store, viewer, today)
+    if found is not None:
+        linked, linked_session = found[0], str(found[1].id)
 if linked is not None:
     st.session_state["run_cohort"] = linked
 
@@ -38,7 +50,7 @@ cohort = pick_cohort.selectbox(
 sessions = [s for s in store.sessions(cohort.id) if s.status != SessionStatus.CANCELLED]
 bundle = store.curriculum_bundle(cohort.curriculum_version_id)
 titles = {s.number: s.title for s in bundle.curriculum.sessions}
-default = session_runner.default_session(sessions, dt.date.today())
+default = session_runner.default_session(sessions, today)
 by_id = {s.id: s for s in sessions}
 if linked is not None:
     default = next((s for s in sessions if str(s.id) == linked_session), default)
@@ -62,23 +74,72 @@ record = by_id[chosen_id]
 sheet = session_runner.open_sheet(store, viewer, record.id)
 sid = record.id
 
-# The revision the widgets were filled from; saving with an older one is refused as stale.
-rev_key = f"revision_{sid}"
-if rev_key not in st.session_state:
-    st.session_state[rev_key] = sheet.revision
 
-
-def reload_from_store() -> None:
-    """Forget this session's widget values so they are filled again from the stored record."""
-    for key in list(st.session_state):
-        if isinstance(key, str) and key.endswith(f"_{sid}") or f"_{sid}_" in str(key):
-            del st.session_state[key]
-
-
-def fill(key: str, value: object) -> str:
-    if key not in st.session_state:
-        st.session_state[key] = value
+def synced(key: str, stored: object) -> str:
+    """A widget key whose value follows the store. `seen_<key>` is the stored value this page
+    last showed or saved: when the store holds something else (someone else marked it since),
+    the widget shows that; a change made here is saved by the widget's callback, which moves
+    `seen_<key>` along, so it is never overwritten by what it replaced."""
+    seen = f"seen_{key}"
+    if seen not in st.session_state or st.session_state[seen] != stored:
+        st.session_state[key] = stored
+        st.session_state[seen] = stored
     return key
+
+
+def saving(key: str, save: Callable[[], object]) -> None:
+    """Run one save for the widget `key`: on success remember its value as seen and say when it
+    was saved; on refusal put the widget back and say why."""
+    try:
+        save()
+    except ProgramError as exc:
+        st.session_state[key] = st.session_state.get(f"seen_{key}")
+        st.session_state["session_flash"] = ("error", str(exc))
+    else:
+        st.session_state[f"seen_{key}"] = st.session_state[key]
+        st.session_state[f"saved_{sid}"] = dt.datetime.now()
+
+
+def save_tick(index: int) -> None:
+    key = f"fid_{sid}_{index}"
+    saving(key, lambda: session_runner.tick(store, viewer, sid, index, bool(st.session_state[key])))
+
+
+def save_mark(member_id: int, changed: str) -> None:
+    """Save one member's mark; ticking Late before choosing marks them present."""
+    status_key, late_key = f"att_{sid}_{member_id}", f"late_{sid}_{member_id}"
+    status = st.session_state.get(status_key)
+    late = bool(st.session_state.get(late_key))
+    if status is None and late:
+        status = st.session_state[status_key] = Mark.PRESENT.value
+    if status is None:
+        return
+    mark = AttendanceMark(status=Mark(status), late=late)
+    saving(
+        late_key if changed == "late" else status_key,
+        lambda: session_runner.mark_attendance(store, viewer, sid, {member_id: mark}),
+    )
+    st.session_state[f"seen_{status_key}"] = status
+    st.session_state[f"seen_{late_key}"] = late
+
+
+def save_notes() -> None:
+    key = f"notes_{sid}"
+    try:
+        session_runner.save_notes(
+            store, viewer, sid, st.session_state[key], st.session_state[f"seen_{key}"]
+        )
+    except session_runner.NotesChanged as exc:
+        # Keep what this facilitator wrote in the box and show the other version beside it; the
+        # next change is saved over the other version, which they have now seen.
+        st.session_state[f"seen_{key}"] = exc.theirs
+        st.session_state[f"theirs_{sid}"] = exc.theirs
+    except ProgramError as exc:
+        st.session_state["session_flash"] = ("error", str(exc))
+    else:
+        st.session_state[f"seen_{key}"] = st.session_state[key].strip()
+        st.session_state.pop(f"theirs_{sid}", None)
+        st.session_state[f"saved_{sid}"] = dt.datetime.now()
 
 
 guide = sheet.guide
@@ -108,7 +169,9 @@ with guide_tab:
             tick.checkbox(
                 f"**{ui.guide(activity.title)}** · {activity.minutes} min"
                 f" ({start // 60}:{start % 60:02d}–{clock // 60}:{clock % 60:02d})",
-                key=fill(f"fid_{sid}_{index}", index in sheet.delivered),
+                key=synced(f"fid_{sid}_{index}", index in sheet.delivered),
+                on_change=save_tick,
+                args=(index,),
             )
             with timer:
                 ui.agenda_timer(activity.minutes, f"{sid}-{index}")
@@ -146,6 +209,50 @@ def languages_said(items: list) -> str:
     return "  \n".join(lines)
 
 
+def met_today_offer(session: SessionRecord) -> None:
+    """Where a session planned for a later day would be refused: offer to move it to today,
+    saying what else moves, and do it on confirmation."""
+    st.info(
+        f"This session is planned for **{session.scheduled_date:%A %d %B}**. If the group met"
+        " today instead, move it to today; then it can be marked held and its pulse opened.",
+        icon=":material/event_available:",
+    )
+    with st.expander("We met today instead", icon=":material/today:", key=f"met_today_{sid}"):
+        try:
+            move = cohorts.plan_met_today(store, viewer, session.id, today)
+        except ProgramError as exc:
+            ui.show_error(exc)
+            return
+        if move.cancelled:
+            listed = ", ".join(
+                f"session {s.number} ({s.scheduled_date:%a %d %b})" for s in move.cancelled
+            )
+            st.write(
+                f"The group has not met for {listed} before today, so it will be marked"
+                " cancelled. You can restore it on the Cohorts page."
+            )
+        shift = False
+        if move.shifted:
+            days = -move.days
+            shift = st.checkbox(
+                f"Also move the {len(move.shifted)} later sessions {days} days earlier, keeping"
+                " the weekly rhythm",
+                key=f"shift_later_{sid}",
+                help="Leave this off to keep their dates as they are.",
+            )
+            first, new = move.shifted[0]
+            st.caption(
+                f"Session {first.number} would then be on {new:%A %d %B}"
+                if shift
+                else f"Session {first.number} stays on {first.scheduled_date:%A %d %B}."
+            )
+        if st.button("Move this session to today", type="primary", key=f"met_today_go_{sid}"):
+            ui.attempt(
+                lambda: cohorts.met_today(store, viewer, session.id, today, shift),
+                f"Session {session.number} is now today, {today:%A %d %B}.",
+            ) and st.rerun()
+
+
 def join_base() -> str:
     """The address join links and QR codes start with: PROGRAM_BASE_URL when it is set, otherwise
     the one this browser is using (as it reports it, or as its connection's Origin says)."""
@@ -169,6 +276,14 @@ def pulse_panel(session_id: int) -> None:
     closed = window is not None and not status.is_open
     if not closed and pulse.phones_cannot_reach(base):
         st.warning(f"{UNREACHABLE}\n\nJoin links start with `{base}`.", icon=":material/wifi_off:")
+    if window is None and record.scheduled_date > now.date() + session_runner.HELD_GRACE:
+        st.info(
+            f"The pulse opens on the day the group meets; this session is planned for"
+            f" {record.scheduled_date:%A %d %B}. If the group met today, use **We met today"
+            " instead** below.",
+            icon=":material/event:",
+        )
+        return
     if window is None:
         st.write(
             "Open the pulse near the end of the session, after attendance: it takes one answer"
@@ -332,16 +447,24 @@ def paper_form(session_id: int) -> None:
 
 
 def mark_all_present() -> None:
-    for member in sheet.members:
-        if member.status == "active":
-            st.session_state[f"att_{sid}_{member.id}"] = Mark.PRESENT.value
+    try:
+        session_runner.mark_everyone_present(store, viewer, sid)
+    except ProgramError as exc:
+        st.session_state["session_flash"] = ("error", str(exc))
+    else:
+        st.session_state[f"saved_{sid}"] = dt.datetime.now()
 
 
 with attendance_tab:
     if not sheet.members:
         st.info("The roster is empty. Add people on the Cohorts page.")
     else:
-        st.button("Everyone is here", on_click=mark_all_present, icon=":material/done_all:")
+        st.button(
+            "Everyone is here",
+            on_click=mark_all_present,
+            icon=":material/done_all:",
+            help="Marks everyone not marked yet as present; the marks made already stay.",
+        )
         for member in sheet.members:
             mark = sheet.marks.get(member.id)
             name, choice, late = st.columns([3, 4, 1], vertical_alignment="center")
@@ -352,71 +475,60 @@ with attendance_tab:
             choice.radio(
                 f"Attendance of {ui.plain(member.display_name)}",
                 [m.value for m in Mark],
-                key=fill(f"att_{sid}_{member.id}", mark.status.value if mark else None),
+                key=synced(f"att_{sid}_{member.id}", mark.status.value if mark else None),
+                on_change=save_mark,
+                args=(member.id, "status"),
                 horizontal=True,
                 label_visibility="collapsed",
                 format_func=str.capitalize,
             )
-            late.checkbox("Late", key=fill(f"late_{sid}_{member.id}", bool(mark and mark.late)))
+            late.checkbox(
+                "Late",
+                key=synced(f"late_{sid}_{member.id}", bool(mark and mark.late)),
+                on_change=save_mark,
+                args=(member.id, "late"),
+            )
 
 with pulse_tab:
     pulse_panel(sid)
 
 with notes_tab:
+    theirs = st.session_state.get(f"theirs_{sid}")
+    if theirs is not None:
+        st.warning(
+            "Someone else saved these notes while you were writing. Their version is below; yours"
+            " is still in the box. Combine them in the box: your next change is saved over theirs.",
+            icon=":material/merge:",
+        )
+        st.code(theirs, language=None, wrap_lines=True)
     st.text_area(
         "Notes for the facilitators (no names of participants, please)",
-        key=fill(f"notes_{sid}", record.notes),
+        key=synced(f"notes_{sid}", record.notes) if theirs is None else f"notes_{sid}",
+        on_change=save_notes,
         height=160,
-        max_chars=4000,
+        max_chars=session_runner.MAX_NOTES,
+        help="Saved when you click or tab away from the box.",
     )
 
-marks = {
-    m.id: AttendanceMark(
-        status=Mark(st.session_state[f"att_{sid}_{m.id}"]),
-        late=bool(st.session_state.get(f"late_{sid}_{m.id}")),
-    )
-    for m in sheet.members
-    if st.session_state.get(f"att_{sid}_{m.id}")
-}
-unmarked = len(sheet.members) - len(marks)
-delivered = {i for i in range(len(guide.agenda)) if st.session_state.get(f"fid_{sid}_{i}")}
+marks = store.attendance_marks(sid)
+delivered = store.fidelity(sid)
+unmarked = sum(1 for m in sheet.members if m.id not in marks)
+present = sum(m.status == Mark.PRESENT for m in marks.values())
 st.divider()
+saved_at = st.session_state.get(f"saved_{sid}")
 st.markdown(
-    f"**{sum(m.status == Mark.PRESENT for m in marks.values())} present**, "
-    f"{unmarked} not yet marked · {len(delivered)} of {len(guide.agenda)} agenda items delivered"
+    f"**{present} present**, {unmarked} not yet marked · {sum(delivered.values())} of"
+    f" {len(guide.agenda)} agenda items delivered"
 )
-if record.status == SessionStatus.HELD:
-    do_save = st.button("Save changes", type="primary", icon=":material/save:", width="stretch")
-    do_held = False
-else:
-    save, held = st.columns(2)
-    do_save = save.button("Save", icon=":material/save:", width="stretch")
-    do_held = held.button(
-        "Save and mark held", type="primary", icon=":material/task_alt:", width="stretch"
-    )
-if do_save or do_held:
-    try:
-        session_runner.save_sheet(
-            store,
-            viewer,
-            sid,
-            marks,
-            delivered,
-            st.session_state.get(f"notes_{sid}", ""),
-            bool(do_held),
-            st.session_state[rev_key],
-        )
-    except Conflict as exc:
-        reload_from_store()
-        st.session_state.pop(rev_key, None)
-        st.session_state["session_flash"] = ("error", str(exc))
-        st.rerun()
-    except ProgramError as exc:
-        ui.show_error(exc)
-    else:
-        st.session_state[rev_key] = store.session_revision(sid)
-        st.session_state["session_flash"] = (
-            "success",
-            "Session marked held." if do_held else "Saved.",
-        )
-        st.rerun()
+st.caption(
+    (f":material/cloud_done: Saved at {saved_at:%H:%M:%S}. " if saved_at else "")
+    + "Every mark is saved as you make it; you can leave this page at any time."
+)
+if record.status == SessionStatus.PLANNED:
+    if record.scheduled_date > today + session_runner.HELD_GRACE:
+        met_today_offer(record)
+    elif st.button("Mark this session held", type="primary", icon=":material/task_alt:"):
+        ui.attempt(
+            lambda: session_runner.mark_held(store, viewer, sid, today),
+            "Session marked held.",
+        ) and st.rerun()

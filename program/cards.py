@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from program.i18n import N_, Language
+from program.i18n import N_, SOURCE_LANGUAGE, Language, languages
 from program.models import Instrument, Item, Wording
 from program.pulse import format_code, qr_svg
 
@@ -68,12 +68,13 @@ def card_sheet(
     links: list[tuple[str, str]],
     items: list[tuple[Instrument, Item]],
     min_cell_size: int,
-    lang: Language,
+    lang: Language | None = None,
     offered: Sequence[Language] = (),
 ) -> str:
     """A standalone HTML page of cards in `lang`; `links` pairs each card code with its join
     link (which should carry the same language). Each card names the other languages `offered`,
     each in its own words, since the page's switch is one tap away on the phone."""
+    lang = lang or languages()[SOURCE_LANGUAGE]
     questions = _questions(items, lang)
     others = [o for o in offered if o.code != lang.code]
     also = (

@@ -296,3 +296,75 @@ def assign_facilitators(
 def facilitators(store: Store) -> list[StaffUser]:
     """Active facilitators, for choosing who runs a cohort."""
     return [u for u in store.staff_users() if u.role == Role.FACILITATOR and u.active]
+
+
+# --------------------------------------------------------------------------- the real meeting day
+
+
+@dataclass(frozen=True)
+class MeetingMove:
+    """What "We met today instead" changes: the session moves to `date`; earlier sessions still
+    planned on or after that day did not take place before it and are cancelled (they can be
+    restored); later sessions keep their dates, or all move by the same number of days when the
+    facilitator asks for it (`shifted`)."""
+
+    session: SessionRecord
+    date: dt.date
+    cancelled: tuple[SessionRecord, ...]
+    shifted: tuple[tuple[SessionRecord, dt.date], ...]  # used only when shift_later
+
+    @property
+    def days(self) -> int:
+        return (self.date - self.session.scheduled_date).days
+
+
+def plan_met_today(store: Store, viewer: StaffUser, session_id: int, today: dt.date) -> MeetingMove:
+    """What moving a planned session to `today` would change, for the facilitator to confirm."""
+    session = store.session(session_id)
+    access.require_cohort_manager(store, viewer, session.cohort_id)
+    if session.status != SessionStatus.PLANNED:
+        raise Conflict(f"Only a planned session can move; this one is {session.status}.")
+    if session.scheduled_date <= today:
+        raise InvalidInput("This session is planned for today or earlier already.")
+    live = [
+        s
+        for s in store.sessions(session.cohort_id)
+        if s.id != session.id and s.status != SessionStatus.CANCELLED
+    ]
+    earlier = [s for s in live if s.number < session.number]
+    later = [s for s in live if s.number > session.number]
+    in_the_way = [s for s in earlier if s.scheduled_date >= today]
+    held = [s for s in in_the_way if s.status == SessionStatus.HELD]
+    if held:
+        raise InvalidInput(
+            f"Session {held[-1].number} was held on {held[-1].scheduled_date:%d %b %Y}, so"
+            f" session {session.number} cannot have been today."
+        )
+    shift = today - session.scheduled_date
+    shifted = tuple(
+        (s, s.scheduled_date + shift) for s in later if s.status == SessionStatus.PLANNED
+    )
+    return MeetingMove(session, today, tuple(in_the_way), shifted)
+
+
+def met_today(
+    store: Store, viewer: StaffUser, session_id: int, today: dt.date, shift_later: bool
+) -> MeetingMove:
+    """Move a planned session to `today`, as plan_met_today says, in one change."""
+    move = plan_met_today(store, viewer, session_id, today)
+    dates = {move.session.id: move.date}
+    if shift_later:
+        held_later = [
+            s
+            for s in store.sessions(move.session.cohort_id)
+            if s.number > move.session.number and s.status == SessionStatus.HELD
+        ]
+        for s, date in move.shifted:
+            if any(h.scheduled_date >= date and h.number < s.number for h in held_later):
+                raise InvalidInput(
+                    f"Session {s.number} cannot move to {date:%d %b %Y}: a session before it was"
+                    " held later than that."
+                )
+            dates[s.id] = date
+    store.move_sessions(Actor.of(viewer), dates, [s.id for s in move.cancelled])
+    return move

@@ -76,11 +76,15 @@ class DemoCohort:
     responders: float  # share of those present who answer the pulse
 
 
+# Every cohort meets on the weekday the demo is seeded (session 1 was that many weeks ago), so
+# the names say where and when in the day, never which weekday.
+FINISHED_COHORT = "Evening group, Northside"  # Maya's: all six sessions held, results released
+TODAYS_COHORT = "Morning group, Library"  # Maya's: its session 4 is today
 DEMO_COHORTS = (
-    DemoCohort("Tuesday evening, Northside", "maya", 12, 9, 0.9),
-    DemoCohort("Thursday morning, Library", "maya", 11, 3, 0.85),
-    DemoCohort("Wednesday, Riverside clinic", "sam", 10, 7, 0.8),
-    DemoCohort("Saturday small group", "sam", 5, 6, 0.7),
+    DemoCohort(FINISHED_COHORT, "maya", 12, 9, 0.9),
+    DemoCohort(TODAYS_COHORT, "maya", 11, 3, 0.85),
+    DemoCohort("Riverside clinic group", "sam", 10, 7, 0.8),
+    DemoCohort("Small group, Eastgate", "sam", 5, 6, 0.7),
     DemoCohort("Spring group", "sam", 9, -2, 0.0),
 )
 

@@ -31,6 +31,7 @@ from program.models import (
     StaffUser,
     score_answers,
 )
+from program.session_runner import check_holdable
 from program.settings import Settings
 from program.store import Store
 
@@ -232,6 +233,8 @@ def open_pulse(
     cohort = access.require_facilitator(store, viewer, record.cohort_id)
     if record.status == SessionStatus.CANCELLED:
         raise Conflict("This session was cancelled; its pulse cannot open.")
+    # The same rule as marking it held: results never exist for a session that cannot be held.
+    check_holdable(record, at.date())
     bundle = store.curriculum_bundle(cohort.curriculum_version_id)
     if not bundle.pulse_items(record.number):
         raise InvalidInput("The curriculum asks no pulse questions at this session.")

@@ -24,7 +24,7 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from program import i18n, participant
+from program import demo, i18n, participant
 from scripts.appserver import CHROMIUM, CHROMIUM_ARGS, ROOT, Server, running, seed_demo
 
 PASSWORD = "demo-password"  # the demo accounts' password (program.demo.DEMO_PASSWORD)
@@ -39,8 +39,8 @@ SIZES = {"laptop": {"width": 1366, "height": 900}, "phone": {"width": 390, "heig
 # Whole-page shots stop at these heights, so a long page stays a readable, small file.
 MAX_HEIGHT = {"laptop": 3000, "phone": 3400}
 PULSE_MAX_HEIGHT = 4400
-COHORT = "Thursday morning, Library"  # the demo cohort of Maya's that meets today
-FINISHED = "Tuesday evening, Northside"  # Maya's first, finished demo cohort: released results
+COHORT = demo.TODAYS_COHORT  # the demo cohort of Maya's that meets today
+FINISHED = demo.FINISHED_COHORT  # Maya's first, finished demo cohort: released results
 CODE = re.compile(r"\b([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})\b")
 HALL_ADDRESS = "http://192.168.1.20:8501"  # the app on a laptop in a hall's Wi-Fi
 WAIT = 30_000

@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 import ui
-from program import auth, cohorts, pulse
+from program import auth, cohorts, pulse, session_runner
 from program.accounts import create_user
 from program.models import (
     Actor,
+    AttendanceMark,
     Cohort,
     Mark,
     Role,
@@ -319,7 +320,7 @@ def test_leads_and_admins_get_no_roster_tab(seeded, who):
 # --------------------------------------------------------------------------- running today's session
 
 
-def test_everyone_is_here_then_save_and_mark_held(seeded):
+def test_every_mark_is_saved_as_it_is_made_and_nothing_is_lost_by_leaving(seeded):
     store = seeded.store
     session_one = next(s for s in store.sessions(seeded.group_a.id) if s.number == 1)
     assert session_one.scheduled_date == dt.date.today()
@@ -329,23 +330,119 @@ def test_everyone_is_here_then_save_and_mark_held(seeded):
     assert at.selectbox(key="run_cohort").value.id == seeded.group_a.id
     chosen = at.selectbox(key=f"run_session_{seeded.group_a.id}").value
     assert store.session(chosen).number == 1
+    assert not any(b.label in ("Save", "Save and mark held") for b in at.button)
 
+    # A tick and a mark are stored the moment they are made, with no Save button.
+    at.checkbox(key=f"fid_{chosen}_0").check().run()
+    assert not at.exception, at.exception
+    assert store.fidelity(chosen)[0] is True
+    first = store.roster(seeded.group_a.id)[0]
+    at.radio(key=f"att_{chosen}_{first.id}").set_value(Mark.ABSENT.value).run()
+    assert store.attendance_marks(chosen) == {first.id: AttendanceMark(status=Mark.ABSENT)}
+    assert any("Saved at" in c.value for c in at.caption)
+    at.text_area(key=f"notes_{chosen}").input("Room was cold.").run()
+    assert store.session(chosen).notes == "Room was cold."
+
+    # "Everyone is here" marks the others; the mark made already stays.
     button(at, "Everyone is here").click()
     at.run()
     assert not at.exception, at.exception
-    assert any("**3 present**" in m.value for m in at.markdown)
+    assert any("**2 present**" in m.value for m in at.markdown)
 
-    button(at, "Save and mark held").click()
+    # Leave and come back (a new browser session): everything is there.
+    again = opened("pages/session.py", store, seeded.maya)
+    assert again.checkbox(key=f"fid_{chosen}_0").value is True
+    assert again.radio(key=f"att_{chosen}_{first.id}").value == Mark.ABSENT.value
+    assert again.text_area(key=f"notes_{chosen}").value == "Room was cold."
+
+    # A mark someone else made since shows up on the next run of the first page.
+    session_runner.mark_attendance(
+        store, seeded.maya, chosen, {first.id: AttendanceMark(status=Mark.PRESENT, late=True)}
+    )
+    at.run()
+    assert at.radio(key=f"att_{chosen}_{first.id}").value == Mark.PRESENT.value
+    assert at.checkbox(key=f"late_{chosen}_{first.id}").value is True
+
+    button(at, "Mark this session held").click()
     at.run()
     assert not at.exception, at.exception
-    assert "Session marked held." in [s.value for s in at.success]
-    assert not any(b.label == "Save and mark held" for b in at.button)
+    assert "Session marked held." in [t.value for t in at.toast]
+    assert store.session(session_one.id).status == SessionStatus.HELD
+    assert not any(b.label == "Mark this session held" for b in at.button)
 
-    record = store.session(session_one.id)
-    assert record.status == SessionStatus.HELD
-    marks = store.attendance_marks(session_one.id)
-    assert {m.id for m in store.roster(seeded.group_a.id)} == set(marks)
-    assert all(m.status == Mark.PRESENT and not m.late for m in marks.values())
+
+def test_notes_saved_by_someone_else_meanwhile_are_shown_to_merge_not_overwritten(seeded):
+    store = seeded.store
+    at = opened("pages/session.py", store, seeded.maya)
+    chosen = at.selectbox(key=f"run_session_{seeded.group_a.id}").value
+    session_runner.save_notes(store, seeded.maya, chosen, "Theirs.", seen="")
+    at.text_area(key=f"notes_{chosen}").input("Mine.").run()
+    assert not at.exception, at.exception
+    assert store.session(chosen).notes == "Theirs."  # not overwritten
+    assert any("Someone else saved these notes" in w.value for w in at.warning)
+    assert at.text_area(key=f"notes_{chosen}").value == "Mine."  # and nothing typed is lost
+    at.text_area(key=f"notes_{chosen}").input("Theirs. Mine.").run()
+    assert store.session(chosen).notes == "Theirs. Mine."
+    assert not any("Someone else saved" in w.value for w in at.warning)
+
+
+def test_a_session_planned_for_later_offers_we_met_today_instead(seeded):
+    store, maya = seeded.store, seeded.maya
+    later = cohorts.create_cohort(
+        store,
+        maya,
+        seeded.group_a.program_id,
+        seeded.group_a.curriculum_version_id,
+        "Group D",
+        dt.date.today() + dt.timedelta(days=7),
+        (dt.date.today() + dt.timedelta(days=7)).weekday(),
+        False,
+        [],
+        "Dee\nEd\n",
+    )
+    first = store.sessions(later.id)[0]
+    at = app_test("pages/session.py", store, maya)
+    at.query_params["cohort"] = str(later.id)
+    at.query_params["session"] = str(first.id)
+    at.run()
+    assert not at.exception, at.exception
+    assert not any(b.label == "Mark this session held" for b in at.button)
+    assert not any(b.label == "Open the pulse" for b in at.button)
+    assert any("If the group met today instead" in i.value for i in at.info)
+    at.checkbox(key=f"shift_later_{first.id}").check()
+    button(at, "Move this session to today").click()
+    at.run()
+    assert not at.exception, at.exception
+    moved = store.sessions(later.id)
+    assert moved[0].scheduled_date == dt.date.today()
+    assert moved[1].scheduled_date == dt.date.today() + dt.timedelta(weeks=1)
+    assert any(b.label == "Mark this session held" for b in at.button)
+    assert any(b.label == "Open the pulse" for b in at.button)
+
+
+def test_the_sidebar_opens_todays_session_not_a_finished_cohorts_last(seeded):
+    """Opened without a link (the sidebar), the runner picks today's session across cohorts."""
+    store, maya = seeded.store, seeded.maya
+    done = cohorts.create_cohort(
+        store,
+        maya,
+        seeded.group_a.program_id,
+        seeded.group_a.curriculum_version_id,
+        "A finished group",
+        dt.date.today() - dt.timedelta(weeks=10),
+        (dt.date.today() - dt.timedelta(weeks=10)).weekday(),
+        False,
+        [],
+        "Fay\n",
+    )
+    for record in store.sessions(done.id):
+        session_runner.mark_everyone_present(store, maya, record.id)
+        session_runner.mark_held(store, maya, record.id, record.scheduled_date)
+    at = opened("pages/session.py", store, maya)
+    assert not at.exception, at.exception
+    assert at.selectbox(key="run_cohort").value.id == seeded.group_a.id
+    chosen = at.selectbox(key=f"run_session_{seeded.group_a.id}").value
+    assert store.session(chosen).scheduled_date == dt.date.today()
 
 
 def test_home_says_today_and_links_the_cards_own_session(seeded):

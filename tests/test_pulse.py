@@ -171,15 +171,17 @@ def make_group(
     if program_id is None:
         program_id = store.create_program(Actor.system(), f"Program {name}", "", k).id
     store.add_program_facilitator(Actor.system(), program_id, fac.id)
-    today = dt.date.today()
+    # Every session is dated before NOW (and so before today): a pulse opens only on or after its
+    # session's day, and these tests open them at NOW or at the wall clock.
+    start = NOW.date() - dt.timedelta(weeks=8)
     cohort = cohorts.create_cohort(
         store,
         fac,
         program_id,
         version.id,
         name,
-        start=today,
-        weekday=today.weekday(),
+        start=start,
+        weekday=start.weekday(),
         include_orientation=include_orientation,
         facilitator_ids=[fac.id],
         roster_text="\n".join(NAMES[:members]),

@@ -328,3 +328,170 @@ def test_the_drift_check_sees_a_wrong_total(s):
     finally:
         cur.close()
     assert s.store.attendance_totals_drift() == 2 * 3  # each of three rows, seen from both sides
+
+
+# --------------------------------------------------------------------------- marks as they are made
+
+
+def test_each_mark_is_saved_alone_and_two_facilitators_keep_each_others(s):
+    """Maya and Sam (added as a second facilitator) mark the same session at once, each from
+    a page drawn before the other's marks: both sets of marks are kept."""
+    cohorts.assign_facilitators(s.store, s.maya, s.cohort.id, [s.maya.id, s.sam.id])
+    sid = s.session(1).id
+    ana, ben, chloe = (s.member_id(n) for n in ("Ana", "Ben", "Chloe"))
+    session_runner.mark_attendance(s.store, s.maya, sid, {ana: PRESENT})
+    session_runner.mark_attendance(s.store, s.sam, sid, {ben: ABSENT})
+    session_runner.tick(s.store, s.maya, sid, 0, True)
+    session_runner.tick(s.store, s.sam, sid, 2, True)
+    assert s.store.attendance_marks(sid) == {ana: PRESENT, ben: ABSENT}
+    assert {i for i, done in s.store.fidelity(sid).items() if done} == {0, 2}
+    # The same person marked by both: the later mark is the one kept.
+    late = AttendanceMark(status=Mark.PRESENT, late=True)
+    session_runner.mark_attendance(s.store, s.maya, sid, {ana: late})
+    session_runner.tick(s.store, s.sam, sid, 0, False)
+    assert s.store.attendance_marks(sid)[ana] == late
+    assert {i for i, done in s.store.fidelity(sid).items() if done} == {2}
+    # "Everyone is here" marks only those without a mark.
+    assert session_runner.mark_everyone_present(s.store, s.maya, sid) == 1
+    assert s.store.attendance_marks(sid) == {ana: late, ben: ABSENT, chloe: PRESENT}
+    assert s.store.attendance_totals_drift() == 0
+    actions = [e.action for e in s.store.audit_events() if e.object_id == str(sid)]
+    assert actions.count("mark attendance") == 4 and actions.count("tick agenda item") == 2
+
+
+def test_notes_are_saved_only_over_the_version_their_writer_saw(s):
+    sid = s.session(1).id
+    session_runner.save_notes(s.store, s.maya, sid, "Room was cold.", seen="")
+    # Sam wrote from the empty notes too: refused, with Maya's version to merge.
+    with pytest.raises(session_runner.NotesChanged) as refused:
+        session_runner.save_notes(s.store, s.maya, sid, "Bring tea.", seen="")
+    assert refused.value.theirs == "Room was cold."
+    assert s.store.session(sid).notes == "Room was cold."
+    # Having seen it, the merged text is saved.
+    session_runner.save_notes(s.store, s.maya, sid, "Room was cold. Bring tea.", "Room was cold.")
+    assert s.store.session(sid).notes == "Room was cold. Bring tea."
+
+
+@pytest.mark.parametrize(
+    ("action", "error"),
+    [
+        (
+            lambda s, sid: session_runner.mark_attendance(s.store, s.maya, sid, {10_000: PRESENT}),
+            InvalidInput,
+        ),
+        (lambda s, sid: session_runner.tick(s.store, s.maya, sid, 99, True), InvalidInput),
+        (lambda s, sid: session_runner.tick(s.store, s.maya, sid, -1, True), InvalidInput),
+        (
+            lambda s, sid: session_runner.save_notes(s.store, s.maya, sid, "x" * 4001, ""),
+            InvalidInput,
+        ),
+        (lambda s, sid: session_runner.mark_attendance(s.store, s.sam, sid, {}), AccessDenied),
+        (lambda s, sid: session_runner.tick(s.store, s.lead, sid, 0, True), AccessDenied),
+    ],
+)
+def test_a_mark_that_does_not_fit_is_refused_and_nothing_changes(s, action, error):
+    sid = s.session(1).id
+    with pytest.raises(error):
+        action(s, sid)
+    assert s.store.attendance_marks(sid) == {} and s.store.fidelity(sid) == {}
+
+
+def test_marking_held_needs_its_day_and_its_attendance(s):
+    sid = s.session(2).id
+    day = s.session(2).scheduled_date
+    with pytest.raises(session_runner.NotYetDue, match="If the group met today instead"):
+        session_runner.mark_held(s.store, s.maya, sid, day - dt.timedelta(days=2))
+    with pytest.raises(InvalidInput, match="needs its attendance"):
+        session_runner.mark_held(s.store, s.maya, sid, day)
+    session_runner.mark_everyone_present(s.store, s.maya, sid)
+    session_runner.mark_held(s.store, s.maya, sid, day)
+    assert s.store.session(sid).status == SessionStatus.HELD
+
+
+# --------------------------------------------------------------------------- the real meeting day
+
+
+def test_we_met_today_instead_moves_the_session_and_keeps_the_later_ones(s):
+    today = DAY1 + dt.timedelta(days=9)  # between session 2 (DAY1 + 7) and session 3 (DAY1 + 14)
+    three = s.session(3)
+    move = cohorts.met_today(s.store, s.maya, three.id, today, shift_later=False)
+    assert move.days == -5 and not move.cancelled
+    assert s.store.session(three.id).scheduled_date == today
+    # Later sessions keep their dates and order.
+    assert s.session(4).scheduled_date == DAY1 + dt.timedelta(weeks=3)
+    # Now it can be held, and its pulse could open.
+    session_runner.mark_everyone_present(s.store, s.maya, three.id)
+    session_runner.mark_held(s.store, s.maya, three.id, today)
+
+
+def test_we_met_today_instead_can_shift_the_later_sessions_by_as_many_days(s):
+    today = DAY1 + dt.timedelta(days=9)
+    before = {r.number: r.scheduled_date for r in s.store.sessions(s.cohort.id)}
+    cohorts.met_today(s.store, s.maya, s.session(3).id, today, shift_later=True)
+    after = {r.number: r.scheduled_date for r in s.store.sessions(s.cohort.id)}
+    assert after[3] == today
+    for n in (4, 5, 6):
+        assert after[n] == before[n] - dt.timedelta(days=5)
+    assert after[1] == before[1] and after[2] == before[2]
+
+
+def test_sessions_skipped_before_the_real_day_are_cancelled_and_can_be_restored(s):
+    """The reported dead end: session 1 of a new cohort met before its date; an earlier session
+    (here session 1, when session 2 meets early) is still planned on or after that day."""
+    today = DAY1 - dt.timedelta(days=1)  # before session 1's date
+    two = s.session(2)
+    plan = cohorts.plan_met_today(s.store, s.maya, two.id, today)
+    assert [r.number for r in plan.cancelled] == [1]
+    cohorts.met_today(s.store, s.maya, two.id, today, shift_later=False)
+    assert s.session(1).status == SessionStatus.CANCELLED
+    assert s.session(2).scheduled_date == today
+    with pytest.raises(InvalidInput, match="must come before session 2"):
+        cohorts.restore_session(s.store, s.maya, s.session(1).id)  # its date is after session 2's
+    cohorts.reschedule(s.store, s.maya, s.session(1).id, today - dt.timedelta(days=1))
+
+
+def test_we_met_today_is_refused_for_a_held_or_past_session_and_for_others(s):
+    save(s, 1, held=True)
+    with pytest.raises(Conflict):
+        cohorts.plan_met_today(s.store, s.maya, s.session(1).id, DAY1 - dt.timedelta(days=3))
+    with pytest.raises(InvalidInput, match="today or earlier already"):
+        cohorts.plan_met_today(s.store, s.maya, s.session(2).id, DAY1 + dt.timedelta(weeks=3))
+    with pytest.raises(AccessDenied):
+        cohorts.plan_met_today(s.store, s.sam, s.session(2).id, DAY1)
+    # A session held after the day asked for: this one cannot have met before it.
+    with pytest.raises(InvalidInput, match="was held on"):
+        cohorts.plan_met_today(s.store, s.maya, s.session(2).id, DAY1 - dt.timedelta(days=1))
+
+
+# --------------------------------------------------------------------------- today's session
+
+
+def test_todays_session_is_the_same_everywhere(s):
+    """Sidebar, Home and the runner open the same session: today's, else the soonest to come,
+    else the longest overdue; a finished cohort never wins over a running one."""
+    store = s.store
+    finished = cohorts.create_cohort(
+        store,
+        s.maya,
+        s.cohort.program_id,
+        s.cohort.curriculum_version_id,
+        "Finished",
+        DAY1 - dt.timedelta(weeks=10),
+        0,
+        False,
+        [],
+        "Dee\n",
+    )
+    for r in store.sessions(finished.id):
+        session_runner.mark_everyone_present(store, s.maya, r.id)
+        session_runner.mark_held(store, s.maya, r.id, r.scheduled_date)
+    for number in (1, 2, 3):
+        save(s, number, held=True)
+    on_day = DAY1 + dt.timedelta(weeks=3)
+    cohort, session = session_runner.todays_session(store, s.maya, on_day)
+    assert (cohort.id, session.number) == (s.cohort.id, 4)
+    assert session_runner.next_to_run(store.sessions(s.cohort.id), on_day).number == 4
+    between = on_day + dt.timedelta(days=2)  # session 4 passed without being marked held
+    assert session_runner.todays_session(store, s.maya, between)[1].number == 4
+    assert session_runner.todays_session(store, s.sam, on_day)[1].number == 4  # Sam's own cohort
+    assert session_runner.next_to_run(store.sessions(finished.id), on_day) is None

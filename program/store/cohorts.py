@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from program.errors import Conflict, NotFound
@@ -21,6 +21,8 @@ from program.models import (
 from program.store.base import Cursor, StoreBase
 
 # md5 of everything a session form shows; cheap, and only compared for equality.
+NOTES_CHANGED = "Someone else changed these notes since you opened them."
+
 _REVISION = (
     "SELECT md5(concat_ws('|',"
     " (SELECT status || notes || scheduled_date FROM sessions WHERE id = ?),"
@@ -394,6 +396,74 @@ class CohortQueries(StoreBase):
 
         self.write(unit)
 
+    def set_attendance(
+        self, actor: Actor, session_id: int, marks: Mapping[int, AttendanceMark]
+    ) -> None:
+        """Write some members' marks for a session as they are made, leaving the others as they
+        are: two facilitators marking different people at once both keep their marks."""
+
+        def unit(cur: Cursor) -> None:
+            cur.executemany(
+                "INSERT INTO attendance (session_id, member_id, status, late) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (session_id, member_id)"
+                " DO UPDATE SET status = excluded.status, late = excluded.late",
+                [
+                    [session_id, m, mark.status.value, mark.late]
+                    for m, mark in sorted(marks.items())
+                ],
+            )
+            refresh_attendance_totals(cur, [session_id])
+            detail = "; ".join(
+                f"member {m}: {mark.status.value}{' late' if mark.late else ''}"
+                for m, mark in sorted(marks.items())
+            )
+            self._audit(cur, actor, "mark attendance", "session", session_id, detail[:500])
+
+        self.write(unit)
+
+    def set_delivered(
+        self, actor: Actor, session_id: int, index: int, agenda_length: int, delivered: bool
+    ) -> None:
+        """Tick one agenda item of the fidelity checklist, or untick it."""
+
+        def unit(cur: Cursor) -> None:
+            # The checklist has a row per agenda item once anything is recorded (see
+            # record_session): the rows of the others are made unticked.
+            cur.executemany(
+                "INSERT INTO fidelity VALUES (?, ?, false) ON CONFLICT DO NOTHING",
+                [[session_id, i] for i in range(agenda_length)],
+            )
+            cur.execute(
+                "UPDATE fidelity SET delivered = ? WHERE session_id = ? AND agenda_index = ?"
+                " RETURNING agenda_index",  # RETURNING: so that two writers of one row conflict
+                [delivered, session_id, index],
+            ).fetchall()
+            self._audit(
+                cur,
+                actor,
+                "tick agenda item" if delivered else "untick agenda item",
+                "session",
+                session_id,
+                f"item {index + 1} of {agenda_length}",
+            )
+
+        self.write(unit)
+
+    def set_session_notes(self, actor: Actor, session_id: int, notes: str, expected: str) -> None:
+        """Replace a session's notes, if they are still `expected` (what the writer last saw);
+        otherwise Conflict, so one facilitator's notes never silently replace another's."""
+
+        def unit(cur: Cursor) -> None:
+            row = cur.execute(
+                "UPDATE sessions SET notes = ? WHERE id = ? AND notes = ? RETURNING id",
+                [notes, session_id, expected],
+            ).fetchall()
+            if not row:
+                raise Conflict(NOTES_CHANGED)
+            self._audit(cur, actor, "edit session notes", "session", session_id)
+
+        self.write(unit)
+
     def attendance_marks(self, session_id: int) -> dict[int, AttendanceMark]:
         rows = self._rows(
             "SELECT member_id, status, late FROM attendance WHERE session_id = ?", [session_id]
@@ -410,6 +480,28 @@ class CohortQueries(StoreBase):
         def unit(cur: Cursor) -> None:
             cur.execute("UPDATE sessions SET scheduled_date = ? WHERE id = ?", [date, session_id])
             self._audit(cur, actor, "reschedule session", "session", session_id, str(date))
+
+        self.write(unit)
+
+    def move_sessions(
+        self, actor: Actor, dates: Mapping[int, dt.date], cancel: Sequence[int] = ()
+    ) -> None:
+        """Give sessions new dates and cancel others, in one change (cohorts.met_today)."""
+
+        def unit(cur: Cursor) -> None:
+            for session_id in cancel:
+                cur.execute(
+                    "UPDATE sessions SET status = 'cancelled' WHERE id = ? AND status = 'planned'"
+                    " RETURNING id",
+                    [session_id],
+                ).fetchall()
+                self._audit(cur, actor, "mark session cancelled", "session", session_id)
+            for session_id, date in sorted(dates.items()):
+                cur.execute(
+                    "UPDATE sessions SET scheduled_date = ? WHERE id = ? RETURNING id",
+                    [date, session_id],
+                ).fetchall()
+                self._audit(cur, actor, "reschedule session", "session", session_id, str(date))
 
         self.write(unit)
 

@@ -29,6 +29,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from program import demo
 from program.demo import DEMO_PASSWORD
 from scripts.appserver import CHROMIUM, Server, seed_demo
 from tests.browser.conftest import answer_every_question, questions_of, send_answers, sign_in
@@ -667,7 +668,7 @@ def test_the_session_picker_follows_a_change_of_cohort(page: Page, server: Serve
     # Maya's first cohort, the finished Tuesday group, is shown first (its last session).
     picker = main(page).get_by_role("combobox", name="Session", exact=True)
     expect(picker).to_have_value(re.compile(r"^6\b.*held"))
-    choose(page, "Cohort", "Thursday morning, Library")  # its session 4 is today
+    choose(page, "Cohort", demo.TODAYS_COHORT)  # its session 4 is today
     expect(page.get_by_role("heading", name=re.compile(r"^Session 4: "))).to_be_visible()
     expect(picker).to_have_value(re.compile(r"^4\b"))
 

@@ -1,6 +1,6 @@
 """A pulse in a real browser: six phones answer with the room code, then cards only, then a card.
 
-Maya's seeded "Thursday morning, Library" cohort meets today (its session 4). She marks seven
+Maya's seeded "Morning group, Library" cohort (demo.TODAYS_COHORT) meets today (its session 4). She marks seven
 people present and opens the pulse, which then takes at most seven answers; six phone-sized
 browser contexts answer with the room code read off the page. She makes one card from the
 downloaded card sheet: the room code now leads only to a request for a card, the card answers
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
-from program import pulse
+from program import demo, pulse
 from program.demo import DEMO_PASSWORD
 from tests.browser.conftest import answer_every_question, send_answers, sign_in
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.browser
 
 SHOTS = Path("/tmp/pulse-shots")
 PHONE = {"width": 390, "height": 844}
-COHORT = "Thursday morning, Library"
+COHORT = demo.TODAYS_COHORT
 PRESENT = 6
 WAIT = 20_000
 ATTENDANCE = re.compile("^Attendance")
@@ -357,7 +357,7 @@ def test_saving_attendance_keeps_the_attendance_tab_open(page: Page, base_url: s
     sign_in(page, base_url, "maya", DEMO_PASSWORD)
     page.goto(f"{base_url}/session")
     expect(page.get_by_role("heading", name="Run a session")).to_be_visible(timeout=WAIT)
-    choose(page, "Cohort", "Tuesday evening, Northside")  # held sessions: saving changes nothing
+    choose(page, "Cohort", demo.FINISHED_COHORT)  # held sessions: saving changes nothing
     show_tab(page, ATTENDANCE, "Everyone is here")
     page.get_by_role("button", name="Save changes", exact=True).click()
     expect(page.get_by_text("Saved.")).to_be_visible(timeout=WAIT)
