@@ -580,3 +580,33 @@ def test_a_burst_of_thirty_sign_ins_holds_at_most_a_few_hashes_in_memory(setting
     assert measured["refused"] == 30
     assert measured["highest"] - measured["before"] <= 3 * 64 * mib, measured
     assert measured["peak"] - measured["before"] <= 3 * 64 * mib, measured
+
+
+@pytest.mark.filterwarnings("ignore:Using `httpx`")
+def test_a_refused_sign_in_keeps_the_username_for_the_form_but_not_in_the_address(
+    store, settings, maya, monkeypatch
+):
+    from starlette.testclient import TestClient
+
+    import routes
+    import ui
+
+    monkeypatch.setattr(ui, "store", lambda: store)
+    monkeypatch.setattr(ui, "settings", lambda: settings)
+    with TestClient(Starlette(routes=routes.ROUTES), follow_redirects=False) as http:
+        refused = http.post(
+            "/auth/signin", data={"username": "maya <b>", "password": "wrong", "next": "/"}
+        )
+        assert "maya" not in refused.headers["location"]
+        cookie = refused.headers["set-cookie"]
+        assert cookie.startswith(f"{routes.TYPED_USERNAME}=maya%20%3Cb%3E;")
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=300" in cookie
+        signed = http.post(
+            "/auth/signin", data={"username": "maya", "password": PASSWORD, "next": "/"}
+        )
+        assert f'{routes.TYPED_USERNAME}=""' in signed.headers.get("set-cookie", "")
+    # The sign-in screen fills the username in, escaped, and puts the focus on the password.
+    form = ui.signin_form("/", "maya <b>")
+    assert 'value="maya &lt;b&gt;"' in form
+    assert 'type="password" autocomplete="current-password" required autofocus' in form
+    assert 'autocomplete="username" value="" required autofocus' in ui.signin_form("/")

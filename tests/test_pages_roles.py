@@ -454,3 +454,28 @@ def test_home_says_today_and_links_the_cards_own_session(seeded):
     first = seeded.store.sessions(seeded.group_a.id)[0]
     assert link.proto.page == "session"
     assert link.proto.query_string == f"cohort={seeded.group_a.id}&session={first.id}"
+
+
+def test_cancelling_a_session_asks_once_and_can_be_undone(seeded):
+    store = seeded.store
+    at = opened("pages/cohorts.py", store, seeded.maya)
+    assert not at.exception, at.exception
+    two = next(s for s in store.sessions(seeded.group_a.id) if s.number == 2)
+    # The new-cohort form names versions by when they were loaded, not by a hash.
+    (version,) = store.curriculum_versions()
+    (picker,) = [b for b in at.selectbox if b.label.startswith("Curriculum version")]
+    assert picker.options == [
+        f"{version.title}, version {version.version}, loaded {version.loaded_at:%d %b %Y}"
+    ]
+    # The Cancel beside the date only asks; the session changes with the answer.
+    assert not [b for b in at.button if b.key == f"cancel_{two.id}" and b.label == "Cancel"]
+    at.button(key=f"cancel_{two.id}").click().run()
+    assert not at.exception, at.exception
+    assert store.session(two.id).status == SessionStatus.CANCELLED
+    undo = [b for b in at.button if b.label == "Undo"]
+    assert len(undo) == 1
+    undo[0].click().run()
+    assert not at.exception, at.exception
+    assert store.session(two.id).status == SessionStatus.PLANNED
+    assert "Session restored." in [t.value for t in at.toast]
+    assert not [b for b in at.button if b.label == "Undo"]

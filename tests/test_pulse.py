@@ -1307,3 +1307,18 @@ def test_a_join_link_carries_the_code_to_the_pulse_page() -> None:
         pulse.join_link("http://192.168.1.20:8501", "ABCDEFGH")
         == "http://192.168.1.20:8501/pulse?code=ABCDEFGH"
     )
+
+
+def test_a_pulse_opens_only_when_its_session_could_be_held(store: Store, group: Group) -> None:
+    """The same date rule as marking a session held, so no results exist for a session that
+    cannot be held; "we met today instead" moves the session, and then it opens."""
+    five, six = (store.session(group.session(n)) for n in (5, 6))
+    early = dt.datetime.combine(six.scheduled_date - dt.timedelta(days=3), dt.time(19))
+    with pytest.raises(session_runner.NotYetDue):
+        pulse.open_pulse(store, group.settings, group.facilitator, six.id, early)
+    assert store.pulse_window(six.id) is None
+    cohorts.met_today(store, group.facilitator, six.id, early.date(), shift_later=False)
+    assert pulse.open_pulse(store, group.settings, group.facilitator, six.id, early).room_code
+    # The day before a session's date still counts (time zones, late nights).
+    eve = dt.datetime.combine(five.scheduled_date - dt.timedelta(days=1), dt.time(23))
+    assert pulse.open_pulse(store, group.settings, group.facilitator, five.id, eve).room_code
