@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+import print_page
 import projector
 import pulse_page
 import ui
@@ -116,5 +117,6 @@ ROUTES = [
     Route("/auth/signout", signout, methods=["POST"]),
     # The participant's pulse, plain HTML; listed before Streamlit's own routes, so it wins /pulse.
     *pulse_page.ROUTES,
+    *print_page.ROUTES,
     projector.ROUTE,
 ]

@@ -3,7 +3,7 @@
 import streamlit as st
 
 import ui
-from program import guides, library
+from program import auth, guides, library, printing
 from program.curriculum import INSTRUMENTS_FOLDER
 from program.errors import CurriculumError, ProgramError
 from program.models import Actor, CurriculumBundle, CurriculumVersion
@@ -199,13 +199,19 @@ def guide_section(entries: list[library.LibraryEntry]) -> None:
         st.caption(f"Used by: {used}")
         about_curriculum(bundle)
         with st.container(horizontal=True, vertical_alignment="center"):
-            st.download_button(
-                "This session as Markdown",
-                data=guides.session_markdown(bundle, number),
-                file_name=guides.markdown_filename(bundle, number),
-                mime="text/markdown",
-                icon=":material/download:",
-                key=f"session-md-{version_id}-{number}",
+            # Both open in a new tab: a print-ready page (its print dialog opens by itself), or
+            # the same as a PDF.
+            secret = auth.session_secret(ui.settings())
+            st.link_button(
+                "Print this session",
+                printing.guide_link(secret, version_id, number),
+                icon=":material/print:",
+                help="Safety and crisis steps first, on A4, without the app around it.",
+            )
+            st.link_button(
+                "This session as PDF",
+                printing.guide_link(secret, version_id, number, pdf=True),
+                icon=":material/picture_as_pdf:",
             )
             st.download_button(
                 "Whole curriculum as Markdown",
@@ -214,10 +220,7 @@ def guide_section(entries: list[library.LibraryEntry]) -> None:
                 mime="text/markdown",
                 icon=":material/download:",
                 key=f"curriculum-md-{version_id}",
-            )
-            st.caption(
-                ":material/print: To print this guide, use your browser's Print (Ctrl+P or ⌘P):"
-                " only the guide itself is printed."
+                help="The curriculum's text, for authors to read or edit.",
             )
         st.divider()
     session_guide(bundle, number)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import streamlit as st
 
 import ui
-from program import auth, cards, cohorts, i18n, participant, pulse, session_runner
+from program import auth, cards, cohorts, i18n, participant, printing, pulse, session_runner
 from program.errors import ProgramError
 from program.models import AttendanceMark, Mark, Role, SessionRecord, SessionStatus
 
@@ -157,6 +157,21 @@ guide_tab, attendance_tab, pulse_tab, notes_tab = st.tabs(
 )
 
 with guide_tab:
+    secret = auth.session_secret(ui.settings())
+    version_id = cohort.curriculum_version_id
+    with st.container(horizontal=True):
+        # Both open in a new tab: a print-ready page (its print dialog opens by itself) or a PDF.
+        st.link_button(
+            "Print the guide",
+            printing.guide_link(secret, version_id, record.number, cohort.id),
+            icon=":material/print:",
+            help="Safety and crisis steps first, on A4, without the app around it.",
+        )
+        st.link_button(
+            "Guide as PDF",
+            printing.guide_link(secret, version_id, record.number, cohort.id, pdf=True),
+            icon=":material/picture_as_pdf:",
+        )
     # Curriculum text keeps its formatting but shows no image or link (ui.guide).
     st.markdown(f"*{ui.guide(guide.theme)}*")
     st.markdown("**Intentions**\n\n" + "\n".join(f"- {ui.guide(i)}" for i in guide.intentions))
@@ -374,8 +389,9 @@ def pulse_panel(session_id: int) -> None:
         st.caption(
             "Each card has its own code and QR code and counts once. Making cards switches the"
             " room code off, so the cards are the only way in. Shuffle them and hand them out"
-            " face down, so no card can be matched to a person. The app does not keep the"
-            " codes: download the sheet and print it before leaving this page."
+            " face down, so no card can be matched to a person. The app keeps no card"
+            " codes: print the sheet today (it is forgotten after"
+            f" {printing.SHEET_HOURS} hours, or when the app restarts)."
         )
         count = st.number_input(
             "How many cards",
@@ -393,24 +409,37 @@ def pulse_panel(session_id: int) -> None:
                 # A sheet in English leaves each phone its own language; any other carries it.
                 lang = offered[room_language]
                 card_lang = None if lang.code == i18n.SOURCE_LANGUAGE else lang.code
-                st.session_state[f"card_sheet_{session_id}"] = cards.card_sheet(
+                html = cards.card_sheet(
                     f"Session {record.number}: {sheet.guide.title}",
                     [(c, pulse.join_link(base, c, card_lang)) for c in codes],
                     items,
                     k,
                     lang,
                     list(offered.values()),
+                    toolbar=printing.PRINT_TIP,
+                )
+                # Kept in memory only, for printing from the links below (printing.SHEETS).
+                st.session_state[f"card_sheet_{session_id}"] = (
+                    printing.SHEETS.put(html, dt.datetime.now()),
+                    len(codes),
                 )
                 st.rerun(scope="fragment")  # the room code is off now: show it at once
-        sheet_html = st.session_state.get(f"card_sheet_{session_id}")
-        if sheet_html:
-            st.download_button(
-                "Download the card sheet to print",
-                sheet_html,
-                file_name=f"pulse-cards-session-{record.number}.html",
-                mime="text/html",
-                icon=":material/print:",
+        made = st.session_state.get(f"card_sheet_{session_id}")
+        if made:
+            token, count = made
+            st.caption(
+                f"{count} cards on {cards.sheet_pages(count)} A4 pages: eight cards a page with"
+                " cut marks, then one paper form (print more of it if several people need paper)."
             )
+            with st.container(horizontal=True):
+                st.link_button(
+                    "Print the cards", printing.cards_link(token), icon=":material/print:"
+                )
+                st.link_button(
+                    "Cards as PDF",
+                    printing.cards_link(token, pdf=True),
+                    icon=":material/picture_as_pdf:",
+                )
         paper_form(session_id)
     st.divider()
     confirm = st.checkbox(

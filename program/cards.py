@@ -1,5 +1,6 @@
-"""The printable sheet of single-use pulse cards: a QR code and typed code on the front, and the
-questions with boxes to tick for anyone answering on paper.
+"""The printable sheet of single-use pulse cards: eight cards to an A4 page, each a QR code and a
+typed code, with cut marks; then a paper form with large tick boxes for anyone without a phone,
+who folds their card inside it (the facilitator types the card's code and its answers in).
 
 A sheet is printed in one language (the participant's catalogs, program/i18n.py, and the
 instruments' own translations); each card's link carries it, so the phone opens in it too.
@@ -10,9 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from html import escape
+from typing import Any
+
+from markupsafe import Markup
 
 from program.i18n import N_, SOURCE_LANGUAGE, Language, languages
 from program.models import Instrument, Item, Wording
+from program.participant import Layout, layout_of
+from program.printing import render
 from program.pulse import format_code, qr_svg
 
 TODAYS_PULSE = N_("Today's pulse")
@@ -23,22 +29,21 @@ SCAN = N_(
 ONCE = N_(
     "This card works once. It is not linked to you: shuffle the cards before handing them out."
 )
-NO_PHONE = N_("No phone? Answer on this card.")
-PAPER = N_("Then put it face down in the box. Tick one box for each question.")
+NO_PHONE = N_(
+    "No phone? Ask for a paper form. Fold this card inside it and put both in the box, face down."
+)
 OTHER_LANGUAGES = N_("On a phone you can also answer in: {languages}.")
 PROMISE = N_(
     "Only the group's averages are shown, and only when at least {k} people answer, after the"
     " pulse closes. No name, device or time is kept with your answers."
 )
-
-
-def _scale_boxes(instrument: Instrument, lang: Language) -> str:
-    labels = _words(instrument, lang).labels
-    boxes = []
-    for point in instrument.scale.points:
-        words = f" {escape(labels[point])}" if point in labels else ""
-        boxes.append(f'<span class="box">☐ {point}{words}</span>')
-    return " ".join(boxes)
+PAPER_TITLE = N_("Paper answers")
+PAPER_HOW = N_(
+    "Tick one box for each question; skip any you like. Then fold your card inside this sheet"
+    " and put both in the box, face down. Nothing on this sheet says who you are."
+)
+CARDS_PER_PAGE = 8  # two across, four down: about the size of a postcard each
+BOX_PITCH_MM = 13.2  # a tick box and the gap after it, on the paper form
 
 
 def _words(instrument: Instrument, lang: Language) -> Wording:
@@ -47,85 +52,87 @@ def _words(instrument: Instrument, lang: Language) -> Wording:
     return words
 
 
-def _questions(items: list[tuple[Instrument, Item]], lang: Language) -> str:
-    parts = []
-    current = None
+def _parts(items: Sequence[tuple[Instrument, Item]], lang: Language) -> list[dict[str, Any]]:
+    """The paper form's questions, grouped by what they ask about as on the phone: each with its boxes
+    (numbers, or words for a scale that has words on every point) and the words at its ends."""
+    parts: list[dict[str, Any]] = []
     for number, (instrument, item) in enumerate(items, start=1):
         words = _words(instrument, lang)
-        own = f' lang="{escape(words.language)}"' if words.language != lang.code else ""
-        if instrument.id != current:
-            current = instrument.id
-            parts.append(f'<p class="recall"{own}>{escape(words.recall)}:</p>')
-        parts.append(
-            f'<div class="q"{own}><b>{number}.</b> {escape(words.items[item.id])}<br>'
-            f"{_scale_boxes(instrument, lang)}</div>"
+        said = (words.language, words.recall, words.instructions)
+        if not parts or parts[-1]["said"] != said:
+            own = words.language != lang.code
+            parts.append(
+                {
+                    "said": said,
+                    "own": Markup(f' lang="{escape(words.language)}"') if own else "",
+                    "recall": words.recall,
+                    "instructions": words.instructions,
+                    "questions": [],
+                    # Words on every point (the WHO-5): one table, the words said once above
+                    # the columns, as the instrument is printed on paper.
+                    "matrix": layout_of(instrument.scale) == Layout.LIST,
+                    "columns": list(words.labels.values()),
+                }
+            )
+        scale = instrument.scale
+        worded = layout_of(scale) == Layout.LIST
+        points = list(words.labels) if worded else scale.points
+        parts[-1]["questions"].append(
+            {
+                "number": number,
+                "text": words.items[item.id],
+                "words": worded,
+                "boxes": [words.labels[p] if worded else str(p) for p in points],
+                "low": f"{scale.min} = {words.labels[scale.min]}",
+                "high": f"{scale.max} = {words.labels[scale.max]}",
+                "width": round(len(points) * BOX_PITCH_MM - 2.2, 1),
+            }
         )
-    return "\n".join(parts)
+    return parts
 
 
 def card_sheet(
     title: str,
     links: list[tuple[str, str]],
-    items: list[tuple[Instrument, Item]],
+    items: Sequence[tuple[Instrument, Item]],
     min_cell_size: int,
     lang: Language | None = None,
     offered: Sequence[Language] = (),
+    toolbar: str | None = None,
 ) -> str:
-    """A standalone HTML page of cards in `lang`; `links` pairs each card code with its join
-    link (which should carry the same language). Each card names the other languages `offered`,
-    each in its own words, since the page's switch is one tap away on the phone."""
+    """A print-ready page of cards in `lang`, eight to an A4 page with cut marks, and one paper
+    form with large tick boxes; `links` pairs each card code with its join link (which should
+    carry the same language). Each card names the other languages `offered`, each in its own
+    words. `toolbar` shows a Print button on screen with that text beside it."""
     lang = lang or languages()[SOURCE_LANGUAGE]
-    questions = _questions(items, lang)
     others = [o for o in offered if o.code != lang.code]
-    also = (
-        f'<p class="small">{escape(lang.gettext(OTHER_LANGUAGES).format(languages=", ".join(o.name for o in others)))}</p>'
+    text = {
+        "title": lang.gettext(TODAYS_PULSE),
+        "scan": lang.gettext(SCAN),
+        "once": lang.gettext(ONCE),
+        "no_phone": lang.gettext(NO_PHONE),
+        "also": lang.gettext(OTHER_LANGUAGES).format(languages=", ".join(o.name for o in others))
         if others
-        else ""
+        else "",
+        "promise": lang.gettext(PROMISE).format(k=min_cell_size),
+        "paper_title": lang.gettext(PAPER_TITLE),
+        "paper_how": lang.gettext(PAPER_HOW),
+    }
+    # The QR codes are our own SVG markup, made from our own links.
+    cards = [{"code": format_code(code), "qr": Markup(qr_svg(link))} for code, link in links]
+    pages = [cards[i : i + CARDS_PER_PAGE] for i in range(0, len(cards), CARDS_PER_PAGE)]
+    return render(
+        "print/cards.html",
+        lang=lang.code,
+        direction=lang.direction,
+        title=f"{title}: pulse cards",
+        toolbar=toolbar,
+        text=text,
+        pages=pages,
+        parts=_parts(items, lang),
     )
 
-    def say(message: str) -> str:
-        return escape(lang.gettext(message))
 
-    cards = "\n".join(
-        f"""
-        <section class="card">
-          <div class="front">
-            <div class="qr">{qr_svg(link)}</div>
-            <div>
-              <h2>{say(TODAYS_PULSE)}</h2>
-              <p>{say(SCAN)}</p>
-              <p class="code" dir="ltr">{escape(format_code(code))}</p>
-              <p class="small">{say(ONCE)}</p>
-              {also}
-            </div>
-          </div>
-          <div class="paper">
-            <p><b>{say(NO_PHONE)}</b> {say(PAPER)}</p>
-            {questions}
-          </div>
-          <p class="small">{escape(lang.gettext(PROMISE).format(k=min_cell_size))}</p>
-        </section>"""
-        for code, link in links
-    )
-    return f"""<!doctype html>
-<html lang="{lang.code}" dir="{lang.direction}"><head><meta charset="utf-8"><title>{escape(title)}: pulse cards</title>
-<style>
-  body {{ font-family: system-ui, sans-serif; margin: 1cm; color: #111; }}
-  .card {{ border: 1px dashed #555; padding: .6cm; margin-bottom: .6cm; break-inside: avoid;
-           page-break-inside: avoid; }}
-  .front {{ display: flex; gap: .8cm; align-items: center; }}
-  .qr svg {{ width: 4cm; height: 4cm; }}
-  .code {{ font-size: 1.6rem; font-weight: 700; letter-spacing: .15rem; font-family: monospace; }}
-  .q {{ margin: .25rem 0 .45rem; font-size: .9rem; }}
-  .box {{ display: inline-block; margin-inline-end: .5rem; white-space: nowrap; }}
-  .recall {{ margin: .5rem 0 0; font-style: italic; font-size: .9rem; }}
-  .small {{ font-size: .8rem; color: #333; }}
-  h1 {{ font-size: 1.2rem; }} h2 {{ margin: 0 0 .3rem; font-size: 1.1rem; }}
-  @media print {{ .noprint {{ display: none; }} body {{ margin: 0; }} }}
-</style></head>
-<body>
-<h1 class="noprint">{escape(title)}: {len(links)} pulse cards. Print, cut along the dashed lines,
-shuffle, hand out.</h1>
-{cards}
-</body></html>
-"""
+def sheet_pages(cards: int) -> int:
+    """Pages a sheet of `cards` cards prints on: the card pages and the paper form."""
+    return -(-cards // CARDS_PER_PAGE) + 1
