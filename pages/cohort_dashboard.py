@@ -10,7 +10,7 @@ import streamlit as st
 import ui
 from program import charts, exports, pulse, results, session_runner
 from program.errors import ProgramError
-from program.models import Actor, Direction, Role, SessionStatus, StaffUser
+from program.models import Actor, Role, SessionStatus, StaffUser
 from program.privacy import (
     ROUNDING_NOTE,
     end_chance,
@@ -193,60 +193,48 @@ def signed(value: float, places: int) -> str:
 
 
 def change_card(series: MeasureSeries) -> None:
-    """First vs last session: the change in the group's average, and what it does not mean."""
-    st.markdown("**Change in the group's average**")
+    """First vs last session in two plain sentences: what changed, and how sure the figures let
+    us be (results.change_in_words); the figures behind them for evaluators, one click away."""
+    st.markdown("**What changed**")
     fl = series.first_last
-    if fl is None:
+    words = results.change_in_words(series)
+    if fl is None or words is None:
         st.caption(f"Not available: {series.first_last_reason}.")
         return
-    instrument = series.instrument
-    c = fl.change
-    higher_better = instrument.direction == Direction.HIGHER_IS_BETTER
+    st.markdown(f"{ui.plain(words.what)} {words.how_sure}")
     st.caption(
-        f"Session {fl.first} → session {fl.last}; "
-        + ("higher is better." if higher_better else "lower is better.")
+        "Answers are anonymous and not linked from week to week, so this compares the group as a"
+        " whole at two sessions; it does not show that any one member changed, and the people"
+        " answering may differ between the two."
     )
+    c = fl.change
     places = step_decimals(c.diff_step)
     ci_places = step_decimals(c.ci_step)
-    lines = [
-        f"- **Difference (last − first): {signed(c.diff, places)} points**, 95% interval"
-        f" {signed(c.ci95[0], ci_places)} to {signed(c.ci95[1], ci_places)}"
-    ]
-    if c.g is not None and c.g_ci95 is not None:
+    with st.expander("Details for evaluators", icon=":material/science:"):
+        lines = [
+            f"- Difference (last − first): {signed(c.diff, places)} points, 95% interval"
+            f" {signed(c.ci95[0], ci_places)} to {signed(c.ci95[1], ci_places)}, from the two"
+            " rounded averages and an assumed spread of a quarter of the scale (independent"
+            " samples: t on n₁ + n₂ − 2 degrees of freedom)."
+        ]
+        if c.g is not None and c.g_ci95 is not None:
+            lines.append(
+                f"- Hedges' g: {signed(c.g, 1)}, 95% interval {signed(c.g_ci95[0], 1)} to"
+                f" {signed(c.g_ci95[1], 1)} (about 0.2 small, 0.5 medium, 0.8 large)."
+            )
+        enrolled = data.enrolled
+        shares = [
+            f"session {number}: {n} of {enrolled} enrolled ({n / enrolled:.0%})"
+            if enrolled
+            else f"session {number}: {n}"
+            for number, n in ((fl.first, fl.n_first), (fl.last, fl.n_last))
+        ]
+        lines.append(f"- Answered: {'; '.join(shares)}.")
         lines.append(
-            f"- **Hedges' g: {signed(c.g, 1)}**, 95% interval {signed(c.g_ci95[0], 1)} to"
-            f" {signed(c.g_ci95[1], 1)}"
+            f"- Smallest change that matters on this scale:"
+            f" {series.instrument.minimal_important_change:g} points."
         )
-    enrolled = data.enrolled
-    shares = [
-        f"session {number}: {n} of {enrolled} enrolled ({n / enrolled:.0%})"
-        if enrolled
-        else f"session {number}: {n}"
-        for number, n in ((fl.first, fl.n_first), (fl.last, fl.n_last))
-    ]
-    lines.append(f"- **Answered:** {'; '.join(shares)}")
-    figures, meaning_col = st.columns([1, 1], gap="large")
-    figures.markdown("\n".join(lines))
-    moved = (
-        f"{abs(c.diff):.{places}f} points {'higher' if c.diff > 0 else 'lower'} than"
-        if c.diff
-        else "the same as"
-    )
-    meaning = [
-        f"The group's average at session {fl.last} was {moved} at session {fl.first}"
-        + (
-            "; the interval includes zero, so the data also fit no change at all."
-            if c.ci95[0] <= 0 <= c.ci95[1]
-            else "; the interval does not include zero."
-        ),
-        f"The smallest change that matters on this scale is"
-        f" {instrument.minimal_important_change:g} points.",
-        "\n\n**What it does not mean:** answers are anonymous and not linked from week to week, so"
-        " this compares two separate snapshots of whoever answered (independent samples). It does"
-        " not show that any one member improved, and the people answering may differ between the"
-        " two sessions.",
-    ]
-    meaning_col.markdown(" ".join(meaning))
+        st.markdown("\n".join(lines))
 
 
 def rounding_details(data: CohortResults) -> str:
@@ -326,16 +314,16 @@ else:
 - Each chart shows **the group's average** at each session, rounded, with its **95% interval**
   as a grey band: the range of averages that fit the answers given, if they spread about a
   quarter of the scale as such answers usually do. Above each point, **n** is how many people
-  answered.
+  answered. Sessions are spaced by their number, so a gap between sessions 1 and 3 is wider
+  than one between 3 and 4.
 - A session is shown only when its pulse has closed and **at least {k} people** answered. A
   triangle at the bottom marks a session that is held back; hover it for the reason. A gap is
   not a low score.
-- The darker strip around the first session's average is **the smallest change that matters**
-  on that scale: movements inside it are noise-sized.
-- **Change in the group's average** compares the first and last session the question was asked.
-  Answers are anonymous and not linked across weeks, so these are two separate snapshots of
-  whoever answered, not the same people measured twice. **Hedges' g** puts the difference on
-  a common scale (about 0.2 small, 0.5 medium, 0.8 large).
+- The pale strip across the chart, around the first session's average, is **the smallest
+  change that matters** on that scale: movements inside it are noise-sized.
+- **What changed** compares the first and last session the question was asked. Answers are
+  anonymous and not linked across weeks, so these are two snapshots of whoever answered, not
+  the same people measured twice.
 - With groups this small, intervals are wide. Read the direction and size together, and
   alongside what you saw in the room.
 """

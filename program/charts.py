@@ -66,7 +66,14 @@ def measure_trend(series: MeasureSeries, k: int) -> Any:
         for p in series.points
         if p.cell is None
     ]
-    x = alt.X("session:O", title="Session", axis=alt.Axis(labelAngle=0))
+    # Sessions spaced by their number: a measure asked at 1, 3 and 6 shows the gaps between.
+    asked = [p.session_number for p in series.points] or [1]
+    x = alt.X(
+        "session:Q",
+        title="Session",
+        scale=alt.Scale(domain=[min(asked) - 0.5, max(asked) + 0.5], nice=False, zero=False),
+        axis=alt.Axis(values=asked, format="d", labelAngle=0, grid=False),
+    )
     y_scale = alt.Scale(domain=[low, high])
     base = alt.Chart(alt.Data(values=rows))
     layers = [

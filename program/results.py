@@ -39,6 +39,7 @@ from program.privacy import (
     release_change,
     release_frame,
     released_frame,
+    step_decimals,
 )
 from program.stats import attendance_rate, fidelity_share
 from program.store import Store
@@ -262,6 +263,72 @@ def _change_words(instrument: Instrument, diff: float) -> str:
     if abs(diff) < mic:
         return "about the same as at the first session"
     return "better than at the first session" if better else "harder than at the first session"
+
+
+@dataclass(frozen=True)
+class ChangeInWords:
+    """A measure's first-to-last change as a facilitator reads it: what changed, and how sure
+    the figures let us be. Built from released (rounded) figures only."""
+
+    what: str
+    how_sure: str
+
+
+def change_in_words(series: MeasureSeries) -> ChangeInWords | None:
+    """Two plain sentences on the change in the group's average, or None when there is none."""
+    fl = series.first_last
+    if fl is None:
+        return None
+    first = next(p.cell for p in series.points if p.session_number == fl.first)
+    last = next(p.cell for p in series.points if p.session_number == fl.last)
+    assert first is not None and last is not None
+    instrument = series.instrument
+    low, high = instrument.score_range
+    c = fl.change
+    places = step_decimals(c.diff_step)
+    name = instrument.short_title
+    scale = f"on a {low:g}–{high:g} scale"
+    was, now = first.summary.text(first.summary.mean), last.summary.text(last.summary.mean)
+    if round(c.diff, places) == 0:
+        what = (
+            f"{name}: the group's average was the same at session {fl.first} and session"
+            f" {fl.last} ({was} {scale})."
+        )
+    else:
+        better = (c.diff > 0) == (instrument.direction == Direction.HIGHER_IS_BETTER)
+        what = (
+            f"{name}: the group's average went {'up' if c.diff > 0 else 'down'} from {was} at"
+            f" session {fl.first} to {now} at session {fl.last} {scale}, a change for the"
+            f" {'better' if better else 'worse'}."
+        )
+    lo, hi = (f"{abs(v):.{step_decimals(c.ci_step)}f}" for v in c.ci95)
+    mic = instrument.minimal_important_change
+    if c.ci95[0] <= 0 <= c.ci95[1]:
+        how_sure = (
+            "With this many answers we cannot tell it apart from no change: the true change"
+            f" could be anywhere between {_signed_words(c.ci95[0], lo)} and"
+            f" {_signed_words(c.ci95[1], hi)}."
+        )
+    elif abs(c.diff) < mic:
+        how_sure = (
+            f"The figures are clear that it moved, but by less than {mic:g} points, the smallest"
+            " change that matters on this scale."
+        )
+    else:
+        how_sure = (
+            f"The figures are clear that it moved, by more than {mic:g} points, the smallest"
+            " change that matters on this scale: the true change is likely between"
+            f" {lo if c.diff > 0 else hi} and {hi if c.diff > 0 else lo} points."
+        )
+    return ChangeInWords(what, how_sure)
+
+
+def _signed_words(value: float, shown: str) -> str:
+    """An end of an interval in words: "3 points down", "no change at all", "1 point up"."""
+    if float(shown) == 0:
+        return "no change at all"
+    points = "point" if float(shown) == 1 else "points"
+    return f"{shown} {points} {'down' if value < 0 else 'up'}"
 
 
 def mirror(store: Store, viewer: StaffUser, session_id: int) -> Mirror:

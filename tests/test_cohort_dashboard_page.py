@@ -118,9 +118,16 @@ def test_the_facilitator_sees_their_cohorts_results(released):
         "Session usefulness",
     ]
     words = "\n".join(texts(at))
-    cards = [m.value for m in at.markdown if m.value == "**Change in the group's average**"]
+    cards = [m.value for m in at.markdown if m.value == "**What changed**"]
     assert len(cards) == 5
     # Six answers a session: whole points. Stress 7.5 → 8 at session 1, 3.5 → 4 at session 6.
+    # First in a sentence, then the figures for evaluators one click away.
+    assert (
+        "Stress this week: the group's average went down from 8 at session 1 to 4 at session 6"
+        " on a 0–10 scale, a change for the better. With this many answers we cannot tell it"
+        " apart from no change: the true change could be anywhere between 8 points down and no"
+        " change at all."
+    ) in words
     assert "Difference (last − first): −4 points" in words
     assert "Hedges' g" in words and "Cliff" not in words
     assert "session 1: 6 of 8 enrolled (75%)" in words
@@ -141,7 +148,7 @@ def test_the_facilitator_sees_their_cohorts_results(released):
         "Who came",
         "How to read this",
         "How the averages are rounded",
-    ]
+    ] + ["Details for evaluators"] * 5
     assert "n × step is at least half the scale's range" in words
     assert "SD" not in words and "standard deviation" not in words.replace(
         "No standard deviation", ""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from program import cohorts, library, pulse, session_runner
+from program import cohorts, library, pulse, results, session_runner
 from program.errors import AccessDenied
 from program.exports import cohort_csv
 from program.models import Actor, AttendanceMark, Mark, Role, StaffUser, score_answers
@@ -463,3 +463,52 @@ def test_the_mirror_never_reports_fewer_than_k_answers(store):
         view = mirror(store, group.facilitator, group.session_id(number))
         assert [line.n for line in view.lines] == expected
         assert all(line.n >= 3 and not math.isnan(line.mean) for line in view.lines)
+
+
+# --------------------------------------------------------------------------- the change in words
+
+
+def _series_from_means(first_mean: float, last_mean: float, n: int) -> results.MeasureSeries:
+    """A stress series (0–10, lower is better, smallest change that matters 2) of two released
+    cells with these rounded means and n answers each, through the real release_change."""
+    from pathlib import Path
+
+    from program.curriculum import load_instrument
+    from program.privacy import ReleasedCell, ReleasedSummary, release_change
+
+    stress = load_instrument(
+        Path(__file__).resolve().parent.parent / "curricula/instruments/stress.yaml"
+    )
+    cells = [
+        ReleasedCell(1, s, s, "stress", ReleasedSummary(n, mean, 0.5, (mean - 1, mean + 1)))
+        for s, mean in ((1, first_mean), (6, last_mean))
+    ]
+    change = release_change(cells[0], cells[1], stress.score_range)
+    points = [results.MeasurePoint(c.session_number, c, None) for c in cells]
+    return results.MeasureSeries(stress, points, results.FirstLast(1, 6, n, n, change), None)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "n", "what", "how_sure"),
+    [
+        (
+            7.5,
+            3.5,
+            20,
+            "went down from 7.5 at session 1 to 3.5 at session 6",
+            "by more than 2 points",
+        ),
+        (7.5, 6.5, 200, "went down from 7.5 at session 1 to 6.5", "by less than 2 points"),
+        (5.0, 6.0, 5, "went up from 5.0 at session 1 to 6.0 at session 6", "cannot tell it apart"),
+        (5.5, 5.5, 10, "was the same at session 1 and session 6 (5.5", "cannot tell it apart"),
+    ],
+    ids=["clear-and-large", "clear-but-small", "too-uncertain", "no-change"],
+)
+def test_the_change_is_said_in_two_plain_sentences(first, last, n, what, how_sure):
+    words = results.change_in_words(_series_from_means(first, last, n))
+    assert words is not None
+    assert what in words.what and how_sure in words.how_sure, words
+    better = "better" if last < first else "worse"
+    assert (f"for the {better}" in words.what) == (first != last)
+    for jargon in ("Hedges", "interval", "95%", "independent", "significan"):
+        assert jargon not in words.what + words.how_sure
