@@ -20,26 +20,33 @@ store = ui.store()
 st.html(
     """
     <style>
+    [data-testid="stMainBlockContainer"] { padding-top: 3.5rem !important; }
     .mirror { font-family: inherit; color: #111820;
-              max-width: 72rem; margin: 0 auto; }
-    .mirror h1 { font-size: 3.2rem; line-height: 1.15; margin: 0 0 .3rem; font-weight: 700;
-                 color: #111820; }
-    .mirror .when { font-size: 1.5rem; color: #3a4450; margin: 0 0 1.6rem; }
-    .mirror .lines { display: grid; gap: 1rem;
-                     grid-template-columns: repeat(auto-fit, minmax(26rem, 1fr)); }
+              max-width: 80rem; margin: 0 auto; }
+    /* Sizes follow the screen's height as well as its width, so all five measures fit a
+       1280 × 720 projector with the sidebar collapsed: three cards across, two rows. */
+    .mirror h1 { font-size: clamp(1.75rem, 4.5vh, 3.2rem); line-height: 1.15; margin: 0 0 .3rem;
+                 font-weight: 700; color: #111820; }
+    .mirror .when { font-size: clamp(1.05rem, 2.6vh, 1.5rem); color: #3a4450;
+                    margin: 0 0 2vh; }
+    .mirror .lines { display: grid; gap: 1.6vh 1rem;
+                     grid-template-columns: repeat(auto-fit, minmax(min(100%, 21rem), 1fr)); }
     .mirror .line { border-left: .6rem solid #2f6f5e; background: #f3f6f5; border-radius: .5rem;
-                    padding: 1rem 1.5rem; }
+                    padding: 1.4vh 1.25rem; }
     .mirror .line p { margin: 0; }
     .mirror .head { display: flex; justify-content: space-between; align-items: baseline;
-                    gap: 1rem; flex-wrap: wrap; }
-    .mirror .what { font-size: 1.2rem; font-weight: 700; color: #24574a; text-transform: uppercase;
-                    letter-spacing: .04em; }
-    .mirror .number { font-size: 1.15rem; color: #2b333c; white-space: nowrap; }
-    .mirror .number strong { font-size: 2.2rem; color: #111820; }
-    .mirror .words { font-size: 1.7rem; line-height: 1.3; margin: .3rem 0 .5rem !important; }
-    .mirror .change { font-size: 1.3rem; color: #2b333c; }
-    .mirror .promise { font-size: 1.35rem; line-height: 1.45; color: #2b333c; margin-top: 1.6rem;
-                       padding-top: 1rem; border-top: 2px solid #d5dbe0; }
+                    gap: .75rem; flex-wrap: wrap; }
+    .mirror .what { font-size: clamp(.95rem, 2.2vh, 1.2rem); font-weight: 700; color: #24574a;
+                    text-transform: uppercase; letter-spacing: .04em; }
+    .mirror .number { font-size: clamp(.95rem, 2.2vh, 1.15rem); color: #2b333c;
+                      white-space: nowrap; }
+    .mirror .number strong { font-size: clamp(1.5rem, 4vh, 2.2rem); color: #111820; }
+    .mirror .words { font-size: clamp(1.05rem, 2.6vh, 1.7rem); line-height: 1.3;
+                     margin: .3rem 0 .4rem !important; }
+    .mirror .change { font-size: clamp(.95rem, 2.3vh, 1.3rem); color: #2b333c; }
+    .mirror .promise { font-size: clamp(.95rem, 2.3vh, 1.35rem); line-height: 1.45;
+                       color: #2b333c; margin-top: 2vh; padding-top: 1.2vh;
+                       border-top: 2px solid #d5dbe0; }
     .mirror .kind { font-size: 2rem; line-height: 1.4; background: #f3f6f5; border-radius: .5rem;
                     padding: 1.6rem 2rem; }
     .mirror .aside { font-size: 1.35rem; color: #3a4450; }
