@@ -3,6 +3,8 @@
 home.py is the main page; pages/ holds the others, each guarded by ui.page on its first line.
 """
 
+import importlib
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,10 +17,20 @@ from program.cli import print_demo_accounts
 from program.demo import seed_demo
 from routes import ROUTES
 
+# The libraries behind the dashboards and exports take seconds to import; loading them in the
+# background at start means the first person to open results does not wait for them.
+WARM_UP = ("altair", "vl_convert", "scipy.stats", "pandas", "program.charts", "program.results")
+
+
+def warm_up() -> None:
+    for name in WARM_UP:
+        importlib.import_module(name)
+
 
 @asynccontextmanager
 async def lifespan(app: st.App) -> AsyncIterator[None]:
     """Open the database (migrating it) before the first visitor; seed the demo if asked to."""
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     settings = ui.settings()
     store = ui.store()
     if settings.demo:

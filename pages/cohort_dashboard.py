@@ -44,6 +44,53 @@ def load_results(
     return results.cohort_results(_store, _viewer, cohort_id)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def chart_specs(
+    _data: CohortResults, database: str, viewer_id: int, cohort_id: int, version: int
+) -> dict[str, dict[str, Any]]:
+    """Every chart of the page as a Vega-Lite spec, built once per version of the data like the
+    results themselves: building and checking Altair charts is most of this page's time. The
+    builders' specs are checked against the Vega-Lite schema in tests/test_charts.py."""
+    data = _data
+    held = [a for a in data.attendance if a.status == SessionStatus.HELD]
+    retention = {a.number: a.rate for a in held if a.rate is not None and a.number >= 1}
+    built = {
+        "attendance": charts.attendance_chart(data.attendance),
+        "retention": charts.retention_chart(retention, "Retention over the weekly sessions"),
+        "fidelity": charts.fidelity_chart(data.fidelity),
+    }
+    return {name: chart.to_dict(validate=False) for name, chart in built.items()}
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def measure_spec(
+    _series: MeasureSeries,
+    measure: str,
+    database: str,
+    viewer_id: int,
+    cohort_id: int,
+    version: int,
+    k: int,
+) -> dict[str, Any]:
+    """One measure's chart as a Vega-Lite spec, built when its tab is first chosen; `measure`
+    (its id) is part of the cache's key, as the series itself is not hashed."""
+    spec: dict[str, Any] = charts.measure_trend(_series, k).to_dict(validate=False)
+    return spec
+
+
+def draw(name: str, height: int, label: str, series: MeasureSeries | None = None) -> None:
+    """One chart of the page, and its PNG download."""
+    spec = (
+        measure_spec(
+            series, series.instrument.id, store.path, viewer.id, cohort.id, store.data_version(), k
+        )
+        if series is not None
+        else specs[name]
+    )
+    st.vega_lite_chart(spec=spec, width="stretch", height=height)
+    png_button(spec, name, label)
+
+
 cohort = st.columns([1, 2])[0].selectbox(
     "Cohort", mine, format_func=lambda c: c.name, key="dash_cohort"
 )
@@ -57,6 +104,7 @@ with st.spinner("Loading the cohort's results…"):
         st.stop()
 
 k = data.k
+specs = chart_specs(data, store.path, viewer.id, cohort.id, store.data_version())
 rule = data.bundle.curriculum.completion.min_sessions_attended
 weekly = len(data.bundle.curriculum.weekly_numbers)
 # Streamlit fits title, axes and plot into the chart's height; 260 leaves a thin plot.
@@ -122,14 +170,9 @@ st.header("Attendance")
 if held:
     attendance_left, attendance_right = st.columns(2)
     with attendance_left:
-        chart = charts.attendance_chart(data.attendance)
-        st.altair_chart(chart, width="stretch", height=SMALL_CHART_HEIGHT)
-        png_button(chart, "attendance", "attendance")
+        draw("attendance", SMALL_CHART_HEIGHT, "attendance")
     with attendance_right:
-        retention = {a.number: a.rate for a in held if a.rate is not None and a.number >= 1}
-        chart = charts.retention_chart(retention, "Retention over the weekly sessions")
-        st.altair_chart(chart, width="stretch", height=SMALL_CHART_HEIGHT)
-        png_button(chart, "retention", "retention")
+        draw("retention", SMALL_CHART_HEIGHT, "retention")
 else:
     st.info("No session has been marked held yet. Attendance appears here once one is.")
 
@@ -337,11 +380,18 @@ else:
         )
     asked = [series for series in data.measures if series.points]
     not_asked = [series.instrument.short_title for series in data.measures if not series.points]
-    tabs = st.tabs([ui.plain(series.instrument.short_title) for series in asked])
+    # Only the chosen measure's tab is drawn (the others when chosen): a chart each is most of
+    # this page's time.
+    tabs = st.tabs(
+        [ui.plain(series.instrument.short_title) for series in asked],
+        key=f"measure_tab_{cohort.id}",
+        on_change="rerun",
+    )
     for tab, series in zip(tabs, asked, strict=True):
+        if not tab.open:
+            continue
         with tab:
-            chart = charts.measure_trend(series, k)
-            st.altair_chart(chart, width="stretch", height=CHART_HEIGHT)
+            draw(series.instrument.id, CHART_HEIGHT, series.instrument.short_title, series)
             held_back = [p for p in series.points if p.cell is None]
             if held_back:
                 st.caption(
@@ -349,7 +399,6 @@ else:
                     + "; ".join(f"session {p.session_number} ({p.reason})" for p in held_back)
                     + "."
                 )
-            png_button(chart, series.instrument.id, series.instrument.short_title)
             with st.container(border=True):
                 change_card(series)
     if not_asked:
@@ -361,9 +410,7 @@ st.header("Fidelity")
 if any(share is not None for share in data.fidelity.values()):
     fidelity_left, fidelity_right = st.columns(2)
     with fidelity_left:
-        chart = charts.fidelity_chart(data.fidelity)
-        st.altair_chart(chart, width="stretch", height=SMALL_CHART_HEIGHT)
-        png_button(chart, "fidelity", "fidelity")
+        draw("fidelity", SMALL_CHART_HEIGHT, "fidelity")
     fidelity_right.caption(
         "The share of each session's agenda ticked on the checklist. A session that ran short is"
         " worth keeping in mind when its pulse results move."

@@ -156,6 +156,43 @@ guide_tab, attendance_tab, pulse_tab, notes_tab = st.tabs(
     ["Guide and checklist", "Attendance", "Pulse", "Notes"], key="session_tab"
 )
 
+
+def saved_note() -> str:
+    saved_at = st.session_state.get(f"saved_{sid}")
+    return f" · :material/cloud_done: saved at {saved_at:%H:%M:%S}" if saved_at else ""
+
+
+# The checklist, attendance and notes are fragments: a mark reruns only its own part of the page,
+# which keeps each save quick on a long guide; attendance also follows a co-facilitator's marks.
+@st.fragment
+def checklist() -> None:
+    delivered = {i for i, done in store.fidelity(sid).items() if done}
+    st.caption(
+        "Tick each part of the agenda as you deliver it: this is the fidelity checklist."
+        f" **{len(delivered)} of {len(guide.agenda)} delivered**{saved_note()}"
+    )
+    clock = 0
+    for index, activity in enumerate(guide.agenda):
+        start, clock = clock, clock + activity.minutes
+        with st.container(border=True):
+            tick, timer = st.columns([3, 2], vertical_alignment="center")
+            tick.checkbox(
+                f"**{ui.guide(activity.title)}** · {activity.minutes} min"
+                f" ({start // 60}:{start % 60:02d}–{clock // 60}:{clock % 60:02d})",
+                key=synced(f"fid_{sid}_{index}", index in delivered),
+                on_change=save_tick,
+                args=(index,),
+            )
+            with timer:
+                ui.agenda_timer(activity.minutes, f"{sid}-{index}")
+            with st.expander("Facilitator notes and prompts"):
+                st.markdown(ui.guide(activity.notes))
+                if activity.prompts:
+                    st.markdown(
+                        "**Prompts**\n\n" + "\n".join(f"- {ui.guide(p)}" for p in activity.prompts)
+                    )
+
+
 with guide_tab:
     secret = auth.session_secret(ui.settings())
     version_id = cohort.curriculum_version_id
@@ -175,27 +212,7 @@ with guide_tab:
     # Curriculum text keeps its formatting but shows no image or link (ui.guide).
     st.markdown(f"*{ui.guide(guide.theme)}*")
     st.markdown("**Intentions**\n\n" + "\n".join(f"- {ui.guide(i)}" for i in guide.intentions))
-    st.caption("Tick each part of the agenda as you deliver it: this is the fidelity checklist.")
-    clock = 0
-    for index, activity in enumerate(guide.agenda):
-        start, clock = clock, clock + activity.minutes
-        with st.container(border=True):
-            tick, timer = st.columns([3, 2], vertical_alignment="center")
-            tick.checkbox(
-                f"**{ui.guide(activity.title)}** · {activity.minutes} min"
-                f" ({start // 60}:{start % 60:02d}–{clock // 60}:{clock % 60:02d})",
-                key=synced(f"fid_{sid}_{index}", index in sheet.delivered),
-                on_change=save_tick,
-                args=(index,),
-            )
-            with timer:
-                ui.agenda_timer(activity.minutes, f"{sid}-{index}")
-            with st.expander("Facilitator notes and prompts"):
-                st.markdown(ui.guide(activity.notes))
-                if activity.prompts:
-                    st.markdown(
-                        "**Prompts**\n\n" + "\n".join(f"- {ui.guide(p)}" for p in activity.prompts)
-                    )
+    checklist()
     st.markdown("**Home practice**")
     st.markdown(ui.guide(guide.home_practice))
     st.warning(ui.guide(guide.safety_notes), icon=":material/health_and_safety:")
@@ -484,44 +501,56 @@ def mark_all_present() -> None:
         st.session_state[f"saved_{sid}"] = dt.datetime.now()
 
 
-with attendance_tab:
+@st.fragment(run_every=dt.timedelta(seconds=15))
+def attendance() -> None:
     if not sheet.members:
         st.info("The roster is empty. Add people on the Cohorts page.")
-    else:
+        return
+    marks = store.attendance_marks(sid)
+    present = sum(m.status == Mark.PRESENT for m in marks.values())
+    unmarked = sum(1 for m in sheet.members if m.id not in marks)
+    with st.container(horizontal=True, vertical_alignment="center"):
         st.button(
             "Everyone is here",
             on_click=mark_all_present,
             icon=":material/done_all:",
             help="Marks everyone not marked yet as present; the marks made already stay.",
         )
-        for member in sheet.members:
-            mark = sheet.marks.get(member.id)
-            name, choice, late = st.columns([3, 4, 1], vertical_alignment="center")
-            name.markdown(
-                ui.plain(member.display_name)
-                + (" *(withdrawn)*" if member.status == "withdrawn" else "")
-            )
-            choice.radio(
-                f"Attendance of {ui.plain(member.display_name)}",
-                [m.value for m in Mark],
-                key=synced(f"att_{sid}_{member.id}", mark.status.value if mark else None),
-                on_change=save_mark,
-                args=(member.id, "status"),
-                horizontal=True,
-                label_visibility="collapsed",
-                format_func=str.capitalize,
-            )
-            late.checkbox(
-                "Late",
-                key=synced(f"late_{sid}_{member.id}", bool(mark and mark.late)),
-                on_change=save_mark,
-                args=(member.id, "late"),
-            )
+        st.markdown(f"**{present} present**, {unmarked} not yet marked{saved_note()}")
+    for member in sheet.members:
+        mark = marks.get(member.id)
+        name, choice, late = st.columns([3, 4, 1], vertical_alignment="center")
+        name.markdown(
+            ui.plain(member.display_name)
+            + (" *(withdrawn)*" if member.status == "withdrawn" else "")
+        )
+        choice.radio(
+            f"Attendance of {ui.plain(member.display_name)}",
+            [m.value for m in Mark],
+            key=synced(f"att_{sid}_{member.id}", mark.status.value if mark else None),
+            on_change=save_mark,
+            args=(member.id, "status"),
+            horizontal=True,
+            label_visibility="collapsed",
+            format_func=str.capitalize,
+        )
+        late.checkbox(
+            "Late",
+            key=synced(f"late_{sid}_{member.id}", bool(mark and mark.late)),
+            on_change=save_mark,
+            args=(member.id, "late"),
+        )
+
+
+with attendance_tab:
+    attendance()
 
 with pulse_tab:
     pulse_panel(sid)
 
-with notes_tab:
+
+@st.fragment
+def notes() -> None:
     theirs = st.session_state.get(f"theirs_{sid}")
     if theirs is not None:
         st.warning(
@@ -538,20 +567,17 @@ with notes_tab:
         max_chars=session_runner.MAX_NOTES,
         help="Saved when you click or tab away from the box.",
     )
+    saved_at = st.session_state.get(f"saved_{sid}")
+    if saved_at:
+        st.caption(f":material/cloud_done: Saved at {saved_at:%H:%M:%S}")
 
-marks = store.attendance_marks(sid)
-delivered = store.fidelity(sid)
-unmarked = sum(1 for m in sheet.members if m.id not in marks)
-present = sum(m.status == Mark.PRESENT for m in marks.values())
+
+with notes_tab:
+    notes()
+
 st.divider()
-saved_at = st.session_state.get(f"saved_{sid}")
-st.markdown(
-    f"**{present} present**, {unmarked} not yet marked · {sum(delivered.values())} of"
-    f" {len(guide.agenda)} agenda items delivered"
-)
 st.caption(
-    (f":material/cloud_done: Saved at {saved_at:%H:%M:%S}. " if saved_at else "")
-    + "Every mark is saved as you make it; you can leave this page at any time."
+    ":material/cloud_done: Every mark is saved as you make it; you can leave this page at any time."
 )
 if record.status == SessionStatus.PLANNED:
     if record.scheduled_date > today + session_runner.HELD_GRACE:

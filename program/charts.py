@@ -6,6 +6,7 @@ hover over a marker at the bottom of the chart), so a missing number never looks
 
 from __future__ import annotations
 
+import json
 import textwrap
 from typing import Any
 
@@ -212,11 +213,13 @@ def pooled_trend(figures: list[PooledFigure], title: str, scale: tuple[float, fl
 
 
 def png(chart: Any) -> bytes:
-    """The chart as a PNG image, rendered offline by vl-convert."""
+    """The chart (an Altair chart, or its Vega-Lite spec as a dict) as a PNG image, rendered
+    offline by vl-convert."""
     import vl_convert as vlc
 
+    spec = dict(chart) if isinstance(chart, dict) else chart.to_dict()
     # "container" width means nothing outside a page: give exported images a readable width.
-    if getattr(chart, "width", None) == "container":
-        chart = chart.properties(width=720)
-    data: bytes = vlc.vegalite_to_png(chart.to_json(), scale=2)
+    if spec.get("width") == "container":
+        spec["width"] = 720
+    data: bytes = vlc.vegalite_to_png(json.dumps(spec), scale=2)
     return data

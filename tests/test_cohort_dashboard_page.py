@@ -100,6 +100,13 @@ def suppressed(store) -> Group:  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- the page
 
 
+def choose_measure(at, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Choose a measure's tab: only the chosen one is drawn."""
+    at.session_state[f"measure_tab_{at.selectbox(key='dash_cohort').value.id}"] = name
+    at.run()
+    assert not at.exception, at.exception
+
+
 def test_the_facilitator_sees_their_cohorts_results(released):
     at = opened(released.store, released.facilitator)
     assert [t.value for t in at.title] == ["Cohort results"]
@@ -117,9 +124,12 @@ def test_the_facilitator_sees_their_cohorts_results(released):
         "Kindness toward myself",
         "Session usefulness",
     ]
+    # Only the chosen measure is drawn: the first, until another is chosen.
+    assert [m.value for m in at.markdown].count("**What changed**") == 1
+    choose_measure(at, "Stress this week")
     words = "\n".join(texts(at))
     cards = [m.value for m in at.markdown if m.value == "**What changed**"]
-    assert len(cards) == 5
+    assert len(cards) == 1
     # Six answers a session: whole points. Stress 7.5 → 8 at session 1, 3.5 → 4 at session 6.
     # First in a sentence, then the figures for evaluators one click away.
     assert (
@@ -148,7 +158,8 @@ def test_the_facilitator_sees_their_cohorts_results(released):
         "Who came",
         "How to read this",
         "How the averages are rounded",
-    ] + ["Details for evaluators"] * 5
+        "Details for evaluators",
+    ]
     assert "n × step is at least half the scale's range" in words
     assert "SD" not in words and "standard deviation" not in words.replace(
         "No standard deviation", ""
@@ -162,6 +173,7 @@ def test_figures_are_shown_with_the_decimals_of_their_step(store):
     group.hold(6, present=11)
     group.answer(6, STRESS_LAST[:5])  # 3.4 from five: whole points, 3
     at = opened(group.store, group.facilitator)
+    choose_measure(at, "Stress this week")
     words = "\n".join(texts(at))
     assert "Difference (last − first): −4.5 points" in words
     assert "−4.5 points" in words and "−4.50" not in words
@@ -224,6 +236,7 @@ def test_downloading_the_csv_is_audited(released):
 
 def test_downloading_a_chart_is_audited(released):
     at = opened(released.store, released.facilitator)
+    choose_measure(at, "Stress this week")
     labels = [b.label for b in at.get("download_button")]
     assert "Chart as PNG: attendance" in labels and "Chart as PNG: Stress this week" in labels
     (button,) = [
