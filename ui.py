@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import unquote, urlparse
 
 import streamlit as st
@@ -360,6 +360,14 @@ def attempt(action: Callable[[], object], success: str) -> bool:
         return False
     toast(success)
     return True
+
+
+def chart(chart: Any, height: int, alt: str | None = None, target: Any = None) -> None:
+    """An Altair chart drawn from its Vega-Lite spec without Altair's schema check, which takes
+    most of a dashboard's time; tests/test_charts.py checks every builder's spec once."""
+    (target or st).vega_lite_chart(
+        spec=chart.to_dict(validate=False), width="stretch", height=height, alt=alt
+    )
 
 
 def agenda_timer(minutes: int, key: str) -> None:

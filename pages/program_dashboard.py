@@ -271,10 +271,9 @@ with people_box.container(border=True):
 st.subheader("Retention")
 if results.retention:
     retention = charts.retention_chart(results.retention, "Retention across cohorts")
-    st.altair_chart(
+    ui.chart(
         retention,
-        width="stretch",
-        height=CHART_HEIGHT,
+        CHART_HEIGHT,
         alt="Share of enrolled members present at each session, pooled across cohorts.",
     )
     orientation = " Session 0 is the optional orientation." if 0 in results.retention else ""
@@ -313,11 +312,11 @@ else:
                 continue
             chart = charts.pooled_trend(figures, instrument.short_title, instrument.score_range)
             plot, numbers = st.columns([3, 1], vertical_alignment="center")
-            plot.altair_chart(
+            ui.chart(
                 chart,
-                width="stretch",
-                height=CHART_HEIGHT,
+                CHART_HEIGHT,
                 alt=f"{instrument.title}: pooled average by session with 95% intervals.",
+                target=plot,
             )
             numbers.markdown(g_and_n_table(figures))
             st.caption(

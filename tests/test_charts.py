@@ -7,7 +7,9 @@ import datetime as dt
 
 from program import charts
 from program.models import SessionStatus
+from program.privacy import PooledFigure
 from program.results import SessionAttendance
+from program.stats import pool
 from tests.test_results import _series_from_means
 
 
@@ -21,6 +23,14 @@ def test_every_builder_makes_a_spec_that_passes_the_vega_lite_schema() -> None:
         charts.retention_chart({1: 1.0, 2: 0.9, 3: 0.8}),
         charts.fidelity_chart({1: 1.0, 2: None, 3: 0.5}),
         charts.measure_trend(_series_from_means(7.5, 3.5, 20), 5),
+        charts.pooled_trend(
+            [
+                PooledFigure("stress", n, pool([(8, 6.0), (6, 5.0), (7, 4.5)], (0, 10)), 1)
+                for n in (1, 2)
+            ],
+            "Stress",
+            (0, 10),
+        ),
     ]
     for chart in built:
         chart.to_dict()  # validates; raises on a spec Vega-Lite would not accept
