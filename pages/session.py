@@ -81,7 +81,8 @@ def synced(key: str, stored: object) -> str:
     the widget shows that; a change made here is saved by the widget's callback, which moves
     `seen_<key>` along, so it is never overwritten by what it replaced."""
     seen = f"seen_{key}"
-    if seen not in st.session_state or st.session_state[seen] != stored:
+    # Streamlit forgets a widget's value when another page is shown; `seen_<key>` stays.
+    if key not in st.session_state or st.session_state.get(seen) != stored:
         st.session_state[key] = stored
         st.session_state[seen] = stored
     return key
