@@ -183,9 +183,13 @@ def staff_pages(browser: Browser, url: str, out: Path) -> str:
     choose(page, "Cohort", COHORT)
     show_tab(page, "Attendance", "Everyone is here")
     page.get_by_role("button", name="Everyone is here").click()
+    # Saved as it is made: the attendance line counts everyone present.
+    expect(page.get_by_text(re.compile(r"\d+ present, 0 not yet marked"))).to_be_visible(
+        timeout=WAIT
+    )
     settle(page)
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_text("Saved.")).to_be_visible(timeout=WAIT)
+    show_tab(page, "Guide and checklist", "Print the guide")
+    guide_link = page.get_by_role("link", name="Print the guide").get_attribute("href")
     show_tab(page, "Pulse", "Open the pulse")
     page.get_by_role("button", name="Open the pulse").click()
     show_tab(page, "Pulse", "Room code")
@@ -200,6 +204,17 @@ def staff_pages(browser: Browser, url: str, out: Path) -> str:
 
     both_sizes(page, out, "session", session_page)
     projector_page(page, out)
+    if guide_link:
+        print_page(page, f"{url}{guide_link}", out / "guide-print-a4.png")
+    page.get_by_text("Single-use cards (and paper answers)").click()
+    settle(page)
+    page.get_by_role("button", name="Make cards").click()
+    cards_link = page.get_by_role("link", name="Print the cards")
+    expect(cards_link).to_be_visible(timeout=WAIT)
+    print_page(page, f"{url}{cards_link.get_attribute('href')}", out / "cards-print-a4.png")
+    # Making cards switched the room code off: let phones use it again for the pulse shots below.
+    page.get_by_text("Let people use the room code too").click()
+    settle(page)
 
     def dashboard() -> None:
         open_page(page, f"{url}/cohort_dashboard")
@@ -210,6 +225,7 @@ def staff_pages(browser: Browser, url: str, out: Path) -> str:
     # Maya's first cohort, so the mirror's sidebar picker (folded away on a phone) shows it.
     both_sizes(page, out, "mirror", lambda: open_page(page, f"{url}/mirror"))
     both_sizes(page, out, "curricula", lambda: open_page(page, f"{url}/curricula"))
+    mirror_on_projector(page, url, out)  # last: it folds the sidebar away
     context.close()
 
     context = browser.new_context(viewport=SIZES["laptop"])
@@ -225,6 +241,34 @@ def staff_pages(browser: Browser, url: str, out: Path) -> str:
     both_sizes(page, out, "audit", lambda: open_page(page, f"{url}/audit"))
     context.close()
     return found.group(1)
+
+
+def print_page(page: Page, link: str, path: Path) -> None:
+    """A printed page's first A4 sheet as the browser prints it (print styles, 210 mm wide)."""
+    sheet = page.context.new_page()
+    sheet.set_viewport_size({"width": 794, "height": 1123})
+    sheet.emulate_media(media="print")
+    sheet.goto(link)
+    sheet.wait_for_load_state("load")
+    sheet.screenshot(path=str(path), type="png")
+    sheet.close()
+    print(
+        f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {path.stat().st_size // 1024} kB"
+    )
+
+
+def mirror_on_projector(page: Page, url: str, out: Path) -> None:
+    """The group mirror of Maya's finished cohort on a 1280 × 720 projector, sidebar folded."""
+    page.set_viewport_size(PROJECTOR)
+    open_page(page, f"{url}/mirror")
+    choose(page, "Cohort", FINISHED, where="stSidebar")
+    page.get_by_test_id("stSidebarCollapseButton").get_by_role("button").click()
+    settle(page)
+    path = out / "mirror-1280.png"
+    page.screenshot(path=str(path), type="png")
+    print(
+        f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {path.stat().st_size // 1024} kB"
+    )
 
 
 def projector_page(page: Page, out: Path) -> Path:

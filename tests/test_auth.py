@@ -101,7 +101,7 @@ class CountingHasher(PasswordHasher):
     """argon2's hasher, counting its password checks; each waits for `gate` if one is given."""
 
     def __init__(self, gate: threading.Event | None = None) -> None:
-        super().__init__()
+        super().__init__(time_cost=1, memory_cost=1024, parallelism=1)  # counted, not timed
         self.checks = 0
         self._lock = threading.Lock()
         self._gate = gate

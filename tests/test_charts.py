@@ -15,8 +15,7 @@ from tests.test_results import _series_from_means
 
 def test_every_builder_makes_a_spec_that_passes_the_vega_lite_schema() -> None:
     rows = [
-        SessionAttendance(n, dt.date(2026, 3, n), SessionStatus.HELD, 6, 8, 0.75)
-        for n in (1, 2, 3)
+        SessionAttendance(n, dt.date(2026, 3, n), SessionStatus.HELD, 6, 8, 0.75) for n in (1, 2, 3)
     ]
     built = [
         charts.attendance_chart(rows),

@@ -10,10 +10,11 @@ import datetime as dt
 
 import pytest
 
-from program import guides
+from program import auth, guides, printing
 from program.errors import CurriculumError
 from program.library import library_versions, load_curriculum, upload_curriculum_file
 from program.models import Actor, CurriculumVersion, Role
+from program.settings import get_settings
 from program.store import Store
 from tests.conftest import CURRICULA, INSTRUMENTS, app_test
 
@@ -126,14 +127,17 @@ def test_newest_version_is_chosen_first(store, make_staff, loaded):
     assert selectbox(at, "Curriculum version").options[1].endswith(loaded.content_hash[:7])
 
 
-def test_markdown_downloads_are_offered_for_the_session_and_the_curriculum(
+def test_a_session_prints_and_downloads_as_pdf_and_the_curriculum_as_markdown(
     store, make_staff, loaded
 ):
     at = opened(store, make_staff("maya"))
     labels = [b.label for b in at.get("download_button")]
-    assert "This session as Markdown" in labels
-    assert "Whole curriculum as Markdown" in labels
-    assert "Source YAML" in labels
+    assert "Whole curriculum as Markdown" in labels and "Source YAML" in labels
+    links = {b.proto.label: b.proto.url for b in at.get("link_button")}
+    secret = auth.session_secret(get_settings())
+    number = at.selectbox(key=f"guide-session-{loaded.id}").value
+    assert links["Print this session"] == printing.guide_link(secret, loaded.id, number)
+    assert links["This session as PDF"] == printing.guide_link(secret, loaded.id, number, pdf=True)
 
 
 # --------------------------------------------------------------------------- the versions table

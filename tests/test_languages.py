@@ -377,10 +377,11 @@ def test_the_card_sheet_prints_in_the_chosen_language_and_its_links_carry_it(
     sheet = cards.card_sheet("Session 1", links, items, 5, ES, list(OFFERED.values()))
     assert '<html lang="es" dir="ltr">' in sheet
     assert sheet.count("Encuesta breve de hoy") == 2
-    assert "¿No tiene teléfono? Responda en esta tarjeta." in sheet
+    assert sheet.count("¿No tiene teléfono? Pida una hoja para responder en papel.") == 2
+    assert "Respuestas en papel" in sheet
     assert "al menos 5 personas" in sheet
     assert "Me identifico con este grupo" in sheet
-    assert '<div class="q" lang="en">' in sheet  # the WHO-5, in English
+    assert '<table class="matrix" lang="en">' in sheet  # the WHO-5, in English
     assert links[0][1].endswith("&lang=es")
     # Each card names the other languages, in their own words.
     assert sheet.count("En el teléfono también puede responder en: English.") == 2
