@@ -610,3 +610,12 @@ def test_a_refused_sign_in_keeps_the_username_for_the_form_but_not_in_the_addres
     assert 'value="maya &lt;b&gt;"' in form
     assert 'type="password" autocomplete="current-password" required autofocus' in form
     assert 'autocomplete="username" value="" required autofocus' in ui.signin_form("/")
+
+
+@pytest.mark.real_hashing
+def test_passwords_are_hashed_with_argon2id_at_the_rfc_9106_cost() -> None:
+    """The cost tests skip (tests/conftest.py) is the one the app uses: 64 MiB, 3 passes."""
+    hashed = accounts.hash_password("correct horse battery")
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), hashed
+    assert accounts.password_matches(hashed, "correct horse battery")
+    assert not accounts.password_matches(hashed, "correct horse batterY")
