@@ -250,6 +250,8 @@ def print_page(page: Page, link: str, path: Path) -> None:
     sheet.emulate_media(media="print")
     sheet.goto(link)
     sheet.wait_for_load_state("load")
+    # The paper's margins, which a screen shot of the print layout leaves out.
+    sheet.add_style_tag(content="body{padding:12mm 12mm!important}")
     sheet.screenshot(path=str(path), type="png")
     sheet.close()
     print(

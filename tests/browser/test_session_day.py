@@ -167,6 +167,9 @@ def test_today_first_everywhere_and_marks_are_kept_without_saving(
     first_item.locator("label").click()
     expect(guide.get_by_text(re.compile(r"1 of \d+ delivered"))).to_be_visible(timeout=WAIT)
 
+    # Notes typed and left straight away, by a click in the sidebar, are saved on the way out.
+    notes = tab(page, "Notes")
+    notes.get_by_role("textbox").fill("Room was cold; bring blankets.")
     # Away and back, by the sidebar: nothing is lost and nothing asks to be saved.
     sidebar(page, "Group mirror", "How the group is doing")
     sidebar(page, "Run a session", "Run a session")
@@ -177,6 +180,8 @@ def test_today_first_everywhere_and_marks_are_kept_without_saving(
     expect(present_line(attendance)).to_contain_text("11 present, 0 not yet marked", timeout=WAIT)
     guide = tab(page, "Guide and checklist")
     expect(guide.get_by_test_id("stCheckbox").first.locator("input")).to_be_checked()
+    notes = tab(page, "Notes")
+    expect(notes.get_by_role("textbox")).to_have_value("Room was cold; bring blankets.")
     # And in a browser that never saw any of it: a reload of the page.
     page.reload()
     expect(page.get_by_role("heading", level=1, name="Run a session")).to_be_visible(timeout=WAIT)
