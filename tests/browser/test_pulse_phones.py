@@ -1,23 +1,27 @@
 """A pulse in a real browser: six phones answer with the room code, then cards only, then a card.
 
-Maya's seeded "Morning group, Library" cohort (demo.TODAYS_COHORT) meets today (its session 4). She marks seven
-people present and opens the pulse, which then takes at most seven answers; six phone-sized
-browser contexts answer with the room code read off the page. She makes one card from the
-downloaded card sheet: the room code now leads only to a request for a card, the card answers
-and fills the pulse ("Everyone present has answered"), and the same card again is offered the
-questions like any card and is turned away like any answer to a full pulse.
+Maya's seeded cohort demo.TODAYS_COHORT ("Morning group, Library") meets today (its session 4).
+She marks seven people present (each mark is saved as it is made) and opens the pulse, which
+then takes at most seven answers; six phone-sized browser contexts answer with the room code
+read off the page. She makes one card, read from the printed card sheet: the room code now
+leads only to a request for a card, the card answers and fills the pulse ("Everyone present has
+answered"), and the same card again is offered the questions like any card and is turned away
+like any answer to a full pulse.
 
-Then the cards-only switch as the facilitator sees it (session 5, two people present): making
-cards takes the room code and QR code off the Pulse tab, a used card is thanked again but takes
-no place, and switching the room code back on brings the code and the QR code back.
+Then the cards-only switch as the facilitator sees it (session 5, moved to tomorrow on the
+Cohorts page, since a pulse opens at most a day early; two people present): making cards takes
+the room code and QR code off the Pulse tab, a used card is thanked again but takes no place,
+and switching the room code back on brings the code and the QR code back.
 Screenshots of the participant page at phone size go to /tmp/pulse-shots/.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
@@ -25,6 +29,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from program import demo, pulse
 from program.demo import DEMO_PASSWORD
 from tests.browser.conftest import answer_every_question, send_answers, sign_in
+from tests.browser.test_journeys import move_date
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +40,8 @@ PRESENT = 6
 WAIT = 20_000
 ATTENDANCE = re.compile("^Attendance")
 CODE = re.compile(r"\b([2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4})\b")
-CARD = re.compile(r'class="code">([2-9A-HJKMNP-Z]{5}-[2-9A-HJKMNP-Z]{5})<')
+CARD = re.compile(r'class="code"[^>]*>([2-9A-HJKMNP-Z]{5}-[2-9A-HJKMNP-Z]{5})<')
+SAVED_AT = re.compile(r"saved at (\d\d:\d\d:\d\d)")
 FULL = "Everyone who was here today seems to have answered already"
 CARDS_ONLY = "Today this group answers with printed cards"
 CARD_THANKS = "Each card counts once"
@@ -86,7 +92,7 @@ def settle(page: Page) -> None:
     )
 
 
-def show_tab(page: Page, name: str | re.Pattern[str], showing: str) -> Locator:
+def show_tab(page: Page, name: str | re.Pattern[str], showing: str | re.Pattern[str]) -> Locator:
     """Select a tab of the session page once the page is quiet; return its panel.
 
     A rerun under way when the tab is clicked may still redraw the page, so the tab is selected
@@ -107,20 +113,24 @@ def show_tab(page: Page, name: str | re.Pattern[str], showing: str) -> Locator:
                 raise
 
 
-def save_attendance(page: Page, present: range) -> None:
-    """Mark the members at these places of the list present, and save."""
+def attendance_line(panel: Locator) -> Locator:
+    """The Attendance tab's count: "N present, M not yet marked", then when it was last saved."""
+    return panel.get_by_text(re.compile(r"^\d+ present, \d+ not yet marked"))
+
+
+def mark_present(page: Page, present: range) -> None:
+    """Mark the members at these places of the list present; each mark is saved as it is made,
+    and the count, read back from the store, says so with the time of the save."""
     panel = show_tab(page, ATTENDANCE, "Everyone is here")
-    for index in present:
+    for count, index in enumerate(present, 1):
         panel.get_by_role("radiogroup").nth(index).get_by_text("Present", exact=True).click()
-        expect(page.get_by_text(f"{index + 1} present")).to_be_visible(timeout=WAIT)
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_text("Saved.")).to_be_visible(timeout=WAIT)
+        expect(attendance_line(panel)).to_have_text(
+            re.compile(rf"^{count} present, .*{SAVED_AT.pattern}"), timeout=WAIT
+        )
 
 
-def open_session_pulse(page: Page, base_url: str, number: int | None, present: range) -> str:
-    """Maya marks the members at these places present at a session of the Thursday cohort
-    (today's if `number` is None), opens its pulse, and reads the room code; returns it."""
-    sign_in(page, base_url, "maya", DEMO_PASSWORD)
+def choose_cohort_and_session(page: Page, base_url: str, number: int | None) -> None:
+    """Maya, signed in, opens a session of today's cohort (today's if `number` is None)."""
     page.goto(f"{base_url}/session")
     expect(page.get_by_role("heading", name="Run a session")).to_be_visible(timeout=WAIT)
     choose(page, "Cohort", COHORT)
@@ -134,9 +144,44 @@ def open_session_pulse(page: Page, base_url: str, number: int | None, present: r
     expect(page.get_by_role("heading", name=re.compile(rf"^Session {shown}: "))).to_be_visible(
         timeout=WAIT
     )
-    save_attendance(page, present)
+
+
+def move_to_tomorrow(page: Page, base_url: str, number: int) -> None:
+    """Move a planned session of today's cohort to tomorrow on the Cohorts page (Maya signed in).
+    Its sessions 0 to 3 are held (no date field) and 4 is today, so session n's date field is
+    the (n - 4)th; it shows the session's seeded date, n - 4 weeks from today."""
+    today = dt.date.today()
+    tomorrow = today + dt.timedelta(days=1)
+    page.goto(f"{base_url}/cohorts")
+    expect(page.get_by_role("heading", name="Cohorts", exact=True)).to_be_visible(timeout=WAIT)
+    choose(page, "Cohort", f"{COHORT} (Community pain collective)")
+    panel = show_tab(page, "Schedule", f"Session {number}")
+    date = panel.get_by_role("group", name="Date").nth(number - 4)
+    expect(date.get_by_role("spinbutton", name="day, Date")).to_have_attribute(
+        "aria-valuenow", str((today + dt.timedelta(weeks=number - 4)).day)
+    )
+    move_date(page, date, tomorrow)
+    panel.get_by_role("button", name="Move").click()
+    expect(page.get_by_text(f"Session {number} moved to {tomorrow:%d %b %Y}")).to_be_visible(
+        timeout=WAIT
+    )
+    settle(page)
+
+
+def open_session_pulse(page: Page, base_url: str, number: int | None, present: range) -> str:
+    """Maya (signed in) marks the members at these places present at a session of today's
+    cohort (today's session if `number` is None), opens its pulse, and reads the room code;
+    returns it."""
+    choose_cohort_and_session(page, base_url, number)
+    mark_present(page, present)
 
     show_tab(page, "Pulse", "Open the pulse").get_by_role("button", name="Open the pulse").click()
+    # Opening the pulse leaves the Pulse tab, and its room code, in view.
+    room_code = page.get_by_role("tabpanel", name="Pulse").get_by_text("Room code", exact=True)
+    expect(room_code).to_be_visible(timeout=WAIT)
+    settle(page)
+    expect(page.get_by_role("tab", selected=True)).to_have_text("Pulse")
+    expect(room_code).to_be_visible()
     panel = show_tab(page, "Pulse", "Room code")
     expect(panel.get_by_text("not yet")).to_be_visible()
     expect_room_code_shown(panel)
@@ -173,8 +218,8 @@ def expect_cards_only(panel: Locator) -> None:
     assert not CODE.search(panel.inner_text()), panel.inner_text()
 
 
-def make_cards(page: Page, count: int) -> list[str]:
-    """Make cards in the Pulse tab and read their codes from the downloaded sheet."""
+def make_cards(page: Page, base_url: str, count: int) -> list[str]:
+    """Make cards in the Pulse tab and read their codes from the sheet its print link opens."""
     panel = show_tab(page, "Pulse", "Single-use cards (and paper answers)")
     panel.get_by_text("Single-use cards (and paper answers)").click()
     field = panel.get_by_label("How many cards")
@@ -184,12 +229,18 @@ def make_cards(page: Page, count: int) -> list[str]:
     expect(field).to_have_value(str(count))
     settle(page)
     panel.get_by_role("button", name="Make cards").click()
-    download_button = panel.get_by_role("button", name=re.compile("Download the card sheet"))
-    expect(download_button).to_be_visible(timeout=WAIT)
-    settle(page)
-    with page.expect_download() as info:
-        download_button.click()
-    sheet = Path(info.value.path()).read_text(encoding="utf-8")
+    printed = panel.get_by_role("link", name="Print the cards")
+    expect(printed).to_be_visible(timeout=WAIT)
+    expect(printed).to_have_attribute("href", re.compile(r"^/print/cards\?token=[^&]+$"))
+    href = printed.get_attribute("href")
+    assert href is not None
+    expect(panel.get_by_role("link", name="Cards as PDF")).to_have_attribute(
+        "href", f"{href}&format=pdf"
+    )
+    answer = page.request.get(f"{base_url}{href}")
+    assert answer.ok, answer.status
+    assert answer.headers["content-type"].startswith("text/html")
+    sheet = answer.text()
     codes = CARD.findall(sheet)
     assert len(codes) == count, codes
     assert sheet.count("<svg") == count
@@ -231,6 +282,7 @@ def refused_for_cards_only(browser: Browser, base_url: str, code: str, shot: str
 def test_six_phones_answer_then_cards_only_and_a_card_fills_the_pulse(
     browser: Browser, page: Page, base_url: str
 ) -> None:
+    sign_in(page, base_url, "maya", DEMO_PASSWORD)
     code = open_session_pulse(page, base_url, None, range(PRESENT + 1))
 
     for number in range(1, PRESENT + 1):
@@ -259,7 +311,7 @@ def test_six_phones_answer_then_cards_only_and_a_card_fills_the_pulse(
     assert not re.search(r"\b6\s+(responses|answers|answered)", panel.inner_text(), re.I)
 
     # One card for the seventh person: the room code is switched off at once.
-    (card,) = make_cards(page, 1)
+    (card,) = make_cards(page, base_url, 1)
     expect_cards_only(page.get_by_role("tabpanel", name="Pulse"))
     refused_for_cards_only(browser, base_url, code, "4-cards-only")
 
@@ -290,10 +342,13 @@ def test_six_phones_answer_then_cards_only_and_a_card_fills_the_pulse(
 def test_cards_switch_the_room_code_off_until_the_facilitator_switches_it_on(
     browser: Browser, page: Page, base_url: str
 ) -> None:
+    sign_in(page, base_url, "maya", DEMO_PASSWORD)
+    # Session 5 is a week away; a pulse opens at most a day before the day a group meets.
+    move_to_tomorrow(page, base_url, 5)
     code = open_session_pulse(page, base_url, 5, range(2))  # the pulse takes two answers
 
     # Making cards takes the room code and its QR code off the tab, and off people's phones.
-    first, second = make_cards(page, 2)
+    first, second = make_cards(page, base_url, 2)
     panel = page.get_by_role("tabpanel", name="Pulse")
     expect_cards_only(panel)
     switch = panel.get_by_role("switch", name=SWITCH, exact=True)
@@ -335,7 +390,10 @@ def test_the_code_form_at_phone_size(browser: Browser, base_url: str) -> None:
         page.goto(f"{base_url}/pulse")
         expect(page.get_by_role("heading", name="Today's pulse")).to_be_visible(timeout=WAIT)
         expect(page.get_by_label("Code")).to_be_visible()
-        expect(page.get_by_role("link")).to_have_count(0)  # nothing leads to the staff pages
+        # Nothing leads to the staff pages: the only links are the language switch's, to /pulse.
+        links = page.evaluate("() => [...document.links].map(a => a.href)")
+        for link in links:
+            assert urlsplit(link)[:3] == (*urlsplit(base_url)[:2], "/pulse"), link
         shoot(page, "0-code-form")
         page.get_by_label("Code").fill("ABCD-EFGH")
         page.get_by_role("button", name="Continue").click()
@@ -357,24 +415,44 @@ def test_saving_attendance_keeps_the_attendance_tab_open(page: Page, base_url: s
     sign_in(page, base_url, "maya", DEMO_PASSWORD)
     page.goto(f"{base_url}/session")
     expect(page.get_by_role("heading", name="Run a session")).to_be_visible(timeout=WAIT)
-    choose(page, "Cohort", demo.FINISHED_COHORT)  # held sessions: saving changes nothing
-    show_tab(page, ATTENDANCE, "Everyone is here")
-    page.get_by_role("button", name="Save changes", exact=True).click()
-    expect(page.get_by_text("Saved.")).to_be_visible(timeout=WAIT)
-    settle(page)
-    expect(page.get_by_role("tab", selected=True)).to_have_text(ATTENDANCE)
-    # And opening a pulse leaves the Pulse tab, and its room code, in view.
-    page.goto(f"{base_url}/session")
-    expect(page.get_by_role("heading", name="Run a session")).to_be_visible(timeout=WAIT)
-    choose(page, "Cohort", COHORT)
-    # The cohort's own session picker replaces the previous one once the page has rerun.
-    expect(page.get_by_text(f"{COHORT} · ").first).to_be_visible(timeout=WAIT)
-    settle(page)
-    expect(main(page).get_by_role("combobox", name="Session", exact=True)).to_have_count(1)
-    choose(page, "Session", re.compile(r"^6\b"))
-    show_tab(page, "Pulse", "Open the pulse").get_by_role("button", name="Open the pulse").click()
-    room_code = page.get_by_role("tabpanel", name="Pulse").get_by_text("Room code", exact=True)
-    expect(room_code).to_be_visible(timeout=WAIT)
-    settle(page)
-    expect(page.get_by_role("tab", selected=True)).to_have_text("Pulse")
-    expect(room_code).to_be_visible()
+    choose(page, "Cohort", demo.FINISHED_COHORT)  # held sessions: their marks stay editable
+    expect(page.get_by_text(f"{demo.FINISHED_COHORT} · held")).to_be_visible(timeout=WAIT)
+    panel = show_tab(page, ATTENDANCE, "Everyone is here")
+    line = attendance_line(panel)
+    before = line.inner_text()
+    assert not SAVED_AT.search(before), before
+    # Ticking Late saves at once; the tab stays open, and so does the second tick, which puts
+    # the mark back as it was (the finished cohort's figures stay as seeded).
+    late = panel.get_by_role("checkbox", name="Late").first
+    was = late.is_checked()
+    for ticked in (not was, was):
+        stamp = SAVED_AT.search(line.inner_text())
+        late.set_checked(ticked, force=True)
+        expect(late).to_be_checked(checked=ticked)
+        expect(line).to_have_text(re.compile(SAVED_AT.pattern), timeout=WAIT)
+        if stamp:  # the same second reads alike; otherwise the time moves on
+            found = SAVED_AT.search(line.inner_text())
+            assert found and found.group(1) >= stamp.group(1), (stamp, found)
+        settle(page)
+        expect(page.get_by_role("tab", selected=True)).to_have_text(ATTENDANCE)
+        expect(late).to_be_checked(checked=ticked)
+    # The count is the same as before: Late changed, nobody's mark did.
+    assert line.inner_text().split(",")[0] == before.split(",")[0]
+    # A held session has nothing to mark held, and no offer to move it.
+    expect(main(page).get_by_role("button", name="Mark this session held")).to_have_count(0)
+    expect(page.get_by_text("We met today instead")).to_have_count(0)
+
+
+def test_a_session_on_a_later_day_offers_to_move_it_to_today(page: Page, base_url: str) -> None:
+    """Today's cohort's last session is weeks away: no pulse and no "held" yet, and the page
+    offers to move it to today (not done here: it would cancel the sessions before it)."""
+    sign_in(page, base_url, "maya", DEMO_PASSWORD)
+    choose_cohort_and_session(page, base_url, 6)
+    expect(page.get_by_text("If the group met today instead, move it to today")).to_be_visible()
+    panel = show_tab(page, "Pulse", re.compile("^The pulse opens on the day the group meets"))
+    expect(panel.get_by_role("button", name="Open the pulse")).to_have_count(0)
+    expect(main(page).get_by_role("button", name="Mark this session held")).to_have_count(0)
+    main(page).locator("summary").filter(has_text="We met today instead").click()
+    expect(main(page).get_by_role("button", name="Move this session to today")).to_be_visible(
+        timeout=WAIT
+    )

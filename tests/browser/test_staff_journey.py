@@ -104,7 +104,7 @@ def test_create_a_cohort_and_hold_its_first_session(page: Page, base_url: str) -
     expect(grid_row(page, COHORT)).to_be_attached(timeout=WAIT)
     shoot(page, "cohorts")
 
-    # (c) run session 1: everyone is here, save and mark held
+    # (c) run session 1: everyone is here (saved at once), then mark it held
     page.goto(f"{base_url}/session")
     expect(page.get_by_role("heading", name="Run a session")).to_be_visible(timeout=WAIT)
     choose(page, "Cohort", COHORT)
@@ -116,10 +116,15 @@ def test_create_a_cohort_and_hold_its_first_session(page: Page, base_url: str) -
     page.get_by_role("tab", name=re.compile("^Attendance")).click()
     expect(page.get_by_role("tab", name="Attendance")).to_be_visible()
     page.get_by_role("button", name="Everyone is here").click()
-    expect(page.get_by_text("8 present")).to_be_visible(timeout=WAIT)
-    page.get_by_role("button", name="Save and mark held").click()
+    # Every mark is saved as it is made: the count is read back from the store, with the time.
+    expect(
+        page.get_by_text(re.compile(r"^8 present, 0 not yet marked\b.*saved at \d\d:\d\d:\d\d"))
+    ).to_be_visible(timeout=WAIT)
+    held = page.get_by_role("button", name="Mark this session held")
+    held.click()
     expect(page.get_by_text("Session marked held.")).to_be_visible(timeout=WAIT)
     expect(page.get_by_text(f"{COHORT} · held")).to_be_visible()
+    expect(held).to_have_count(0)
     shoot(page, "session")
 
     # The server holds the database, so check what was stored through the UI.
