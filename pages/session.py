@@ -62,9 +62,10 @@ chosen_id = pick_session.selectbox(
     "Session",
     list(by_id),
     index=list(by_id).index(default.id) if default is not None and default.id in by_id else 0,
+    # No status in the label: a label that changes (planned → held) is not redrawn by the
+    # picker until a reload; the status is in the caption under the heading.
     format_func=lambda i: (
-        f"{by_id[i].number} · {by_id[i].scheduled_date:%a %d %b} · {by_id[i].status}"
-        f" · {titles[by_id[i].number]}"
+        f"{by_id[i].number} · {by_id[i].scheduled_date:%a %d %b} · {titles[by_id[i].number]}"
     ),
     # One picker per cohort: with a shared key the browser could keep showing the previous
     # cohort's session while the page used another.
@@ -261,7 +262,7 @@ def met_today_offer(session: SessionRecord) -> None:
                 f"session {s.number} ({s.scheduled_date:%a %d %b})" for s in move.cancelled
             )
             st.write(
-                f"The group has not met for {listed} before today, so it will be marked"
+                f"The group did not meet for {listed} before today, so it will be marked"
                 " cancelled. You can restore it on the Cohorts page."
             )
         shift = False

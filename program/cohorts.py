@@ -340,6 +340,19 @@ def plan_met_today(store: Store, viewer: StaffUser, session_id: int, today: dt.d
             f"Session {held[-1].number} was held on {held[-1].scheduled_date:%d %b %Y}, so"
             f" session {session.number} cannot have been today."
         )
+    # An earlier session with attendance or a pulse took place (or is taking place): it is not
+    # one the group skipped, and it is never cancelled from here.
+    started = [
+        s
+        for s in in_the_way
+        if store.attendance_marks(s.id) or store.pulse_window(s.id) is not None
+    ]
+    if started:
+        raise InvalidInput(
+            f"Session {started[0].number} ({started[0].scheduled_date:%d %b %Y}) already has"
+            f" attendance or a pulse. Mark it held first; session {session.number} can then move"
+            " to a later day on the Cohorts page."
+        )
     shift = today - session.scheduled_date
     shifted = tuple(
         (s, s.scheduled_date + shift) for s in later if s.status == SessionStatus.PLANNED

@@ -495,3 +495,14 @@ def test_todays_session_is_the_same_everywhere(s):
     assert session_runner.todays_session(store, s.maya, between)[1].number == 4
     assert session_runner.todays_session(store, s.sam, on_day)[1].number == 4  # Sam's own cohort
     assert session_runner.next_to_run(store.sessions(finished.id), on_day) is None
+
+
+def test_we_met_today_never_cancels_a_session_that_took_place(s):
+    """Session 1 is dated today and has its attendance (or an open pulse): session 2 cannot
+    have met today instead, and session 1 is not cancelled for it."""
+    one, two = s.session(1), s.session(2)
+    session_runner.mark_attendance(s.store, s.maya, one.id, {s.member_id("Ana"): PRESENT})
+    with pytest.raises(InvalidInput, match="already has attendance or a pulse"):
+        cohorts.met_today(s.store, s.maya, two.id, one.scheduled_date, shift_later=False)
+    assert s.session(1).status == SessionStatus.PLANNED
+    assert s.session(2).scheduled_date == two.scheduled_date
