@@ -88,15 +88,17 @@ def prepare(store: Store) -> dict[str, Any]:
     assert maya is not None
     (program,) = store.programs()
     version = store.curriculum_versions()[-1]
-    today = dt.date.today()
+    # Session 6 meets today and the others met weekly before it: a pulse opens only on or after
+    # its session's day.
+    start = dt.date.today() - dt.timedelta(weeks=5)
     cohort = cohorts.create_cohort(
         store,
         maya,
         program.id,
         version.id,
         COHORT,
-        today,
-        today.weekday(),
+        start,
+        start.weekday(),
         False,
         [maya.id],
         "\n".join(ROSTER),
