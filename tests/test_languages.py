@@ -386,7 +386,7 @@ def test_the_card_sheet_prints_in_the_chosen_language_and_its_links_carry_it(
     # Each card names the other languages, in their own words.
     assert sheet.count("En el teléfono también puede responder en: English.") == 2
     english = cards.card_sheet("Session 1", links, items, 5, EN)
-    assert "Today&#x27;s pulse" in english and "Encuesta" not in english
+    assert "Today&#39;s pulse" in english and "Encuesta" not in english
 
 
 def test_the_pulse_tab_lists_the_languages_and_what_each_cannot_translate(
