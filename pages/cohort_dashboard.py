@@ -52,13 +52,7 @@ def chart_specs(
     results themselves: building and checking Altair charts is most of this page's time. The
     builders' specs are checked against the Vega-Lite schema in tests/test_charts.py."""
     data = _data
-    held = [a for a in data.attendance if a.status == SessionStatus.HELD]
-    retention = {a.number: a.rate for a in held if a.rate is not None and a.number >= 1}
-    built = {
-        "attendance": charts.attendance_chart(data.attendance),
-        "retention": charts.retention_chart(retention, "Retention over the weekly sessions"),
-        "fidelity": charts.fidelity_chart(data.fidelity),
-    }
+    built = {"attendance": charts.attendance_chart(data.attendance)}
     return {name: chart.to_dict(validate=False) for name, chart in built.items()}
 
 
@@ -172,7 +166,23 @@ if held:
     with attendance_left:
         draw("attendance", SMALL_CHART_HEIGHT, "attendance")
     with attendance_right:
-        draw("retention", SMALL_CHART_HEIGHT, "retention")
+        # Retention as a small table of figures rather than a second chart: the same facts,
+        # read at a glance, and one chart fewer for the browser to draw.
+        st.markdown("**Retention over the weekly sessions**")
+        st.dataframe(
+            [
+                {"Session": a.number, "Present": f"{a.present} of {a.enrolled}", "Share": a.rate}
+                for a in held
+                if a.rate is not None and a.number >= 1
+            ],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Share": st.column_config.ProgressColumn(
+                    "Share present", format="percent", min_value=0.0, max_value=1.0
+                )
+            },
+        )
 else:
     st.info("No session has been marked held yet. Attendance appears here once one is.")
 
@@ -410,7 +420,20 @@ st.header("Fidelity")
 if any(share is not None for share in data.fidelity.values()):
     fidelity_left, fidelity_right = st.columns(2)
     with fidelity_left:
-        draw("fidelity", SMALL_CHART_HEIGHT, "fidelity")
+        st.dataframe(
+            [
+                {"Session": number, "Delivered": share}
+                for number, share in sorted(data.fidelity.items())
+                if share is not None
+            ],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Delivered": st.column_config.ProgressColumn(
+                    "Agenda delivered", format="percent", min_value=0.0, max_value=1.0
+                )
+            },
+        )
     fidelity_right.caption(
         "The share of each session's agenda ticked on the checklist. A session that ran short is"
         " worth keeping in mind when its pulse results move."

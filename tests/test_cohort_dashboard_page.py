@@ -144,7 +144,14 @@ def test_the_facilitator_sees_their_cohorts_results(released):
     assert "members improved" not in words
     assert "independent samples" in words
     # Who came: names × sessions, only here.
-    (frame,) = [d.value for d in at.dataframe]
+    frames = [d.value for d in at.dataframe]
+    (frame,) = [f for f in frames if "Name" in f.columns]
+    # Retention and fidelity as figures: share present at each weekly session, agenda delivered.
+    (retention,) = [f for f in frames if "Share" in f.columns]
+    assert list(retention["Session"]) == list(WEEKS)
+    assert all(0 <= v <= 1 for v in retention["Share"])
+    (fidelity,) = [f for f in frames if "Delivered" in f.columns]
+    assert list(fidelity["Session"]) == list(WEEKS)
     assert list(frame["Name"]) == sorted(ROSTER)
     assert list(frame.columns) == ["Name"] + [f"Session {n}" for n in WEEKS]
     page = rendered_bytes(at).decode("utf-8", "replace")
