@@ -75,9 +75,7 @@ def measure_spec(
 def draw(name: str, height: int, label: str, series: MeasureSeries | None = None) -> None:
     """One chart of the page, and its PNG download."""
     spec = (
-        measure_spec(
-            series, series.instrument.id, store.path, viewer.id, cohort.id, store.data_version(), k
-        )
+        measure_spec(series, series.instrument.id, store.path, viewer.id, cohort.id, version, k)
         if series is not None
         else specs[name]
     )
@@ -90,15 +88,17 @@ cohort = st.columns([1, 2])[0].selectbox(
 )
 # A pulse past its closing time counts as closed the moment anyone looks (as on the session page).
 pulse.close_due(store, dt.datetime.now())
+# One version of the data for every cache key of this run, read after close_due may change it.
+version = store.data_version()
 with st.spinner("Loading the cohort's results…"):
     try:
-        data = load_results(store, viewer, store.path, viewer.id, cohort.id, store.data_version())
+        data = load_results(store, viewer, store.path, viewer.id, cohort.id, version)
     except ProgramError as exc:
         ui.show_error(exc)
         st.stop()
 
 k = data.k
-specs = chart_specs(data, store.path, viewer.id, cohort.id, store.data_version())
+specs = chart_specs(data, store.path, viewer.id, cohort.id, version)
 rule = data.bundle.curriculum.completion.min_sessions_attended
 weekly = len(data.bundle.curriculum.weekly_numbers)
 # Streamlit fits title, axes and plot into the chart's height; 260 leaves a thin plot.

@@ -168,7 +168,7 @@ def saved_note() -> str:
 # which keeps each save quick on a long guide; attendance also follows a co-facilitator's marks.
 @st.fragment
 def checklist() -> None:
-    delivered = {i for i, done in store.fidelity(sid).items() if done}
+    delivered = session_runner.current_delivered(store, viewer, sid)
     st.caption(
         "Tick each part of the agenda as you deliver it: this is the fidelity checklist."
         f" **{len(delivered)} of {len(guide.agenda)} delivered**{saved_note()}"
@@ -508,7 +508,7 @@ def attendance() -> None:
     if not sheet.members:
         st.info("The roster is empty. Add people on the Cohorts page.")
         return
-    marks = store.attendance_marks(sid)
+    marks = session_runner.current_marks(store, viewer, sid)
     present = sum(m.status == Mark.PRESENT for m in marks.values())
     unmarked = sum(1 for m in sheet.members if m.id not in marks)
     with st.container(horizontal=True, vertical_alignment="center"):

@@ -120,6 +120,18 @@ def open_sheet(store: Store, viewer: StaffUser, session_id: int) -> SessionSheet
     )
 
 
+def current_marks(store: Store, viewer: StaffUser, session_id: int) -> dict[int, AttendanceMark]:
+    """The session's attendance as stored now (a co-facilitator's marks included)."""
+    access.require_facilitator(store, viewer, store.session(session_id).cohort_id)
+    return store.attendance_marks(session_id)
+
+
+def current_delivered(store: Store, viewer: StaffUser, session_id: int) -> frozenset[int]:
+    """The agenda items ticked as delivered, as stored now."""
+    access.require_facilitator(store, viewer, store.session(session_id).cohort_id)
+    return frozenset(i for i, done in store.fidelity(session_id).items() if done)
+
+
 def save_sheet(
     store: Store,
     viewer: StaffUser,

@@ -506,3 +506,14 @@ def test_we_met_today_never_cancels_a_session_that_took_place(s):
         cohorts.met_today(s.store, s.maya, two.id, one.scheduled_date, shift_later=False)
     assert s.session(1).status == SessionStatus.PLANNED
     assert s.session(2).scheduled_date == two.scheduled_date
+
+
+def test_the_runners_fresh_reads_check_who_asks(s):
+    sid = s.session(1).id
+    session_runner.mark_attendance(s.store, s.maya, sid, {s.member_id("Ana"): PRESENT})
+    session_runner.tick(s.store, s.maya, sid, 1, True)
+    assert session_runner.current_marks(s.store, s.maya, sid) == {s.member_id("Ana"): PRESENT}
+    assert session_runner.current_delivered(s.store, s.maya, sid) == {1}
+    for read in (session_runner.current_marks, session_runner.current_delivered):
+        with pytest.raises(AccessDenied):
+            read(s.store, s.sam, sid)
