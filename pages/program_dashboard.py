@@ -11,12 +11,12 @@ from typing import Any
 import streamlit as st
 
 import ui
-from program import charts, exports
+from program import charts, comparison, exports, method
 from program.access import visible_programs
 from program.errors import ProgramError
 from program.models import Actor, Role
-from program.privacy import ROUNDING_NOTE, PooledFigure
 from program.results import ProgramResults, Selection, program_results
+from program.trends import composition_drops
 
 viewer = ui.page("Program dashboard", frozenset({Role.LEAD, Role.ADMIN}))
 store = ui.store()
@@ -74,29 +74,11 @@ def percent(share: float | None) -> str:
     return "—" if share is None else f"{share:.0%}"
 
 
-def left_out_line(count: int, k: int) -> str:
-    if count == 1:
-        return f"1 cell left out of this view because it rests on fewer than {k} responses or is still open."
-    return (
-        f"{count} cells left out of this view because they rest on fewer than {k} responses or"
-        " are still open."
-    )
-
-
-def g_and_n_table(figures: list[PooledFigure]) -> str:
-    """G, N and cells left out at each session, as a small Markdown table beside the chart."""
-    lines = ["| Session | G | N | Left out |", "|---:|---:|---:|---:|"]
-    lines += [
-        f"| {f.session_number} | {f.pooled.G} | {f.pooled.N} | {f.left_out} |" for f in figures
-    ]
-    return "\n".join(lines)
-
-
 st.title("Program dashboard")
 st.caption(
-    "Pooled results across cohorts. Every number about answers comes only from released cells:"
-    " a session's pulse has closed and the cohort gave at least the program's minimum number of"
-    " responses. No names from any roster appear here."
+    "How the program's groups (cohorts) are doing, together. A figure about answers appears only"
+    " once a session's pulse has closed and enough people in the group answered; no names from"
+    " any roster appear here."
 )
 
 # --------------------------------------------------------------------------- what to show
@@ -174,56 +156,9 @@ if not results.cohort_count:
     st.stop()
 
 st.caption(
-    f"{results.cohort_count} of {len(all_cohorts)} cohorts in this view · minimum group size"
-    f" k = {k}"
+    f"{results.cohort_count} of {len(all_cohorts)} cohorts in this view · a group's figures"
+    f" appear once at least {k} people answered"
 )
-
-with st.expander("How to read this", icon=":material/help:"):
-    st.markdown(
-        f"""
-- **Cells.** One cohort's answers to one measure at one session form a *cell*. A cell is
-  *released* once its pulse has closed and it holds at least **k = {k}** responses. Below that,
-  an average could point to one person, so the cell stays hidden.
-- **Pooling.** A pooled figure combines the released cells of several cohorts at the same session
-  number: the average of their rounded averages, each weighted by how many answered.
-  Suppressed cells are left out entirely, never estimated, so no number here depends on a hidden
-  cell. Each chart says how many cells were left out.
-- **G and N.** G is the number of cohorts pooled at a session, N the number of responses.
-- **The 95% interval is cluster-robust.** Members of one group move together, so cohorts, not
-  people, are the independent units. The interval uses the spread between cohort averages and a
-  t distribution with G − 1 degrees of freedom. With two or three cohorts it is wide, honestly so;
-  with one cohort there is no interval at all.
-- **Why some cells are missing.** A session is missing from a chart when every cell at it was left
-  out: fewer than {k} responses, or the pulse is still open. Cohorts at different stages also
-  reach fewer sessions, which is why G can fall over the weeks.
-- **Changes over time** are changes in the *pooled average* of whoever answered that week, not
-  proof that individual members improved: answers are anonymous and never linked across weeks.
-"""
-    )
-with st.expander("How the averages are rounded", icon=":material/calculate:"):
-    st.markdown(
-        """
-- **Rounding.** A cell's average of n answers is rounded to the smallest step of 1, 2, 2.5 or 5
-  (times a power of ten) for which n × step is at least half the scale's range, counted from the
-  scale's lowest point: on a 0–10 scale, 5–9 answers give whole points, 10–19 halves, 20–24
-  quarters. It is rounded up or down at random, more often to the nearer step, by a draw made
-  once when the pulse closed and kept secret, so every view shows the same figure. Someone who
-  knew every answer in a cell but one could narrow the last one down only to a band at least
-  half the scale wide; an answer at the very top or bottom of the scale can be told apart from
-  the rest only by chance: at most one answer step in n × step, which is one time in five on a
-  0–10 scale and one in three on a 1–7 scale.
-- **A cell's 95% interval** never uses the spread of any cohort's answers. It assumes answers
-  spread about a quarter of the scale's range, which is typical of these scales and on the
-  cautious side, so the interval is, if anything, too wide. Its ends are rounded outward to the
-  step.
-- **Look twice** at a cohort whose pulses have many answers typed in from paper cards (the audit
-  log's "close pulse" events say how many): whoever typed in all but one answer of a cell is the
-  one person who could try to learn something about the last.
-- **Pooled figures** are built from the rounded cell averages, weighted by n, so comparing two
-  views can reveal no more than the cells themselves show.
-- No standard deviation and no count per answer of any cell is shown or exported.
-"""
-    )
 
 # --------------------------------------------------------------------------- headline
 headline = results.headline
@@ -285,75 +220,98 @@ if results.retention:
 else:
     st.info("No session has been held yet in these cohorts.", icon=":material/info:")
 
-# --------------------------------------------------------------------------- pooled trends
-st.subheader("Pooled trends")
-any_released = bool(results.table)
-if results.left_out:
-    st.markdown(f"**{left_out_line(results.left_out, k).capitalize()}** (all measures together)")
-if not any_released:
-    if results.left_out:
-        st.info(
-            "No released cells yet: every closed pulse in these cohorts has fewer than"
-            f" {k} responses, or is still open.",
-            icon=":material/info:",
-        )
-    else:
-        st.info("No pulse has closed yet in these cohorts.", icon=":material/info:")
+# --------------------------------------------------------------------------- what changed
+st.subheader("What changed")
+trends = [t for t in results.measure_trends.values() if t.everyone]
+if not trends:
+    st.info(
+        "Nothing to say yet: no pulse in these cohorts has closed with enough answers.",
+        icon=":material/info:",
+    )
 else:
-    for measure, figures in results.trends.items():
-        if not figures:
-            continue  # asked at no session of these cohorts so far
-        instrument = results.instruments[measure]
-        measure_left_out = sum(f.left_out for f in figures)
+    counted = st.segmented_control(
+        "Groups counted in each line",
+        ["same", "every"],
+        default="same",
+        format_func=lambda v: (
+            "The same groups at the first and last session"
+            if v == "same"
+            else "Every group with figures"
+        ),
+        key=f"counted-{program.id}",
+        help="The same groups at both ends compare like with like: a line over every group can"
+        " rise or fall only because different groups are counted.",
+    )
+    every = counted == "every"
+    for trend in trends:
+        instrument = trend.instrument
+        figures = [f for f in (trend.everyone if every else trend.panel) if f.pooled.mean is not None]
         with st.container(border=True):
-            if not any(f.pooled.mean is not None for f in figures):
-                st.markdown(f"**{ui.plain(instrument.title)}**")
-                st.caption(f"Nothing released yet. {left_out_line(measure_left_out, k)}")
+            st.markdown(f"**{ui.plain(instrument.title)}**")
+            st.markdown(ui.plain(trend.story.sentence))
+            if not figures:
+                st.caption(
+                    "Nothing to draw yet."
+                    if every
+                    else "No group has figures at both the first and the last session yet."
+                )
                 continue
-            chart = charts.pooled_trend(figures, instrument.short_title, instrument.score_range)
-            plot, numbers = st.columns([3, 1], vertical_alignment="center")
+            who = "every group with figures" if every else f"the same {trend.panel_size} groups"
+            chart = charts.pooled_trend(figures, instrument.short_title, instrument.score_range, who)
             ui.chart(
                 chart,
                 CHART_HEIGHT,
-                alt=f"{instrument.title}: pooled average by session with 95% intervals.",
-                target=plot,
+                alt=f"{instrument.title}: pooled average by session, {who}.",
             )
-            numbers.markdown(g_and_n_table(figures))
-            st.caption(
-                f"{left_out_line(measure_left_out, k)} G: cohorts pooled; N: their responses."
-            )
-            png_button("Chart (PNG)", chart, program.id, measure)
+            drops = composition_drops(figures)
+            if every and drops:
+                where = ", ".join(f"session {s} ({a} → {b} groups)" for s, a, b in drops)
+                st.caption(
+                    f"Fewer groups are counted from {where}: a rise or fall there may come from"
+                    " which groups are counted, not from change."
+                )
+            png_button("Chart (PNG)", chart, program.id, trend.measure)
 
-# --------------------------------------------------------------------------- comparison
-st.subheader("Cohort comparison")
-if results.table:
-    st.caption(ROUNDING_NOTE)
-    # "plain" shows each figure as rounded: 6, 6.5 or 6.25, never a padded 6.00.
+# --------------------------------------------------------------------------- side by side
+st.subheader("Groups side by side")
+grid = results.grid
+if grid is None or not grid.cohorts_with_figures():
+    st.info("No group has figures at two sessions yet.", icon=":material/info:")
+else:
+    st.caption(
+        "Each figure is a group's change between its first and last sessions with figures (last"
+        " minus first, on the measure's own scale). **?** marks a change too uncertain to read:"
+        " it could be zero. Click a column heading to sort."
+    )
+    find, pick, only = st.columns([2, 2, 1], vertical_alignment="bottom")
+    name_part = find.text_input(
+        "Find a cohort", key=f"grid-find-{program.id}", placeholder="Part of its name"
+    )
+    statuses = sorted(set(grid.frame[comparison.STATUS]))
+    chosen = pick.multiselect("Status", statuses, default=statuses, key=f"grid-status-{program.id}")
+    with_figures = only.toggle("Only with figures", value=True, key=f"grid-figures-{program.id}")
+    view = comparison.grid_view(grid, name_part, chosen, with_figures)
     st.dataframe(
-        results.table.frame(),
+        view.styled,
         hide_index=True,
         width="stretch",
+        height=min(38 + 35 * max(len(view.frame), 1), 420),
         column_config={
-            "Mean": st.column_config.NumberColumn(
-                "Mean (rounded)",
-                format="plain",
-                help="Rounded more coarsely the fewer people answered.",
-            ),
-            "CI low": st.column_config.NumberColumn(
-                "95% CI low",
-                format="plain",
-                help="Assumes answers spread about a quarter of the scale; rounded outward.",
-            ),
-            "CI high": st.column_config.NumberColumn("95% CI high", format="plain"),
-            "Responses ÷ enrolled": st.column_config.NumberColumn(format="%.0f%%"),
+            comparison.COHORT: st.column_config.TextColumn(pinned=True),
+            comparison.STARTED: st.column_config.DateColumn(format="DD/MM/YYYY"),
+            **{
+                c.title: st.column_config.NumberColumn(
+                    help=f"Last minus first session. {'Higher' if c.better_when_higher else 'Lower'}"
+                    " is better."
+                )
+                for c in grid.columns
+            },
         },
     )
-    st.caption(
-        f"Released cells only: a cohort's session appears once its pulse has closed with at least"
-        f" {k} responses. {left_out_line(results.left_out, k) if results.left_out else ''}"
-    )
-else:
-    st.info("No released cells to compare yet.", icon=":material/info:")
+    st.caption(f"{len(view.frame)} of {len(grid.frame)} cohorts shown.")
+
+with st.expander("How these figures are made", icon=":material/functions:"):
+    st.markdown(method.method_markdown(k, results.left_out))
 
 # --------------------------------------------------------------------------- exports
 st.subheader("Downloads")
@@ -386,7 +344,7 @@ downloads[1].download_button(
     on_click=record_export,
     args=("program pooled trends csv", program.id),
     key="csv-trends",
-    disabled=not any_released,
+    disabled=not results.table,
 )
 downloads[2].download_button(
     "Cohort comparison (CSV)",
@@ -398,5 +356,5 @@ downloads[2].download_button(
     on_click=record_export,
     args=("program cohort comparison csv", program.id),
     key="csv-comparison",
-    disabled=not any_released,
+    disabled=not results.table,
 )

@@ -14,6 +14,7 @@ import altair as alt
 
 from program.privacy import PooledFigure
 from program.results import MeasureSeries, SessionAttendance
+from program.trends import MIN_GROUPS, composition_drops, no_interval_reason, shown_interval
 
 INK = "#1f2933"
 BAND = "#9aa5b1"
@@ -170,46 +171,96 @@ def fidelity_chart(fidelity: dict[int, float | None]) -> Any:
     )
 
 
-def pooled_trend(figures: list[PooledFigure], title: str, scale: tuple[float, float]) -> Any:
-    """A measure pooled across cohorts by session number, with cluster-robust 95% intervals."""
-    data = [
-        {
-            "session": f.session_number,
-            "mean": f.pooled.mean,
-            "low": f.pooled.ci95[0] if f.pooled.ci95 else f.pooled.mean,
-            "high": f.pooled.ci95[1] if f.pooled.ci95 else f.pooled.mean,
-            "label": f"G={f.pooled.G} N={f.pooled.N}",
-            "left_out": f.left_out,
-        }
-        for f in figures
-        if f.pooled.mean is not None
-    ]
-    x = alt.X("session:O", title="Session", axis=alt.Axis(labelAngle=0))
+def pooled_trend(
+    figures: list[PooledFigure],
+    title: str,
+    scale: tuple[float, float],
+    counted: str = "the same groups throughout",
+) -> Any:
+    """A measure pooled across cohorts by session number. The interval is drawn only where it is
+    usable (`trends.shown_interval`: enough cohorts, inside the scale), so nothing is ever cut off
+    at the chart's edge; the number of cohorts counted stands under each session, and a dashed
+    line marks each session where that number falls."""
+    shown = [f for f in figures if f.pooled.mean is not None]
+    data = []
+    for f in shown:
+        interval = shown_interval(f, scale)
+        data.append(
+            {
+                "session": f.session_number,
+                "mean": f.pooled.mean,
+                "low": interval[0] if interval else None,
+                "high": interval[1] if interval else None,
+                "groups": f"{f.pooled.G} {'group' if f.pooled.G == 1 else 'groups'}",
+                "answers": f.pooled.N,
+                "left_out": f.left_out,
+                "interval": (
+                    f"{interval[0]:.1f} to {interval[1]:.1f}"
+                    if interval
+                    else f"none: {no_interval_reason(f, scale)}"
+                ),
+            }
+        )
+    # Under each session number, how many groups it pools: two lines of axis label.
+    labels = " : ".join(
+        f"datum.value == {r['session']} ? ['{r['session']}', '{r['groups']}']" for r in data
+    )
+    x = alt.X(
+        "session:Q",
+        title=None,
+        scale=alt.Scale(domain=_session_domain([r["session"] for r in data]), nice=False),
+        axis=alt.Axis(
+            values=[r["session"] for r in data],
+            labelExpr=f"{labels} : datum.label" if labels else "datum.label",
+            labelFontSize=11,
+            labelLineHeight=14,
+            grid=False,
+        ),
+    )
     y_scale = alt.Scale(domain=list(scale))
     base = alt.Chart(alt.Data(values=data))
-    chart = alt.layer(
+    drops = composition_drops(shown)
+    layers = [
         base.mark_rule(color=RULE, strokeWidth=3).encode(
             x=x, y=alt.Y("low:Q", scale=y_scale, title=title), y2="high:Q"
         ),
-        base.mark_line(color=INK).encode(x=x, y=alt.Y("mean:Q", scale=y_scale)),
+        base.mark_line(color=INK).encode(x=x, y=alt.Y("mean:Q", scale=y_scale, title=title)),
         base.mark_point(color=INK, filled=True, size=60).encode(
             x=x,
             y=alt.Y("mean:Q", scale=y_scale),
             tooltip=[
+                alt.Tooltip("session:Q", title="Session"),
                 alt.Tooltip("mean:Q", title="Pooled average", format=".1f"),
-                alt.Tooltip("low:Q", title="95% interval from", format=".1f"),
-                alt.Tooltip("high:Q", title="to", format=".1f"),
-                alt.Tooltip("label:N", title="Cohorts (G), responses (N)"),
-                alt.Tooltip("left_out:Q", title="Cells left out"),
+                alt.Tooltip("interval:N", title="95% interval"),
+                alt.Tooltip("groups:N", title="Groups counted"),
+                alt.Tooltip("answers:Q", title="Answers"),
+                alt.Tooltip("left_out:Q", title="Groups left out (too few answers, or open)"),
             ],
         ),
-        _count_row(base, x, y_scale, scale[1], "label"),
-    )
+    ]
+    if drops:
+        marks = alt.Chart(
+            alt.Data(values=[{"session": s - 0.5, "note": f"{a} → {b} groups"} for s, a, b in drops])
+        )
+        session_x = alt.X("session:Q", scale=x.scale)
+        layers.append(marks.mark_rule(color=RULE, strokeDash=[4, 3]).encode(x=session_x))
+        layers.append(
+            marks.mark_text(align="left", dx=3, dy=2, baseline="top", fontSize=10, color=INK)
+            .encode(x=session_x, y=alt.YDatum(scale[1], scale=y_scale), text="note:N")
+        )
     return _style(
-        chart,
+        alt.layer(*layers),
         title,
-        "Pooled across cohorts (released cells only), cluster-robust 95% interval",
+        f"Pooled average of {counted}. Lines show the 95% range where there are at least"
+        f" {MIN_GROUPS} groups; the count under each session is how many groups it pools.",
     )
+
+
+def _session_domain(sessions: list[int]) -> list[float]:
+    """Sessions spaced by number, with half a session of room at each end."""
+    if not sessions:
+        return [0.5, 1.5]
+    return [min(sessions) - 0.5, max(sessions) + 0.5]
 
 
 def png(chart: Any) -> bytes:

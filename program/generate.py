@@ -25,6 +25,18 @@ BATCH = 500  # cohorts per transaction: memory stays flat, progress stays lively
 
 
 @dataclass(frozen=True)
+class Shape:
+    """How answers move: each week a group's answers move `trend` of the scale's range toward
+    better (negative: toward worse), give or take `group_spread` from one group to the next.
+    `sparse_share` of the groups answer so rarely that their figures stay held back."""
+
+    trend: float = 0.05
+    group_spread: float = 0.0
+    sparse_share: float = 0.1
+    start_days: tuple[int, int] = (-60, 480)  # groups start this many days before today
+
+
+@dataclass(frozen=True)
 class Generated:
     program_id: int
     cohorts: int
@@ -39,8 +51,11 @@ def generate(
     seed: int,
     today: dt.date | None = None,
     progress: Progress | None = None,
+    shape: Shape | None = None,
 ) -> Generated:
-    """Add a synthetic program of `cohorts` cohorts; deterministic for a given seed."""
+    """Add a synthetic program of `cohorts` cohorts; deterministic for a given seed. `shape`
+    sets the true change over the weeks (tests use it to know what the dashboard must say)."""
+    shape = shape or Shape()
     today = today or dt.date.today()
     rng = np.random.default_rng(seed)
     actor = Actor.command_line()
@@ -68,7 +83,9 @@ def generate(
     done = 0
     while done < cohorts:
         size = min(BATCH, cohorts - done)
-        frames = _batch(store, bundle, version.id, program.id, staff_ids, size, today, rng)
+        frames = _batch(
+            store, bundle, version.id, program.id, staff_ids, size, today, rng, shape
+        )
         store.bulk_load(frames)
         totals[0] += len(frames["responses"])
         totals[1] += len(frames["answers"])
@@ -87,6 +104,7 @@ def _batch(
     count: int,
     today: dt.date,
     rng: np.random.Generator,
+    shape: Shape,
 ) -> dict[str, pd.DataFrame]:
     curriculum = bundle.curriculum
     numbers = [s.number for s in curriculum.sessions]
@@ -96,8 +114,11 @@ def _batch(
     member_ids = store.reserve_ids("roster_member_id", int(sizes.sum()))
     session_ids = store.reserve_ids("session_id", count * len(numbers))
     # Cohorts start over the past 16 months and the next 2, on any weekday.
-    starts = [today - dt.timedelta(days=int(d)) for d in rng.integers(-60, 480, count)]
-    sparse = rng.random(count) < 0.1  # answer rarely: their cells stay suppressed
+    starts = [today - dt.timedelta(days=int(d)) for d in rng.integers(*shape.start_days, count)]
+    sparse = rng.random(count) < shape.sparse_share  # answer rarely: their cells stay suppressed
+    slopes = shape.trend + rng.normal(0, shape.group_spread, count) if shape.group_spread else (
+        np.full(count, shape.trend)
+    )
 
     cohorts = pd.DataFrame(
         {
@@ -164,7 +185,7 @@ def _batch(
                 rid = uuid.uuid4()
                 responses.append((rid, session_id))
                 raw: dict[str, dict[str, int]] = {}
-                drift = 0.35 + 0.05 * number + rng.normal(0, 0.18)
+                drift = 0.35 + slopes[c] * number + rng.normal(0, 0.18)
                 for instrument, item in items:
                     share = (
                         drift if instrument.direction == Direction.HIGHER_IS_BETTER else 1 - drift

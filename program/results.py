@@ -41,8 +41,10 @@ from program.privacy import (
     released_frame,
     step_decimals,
 )
+from program.comparison import ComparisonGrid, comparison_grid
 from program.stats import attendance_rate, fidelity_share
 from program.store import Store
+from program.trends import MeasureTrend, measure_trends
 
 # --------------------------------------------------------------------------- cells from the store
 
@@ -413,6 +415,8 @@ class ProgramResults:
     table: Sequence[ComparisonRow]  # a ComparisonTable
     left_out: int
     k: int
+    measure_trends: dict[str, MeasureTrend] = field(default_factory=dict)  # the sentences, too
+    grid: ComparisonGrid | None = None  # cohorts × measures
     notes: list[str] = field(default_factory=list)
 
 
@@ -597,7 +601,8 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
     bundles = {v: store.curriculum_bundle(v) for v in versions}
     scales = _scales(bundles)
     k = program.min_cell_size
-    cells = release_frame(store.program_cells(ids, _plan(bundles)), k)
+    plan = _plan(bundles)
+    cells = release_frame(store.program_cells(ids, plan), k)
     released = released_frame(cells, scales)
     left_out = cells.loc[~cells["released"], ["measure", "session_number"]]
     del cells  # the sums and draws go no further
@@ -627,6 +632,11 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
         trends.setdefault(figure.measure, []).append(figure)
     names = dict(zip(ids, cohorts["name"].tolist(), strict=True))
     table = _comparison_table(released, names, instruments, enrolled)
+    ends = plan.groupby("measure", observed=True)["session_number"].agg(["min", "max"])
+    planned = {str(m): (int(lo), int(hi)) for m, lo, hi in ends.itertuples()}
+    curriculum_names = {
+        v: f"{b.curriculum.title} {b.curriculum.version}" for v, b in bundles.items()
+    }
     return ProgramResults(
         program=program,
         selection=selection,
@@ -639,6 +649,8 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
         table=table,
         left_out=len(left_out),
         k=k,
+        measure_trends=measure_trends(released, left_out, instruments, planned),
+        grid=comparison_grid(cohorts, released, instruments, curriculum_names),
     )
 
 

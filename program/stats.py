@@ -1,6 +1,6 @@
 """The statistics behind every released number: pure functions, checked against reference vectors.
 
-Small-n reporting rules (DESIGN.md §4): t intervals rather than bootstrap, Wilson intervals for
+Small-n reporting rules (docs/statistics.md): t intervals rather than bootstrap, Wilson intervals for
 proportions, first-vs-last comparisons as *independent* samples because responses are unlinked by
 design, and cohort pooling with a cluster-robust standard error. Anything that cannot be estimated
 from the data at hand (an SD from one value, an interval from one cohort) is `None`, never a guess.
@@ -73,7 +73,7 @@ def _cell(
     if mean is None or sd is None:
         return CellSummary(n, mean, None, None, None, None, median)
     se = sd / math.sqrt(n)
-    t = _t_quantile(n - 1)
+    t = t_quantile(n - 1)
     return CellSummary(n, mean, sd, se, t, _clip((mean - t * se, mean + t * se), scale), median)
 
 
@@ -169,7 +169,7 @@ def welch(first: Sequence[float], last: Sequence[float]) -> Welch | None:
         return None
     se = math.sqrt(w1 + w2)
     df = (w1 + w2) ** 2 / (w1**2 / (a.n - 1) + w2**2 / (b.n - 1))
-    t = _t_quantile(df)
+    t = t_quantile(df)
     diff = b.mean - a.mean
     return Welch(diff, se, df, t, (diff - t * se, diff + t * se))
 
@@ -189,7 +189,7 @@ def hedges(first: Sequence[float], last: Sequence[float]) -> Hedges | None:
     # Var(g) = J²·Var(d), with d (not g) in the large-sample term: this is what the reference
     # vectors use, and the interval is normal, not t.
     se_g = j * math.sqrt((n1 + n2) / (n1 * n2) + d * d / (2 * (n1 + n2)))
-    z = _z_quantile()
+    z = z_quantile()
     return Hedges(pooled_sd, d, j, g, se_g, (g - z * se_g, g + z * se_g))
 
 
@@ -231,7 +231,7 @@ def reference_change(n1: int, mean1: float, n2: int, mean2: float, sd: float) ->
     diff = mean2 - mean1
     df = n1 + n2 - 2
     se = sd * math.sqrt(1 / n1 + 1 / n2)
-    t = _t_quantile(df)
+    t = t_quantile(df)
     effect = None
     if sd > 0:
         d = diff / sd
@@ -239,7 +239,7 @@ def reference_change(n1: int, mean1: float, n2: int, mean2: float, sd: float) ->
         g = j * d
         # The same large-sample variance as `hedges`, with the reference SD as the pooled one.
         se_g = j * math.sqrt((n1 + n2) / (n1 * n2) + d * d / (2 * (n1 + n2)))
-        z = _z_quantile()
+        z = z_quantile()
         effect = Hedges(sd, d, j, g, se_g, (g - z * se_g, g + z * se_g))
     return ReferenceChange(diff, se, df, t, (diff - t * se, diff + t * se), effect)
 
@@ -305,9 +305,56 @@ def pool_columns(sizes: np.ndarray, means: np.ndarray, scale: Bounds | None = No
     # Cohorts, not members, are the independent units: members of one group move together.
     spread = float(np.sum(weights * weights * (means - mean) ** 2))
     se = math.sqrt(g / (g - 1) * spread / total_n**2)
-    t = _t_quantile(g - 1)
+    t = t_quantile(g - 1)
     ci = (mean - t * se, mean + t * se)
     return Pooled(g, total_n, mean, se, t, _clip(ci, scale) if scale else ci, None)
+
+
+@dataclass(frozen=True, slots=True)
+class PooledChange:
+    """The change in a pooled average between two sessions over one fixed set of cohorts (a
+    balanced panel): `last - first`, each the n-weighted average of the cohorts' means, with a
+    cluster-robust interval on G − 1 degrees of freedom (None below two cohorts)."""
+
+    G: int
+    n_first: int
+    n_last: int
+    first: float
+    last: float
+    change: float
+    se: float | None
+    ci95: Interval | None
+
+
+def pool_change(
+    sizes_first: np.ndarray,
+    means_first: np.ndarray,
+    sizes_last: np.ndarray,
+    means_last: np.ndarray,
+) -> PooledChange:
+    """Pool the same G cohorts at two sessions (row i is one cohort in all four columns).
+
+    Each pooled average is the one `pool_columns` gives, so the change is exactly the difference
+    of the two figures shown. Its standard error is the cluster-robust one of that difference:
+    each cohort contributes its weighted residual at the last session minus the one at the first,
+    so a cohort that is high at both ends (a between-group difference) adds nothing to it.
+    """
+    g = len(sizes_first)
+    if g == 0 or len(sizes_last) != g or len(means_first) != g or len(means_last) != g:
+        raise InvalidInput("a pooled change needs the same cohorts, at least one, at both ends")
+    if int(min(sizes_first.min(), sizes_last.min())) < 1:
+        raise InvalidInput("every pooled cohort needs at least one response at both ends")
+    n1, n2 = int(sizes_first.sum()), int(sizes_last.sum())
+    w1, w2 = sizes_first.astype(np.float64), sizes_last.astype(np.float64)
+    first = float(np.sum(w1 * means_first)) / n1
+    last = float(np.sum(w2 * means_last)) / n2
+    change = last - first
+    if g == 1:
+        return PooledChange(1, n1, n2, first, last, change, None, None)
+    residual = w2 * (means_last - last) / n2 - w1 * (means_first - first) / n1
+    se = math.sqrt(g / (g - 1) * float(np.sum(residual * residual)))
+    t = t_quantile(g - 1)
+    return PooledChange(g, n1, n2, first, last, change, se, (change - t * se, change + t * se))
 
 
 # --------------------------------------------------------------------------- attendance
@@ -350,12 +397,14 @@ def _check_share(part: int, whole: int, part_name: str, whole_name: str) -> None
 
 
 @lru_cache(maxsize=4096)
-def _t_quantile(df: float) -> float:
+def t_quantile(df: float) -> float:
+    """The two-sided 95% critical value of Student's t with `df` degrees of freedom."""
     # scipy's ppf costs ~0.4 ms a call; dashboards ask for the same few df thousands of times.
     return float(scipy_stats.t.ppf((1 + CONFIDENCE) / 2, df))
 
 
-def _z_quantile() -> float:
+def z_quantile() -> float:
+    """The two-sided 95% critical value of the normal distribution."""
     return float(scipy_stats.norm.ppf((1 + CONFIDENCE) / 2))
 
 
