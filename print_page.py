@@ -1,7 +1,8 @@
-"""Printed pages at /print/…: a session's guide and a sheet of pulse cards.
+"""Printed pages at /print/…: a session's guide, a sheet of pulse cards, and reports.
 
     GET /print/guide?version=…&session=…[&cohort=…]&key=…[&format=pdf]
     GET /print/cards?token=…[&format=pdf]
+    GET /print/report?token=…[&format=pdf]
 
 Each is a print-ready HTML page that opens the browser's print dialog by itself (no app around
 it, safety steps first in a guide), or with format=pdf the same page as a PDF download, laid out
@@ -9,7 +10,9 @@ by WeasyPrint from the same HTML (program/printing.py). A guide's link carries a
 app's secret (the runner and the library make it), so it opens for whoever was given the link,
 signed in by cookie or by single sign-on alike, and shows curriculum text only. A card sheet
 lives in memory under a random token only its maker has (printing.SHEETS), since the app keeps
-no card codes. The security headers of headers.py are added like on every response.
+no card codes; a report (program/reports.py) is kept the same way, made by the dashboard that
+showed its figures and audited there. The security headers of headers.py are added like on every
+response.
 """
 
 from __future__ import annotations
@@ -115,7 +118,19 @@ async def cards(request: Request) -> Response:
     return await _answer(request, html, "pulse-cards.pdf")
 
 
+async def report(request: Request) -> Response:
+    html = printing.SHEETS.get(request.query_params.get("token", ""), dt.datetime.now())
+    if html is None:
+        return _notice(
+            "This report is no longer kept (it is forgotten after a while, or when the app"
+            " restarts). Make it again from the dashboard.",
+            404,
+        )
+    return await _answer(request, html, "report.pdf")
+
+
 ROUTES = [
     Route("/print/guide", guide, methods=["GET"]),
     Route("/print/cards", cards, methods=["GET"]),
+    Route("/print/report", report, methods=["GET"]),
 ]

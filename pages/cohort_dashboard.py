@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 
 import ui
-from program import charts, exports, pulse, results, session_runner
+from program import charts, exports, printing, pulse, reports, results, session_runner
 from program.errors import ProgramError
 from program.models import Actor, Role, SessionStatus, StaffUser
 from program.privacy import (
@@ -467,3 +467,22 @@ st.download_button(
     icon=":material/download:",
     key="csv",
 )
+
+st.subheader("A report for the group's sponsor")
+st.caption(
+    "One printable document: attendance, what changed for each question in plain words, and how"
+    " the figures are made. No names. Making it is recorded in the audit log."
+)
+report_key = f"report-{data.cohort.id}-{version}"
+if st.button("Make the report", icon=":material/description:", key="make-report"):
+    with st.spinner("Drawing the report's charts…"):
+        html = reports.cohort_report(data, dt.datetime.now(), toolbar=printing.PRINT_TIP)
+    audited("cohort report")
+    # Kept in this process's memory only, for the two links below (printing.SHEETS).
+    st.session_state[report_key] = printing.SHEETS.put(html, dt.datetime.now())
+if token := st.session_state.get(report_key):
+    with st.container(horizontal=True):
+        st.link_button("Print the report", printing.report_link(token), icon=":material/print:")
+        st.link_button(
+            "Report as PDF", printing.report_link(token, pdf=True), icon=":material/picture_as_pdf:"
+        )

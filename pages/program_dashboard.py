@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 import ui
-from program import charts, comparison, exports, method
+from program import charts, comparison, exports, method, printing, reports
 from program.access import visible_programs
 from program.errors import ProgramError
 from program.models import Actor, Role
@@ -222,7 +222,9 @@ else:
 
 # --------------------------------------------------------------------------- what changed
 st.subheader("What changed")
-trends = [t for t in results.measure_trends.values() if t.everyone]
+trends = [
+    t for t in results.measure_trends.values() if any(f.pooled.mean is not None for f in t.everyone)
+]
 if not trends:
     st.info(
         "Nothing to say yet: no pulse in these cohorts has closed with enough answers.",
@@ -245,7 +247,9 @@ else:
     every = counted == "every"
     for trend in trends:
         instrument = trend.instrument
-        figures = [f for f in (trend.everyone if every else trend.panel) if f.pooled.mean is not None]
+        figures = [
+            f for f in (trend.everyone if every else trend.panel) if f.pooled.mean is not None
+        ]
         with st.container(border=True):
             st.markdown(f"**{ui.plain(instrument.title)}**")
             st.markdown(ui.plain(trend.story.sentence))
@@ -257,7 +261,9 @@ else:
                 )
                 continue
             who = "every group with figures" if every else f"the same {trend.panel_size} groups"
-            chart = charts.pooled_trend(figures, instrument.short_title, instrument.score_range, who)
+            chart = charts.pooled_trend(
+                figures, instrument.short_title, instrument.score_range, who
+            )
             ui.chart(
                 chart,
                 CHART_HEIGHT,
@@ -283,14 +289,13 @@ else:
         " minus first, on the measure's own scale). **?** marks a change too uncertain to read:"
         " it could be zero. Click a column heading to sort."
     )
-    find, pick, only = st.columns([2, 2, 1], vertical_alignment="bottom")
+    find, pick = st.columns(2, vertical_alignment="bottom")
     name_part = find.text_input(
         "Find a cohort", key=f"grid-find-{program.id}", placeholder="Part of its name"
     )
     statuses = sorted(set(grid.frame[comparison.STATUS]))
     chosen = pick.multiselect("Status", statuses, default=statuses, key=f"grid-status-{program.id}")
-    with_figures = only.toggle("Only with figures", value=True, key=f"grid-figures-{program.id}")
-    view = comparison.grid_view(grid, name_part, chosen, with_figures)
+    view = comparison.grid_view(grid, name_part, chosen)
     st.dataframe(
         view.styled,
         hide_index=True,
@@ -309,20 +314,47 @@ else:
         },
     )
     st.caption(f"{len(view.frame)} of {len(grid.frame)} cohorts shown.")
+    st.caption(" ".join(reports.said(reports.grid_counts(grid))))
 
 with st.expander("How these figures are made", icon=":material/functions:"):
     st.markdown(method.method_markdown(k, results.left_out))
+
+# --------------------------------------------------------------------------- report
+curriculum = (
+    "all versions used in the program"
+    if version_id is None
+    else f"{versions[version_id].title} {versions[version_id].version}"
+)
+st.subheader("Report for funders and boards")
+st.caption(
+    "One printable document with the figures above: headline, attendance, each measure's"
+    " sentence and chart, the groups side by side, and how the figures are made. Making it is"
+    " recorded in the audit log like every download."
+)
+report_key = f"report-{program.id}-{version_id}-{started_from}-{started_to}-{store.data_version()}"
+if st.button("Make the report", icon=":material/description:", key="make-report"):
+    with st.spinner("Drawing the report's charts…"):
+        html = reports.program_report(
+            results, curriculum, dt.datetime.now(), toolbar=printing.PRINT_TIP
+        )
+    record_export("program report", program.id)
+    # Kept in this process's memory only, for the two links below (printing.SHEETS).
+    st.session_state[report_key] = printing.SHEETS.put(html, dt.datetime.now())
+token = st.session_state.get(report_key)
+if token:
+    with st.container(horizontal=True):
+        st.link_button("Print the report", printing.report_link(token), icon=":material/print:")
+        st.link_button(
+            "Report as PDF",
+            printing.report_link(token, pdf=True),
+            icon=":material/picture_as_pdf:",
+        )
 
 # --------------------------------------------------------------------------- exports
 st.subheader("Downloads")
 st.caption(
     "Exactly the released figures shown above, as CSV. Never single responses, never names, never"
     " a left-out cell. Every download is recorded in the audit log."
-)
-curriculum = (
-    "all versions used in the program"
-    if version_id is None
-    else f"{versions[version_id].title} {versions[version_id].version}"
 )
 downloads = st.columns(3)
 downloads[0].download_button(

@@ -182,7 +182,8 @@ def pooled_trend(
     at the chart's edge; the number of cohorts counted stands under each session, and a dashed
     line marks each session where that number falls."""
     shown = [f for f in figures if f.pooled.mean is not None]
-    data = []
+    numbers = [f.session_number for f in shown]
+    data: list[dict[str, Any]] = []
     for f in shown:
         interval = shown_interval(f, scale)
         data.append(
@@ -205,12 +206,13 @@ def pooled_trend(
     labels = " : ".join(
         f"datum.value == {r['session']} ? ['{r['session']}', '{r['groups']}']" for r in data
     )
+    sessions = alt.Scale(domain=_session_domain(numbers), nice=False)
     x = alt.X(
         "session:Q",
         title=None,
-        scale=alt.Scale(domain=_session_domain([r["session"] for r in data]), nice=False),
+        scale=sessions,
         axis=alt.Axis(
-            values=[r["session"] for r in data],
+            values=numbers,
             labelExpr=f"{labels} : datum.label" if labels else "datum.label",
             labelFontSize=11,
             labelLineHeight=14,
@@ -240,13 +242,16 @@ def pooled_trend(
     ]
     if drops:
         marks = alt.Chart(
-            alt.Data(values=[{"session": s - 0.5, "note": f"{a} → {b} groups"} for s, a, b in drops])
+            alt.Data(
+                values=[{"session": s - 0.5, "note": f"{a} → {b} groups"} for s, a, b in drops]
+            )
         )
-        session_x = alt.X("session:Q", scale=x.scale)
+        session_x = alt.X("session:Q", scale=sessions)
         layers.append(marks.mark_rule(color=RULE, strokeDash=[4, 3]).encode(x=session_x))
         layers.append(
-            marks.mark_text(align="left", dx=3, dy=2, baseline="top", fontSize=10, color=INK)
-            .encode(x=session_x, y=alt.YDatum(scale[1], scale=y_scale), text="note:N")
+            marks.mark_text(
+                align="left", dx=3, dy=2, baseline="top", fontSize=10, color=INK
+            ).encode(x=session_x, y=alt.YDatum(scale[1], scale=y_scale), text="note:N")
         )
     return _style(
         alt.layer(*layers),

@@ -83,9 +83,7 @@ def generate(
     done = 0
     while done < cohorts:
         size = min(BATCH, cohorts - done)
-        frames = _batch(
-            store, bundle, version.id, program.id, staff_ids, size, today, rng, shape
-        )
+        frames = _batch(store, bundle, version.id, program.id, staff_ids, size, today, rng, shape)
         store.bulk_load(frames)
         totals[0] += len(frames["responses"])
         totals[1] += len(frames["answers"])
@@ -116,8 +114,10 @@ def _batch(
     # Cohorts start over the past 16 months and the next 2, on any weekday.
     starts = [today - dt.timedelta(days=int(d)) for d in rng.integers(*shape.start_days, count)]
     sparse = rng.random(count) < shape.sparse_share  # answer rarely: their cells stay suppressed
-    slopes = shape.trend + rng.normal(0, shape.group_spread, count) if shape.group_spread else (
-        np.full(count, shape.trend)
+    slopes = (
+        shape.trend + rng.normal(0, shape.group_spread, count)
+        if shape.group_spread
+        else (np.full(count, shape.trend))
     )
 
     cohorts = pd.DataFrame(

@@ -78,4 +78,6 @@ scale, which is cautious. "?" marks a change whose range includes zero.
 
 def method_markdown(k: int, left_out: int) -> str:
     """The sections as one Markdown text, headings in bold."""
-    return "\n\n".join(f"**{heading}.** {' '.join(body.split())}" for heading, body in method_sections(k, left_out))
+    return "\n\n".join(
+        f"**{heading}.** {' '.join(body.split())}" for heading, body in method_sections(k, left_out)
+    )

@@ -191,3 +191,7 @@ SHEETS = SheetShelf()
 
 def cards_link(token: str, pdf: bool = False) -> str:
     return f"/print/cards?{urlencode({'token': token, **({'format': 'pdf'} if pdf else {})})}"
+
+
+def report_link(token: str, pdf: bool = False) -> str:
+    return f"/print/report?{urlencode({'token': token, **({'format': 'pdf'} if pdf else {})})}"

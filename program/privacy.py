@@ -37,10 +37,10 @@ from program.stats import (
     Bounds,
     Interval,
     Pooled,
-    t_quantile,
     pool,
     pool_columns,
     reference_change,
+    t_quantile,
 )
 
 # "Nice" steps: these times a power of ten.

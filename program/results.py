@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from program import access
+from program.comparison import ComparisonGrid, comparison_grid
 from program.errors import NotFound
 from program.models import (
     Cohort,
@@ -41,7 +42,6 @@ from program.privacy import (
     released_frame,
     step_decimals,
 )
-from program.comparison import ComparisonGrid, comparison_grid
 from program.stats import attendance_rate, fidelity_share
 from program.store import Store
 from program.trends import MeasureTrend, measure_trends

@@ -64,7 +64,8 @@ def no_interval_reason(figure: PooledFigure, scale: Bounds) -> str | None:
 
 @dataclass(frozen=True)
 class Story:
-    """A measure's opening sentence and what it rests on."""
+    """A measure's opening sentence (to be read under the measure's title) and what it rests
+    on."""
 
     change: Change
     sentence: str
@@ -112,11 +113,8 @@ def story(
 ) -> Story:
     """The sentence for one measure from its balanced panel: released cells (cohort_id,
     session_number, n, mean) of the cohorts released at both `first` and `last`."""
-    title = instrument.title
     if first is None or last is None:
-        return Story(
-            Change.NOTHING, f"{title}: no group has released figures yet.", first, last, None
-        )
+        return Story(Change.NOTHING, "No group has released figures yet.", first, last, None)
     at_first = panel[panel["session_number"] == first].sort_values("cohort_id")
     at_last = panel[panel["session_number"] == last].sort_values("cohort_id")
     groups = len(at_first)
@@ -124,7 +122,7 @@ def story(
         so_far = "none" if groups == 0 else ("1 so far" if groups == 1 else f"{groups} so far")
         return Story(
             Change.TOO_FEW,
-            f"{title}: too few groups have answered at both session {first} and session {last}"
+            f"Too few groups have answered at both session {first} and session {last}"
             f" to say how it changed ({so_far}; at least 2 are needed for a change and"
             f" {MIN_GROUPS} to say how sure it is).",
             first,
@@ -141,7 +139,7 @@ def story(
     better = "higher" if instrument.direction == Direction.HIGHER_IS_BETTER else "lower"
     answers = f"{pooled.n_first} answers at the first, {pooled.n_last} at the last"
     went = (
-        f"{title}: across {groups} groups ({answers}), the average"
+        f"Across {groups} groups ({answers}), the average"
         f" {{verb}} from {_one_decimal(pooled.first)} at session {first} to"
         f" {_one_decimal(pooled.last)} at session {last}, on a {low:g}–{high:g} scale where"
         f" {better} is better"
@@ -157,9 +155,7 @@ def story(
             else "the groups differ so much that we cannot say how sure that is"
         )
         verb = "went" if verb != "stayed" else verb
-        return Story(
-            Change.UNCLEAR, went.format(verb=verb) + f"; {why}.", first, last, pooled
-        )
+        return Story(Change.UNCLEAR, went.format(verb=verb) + f"; {why}.", first, last, pooled)
     mic = instrument.minimal_important_change
     matters = (
         f"{mic:g} {'point' if mic == 1 else 'points'}, the smallest change that matters on this"

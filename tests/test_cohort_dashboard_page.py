@@ -299,3 +299,15 @@ def test_the_csv_guards_against_spreadsheet_formulas(store):
     group.hold(1, present=3)
     table = rows(cohort_csv(group.results()))
     assert {r["cohort"] for r in table} == {"'=HYPERLINK(1)"}
+
+
+def test_the_sponsor_report_is_made_audited_and_linked(released):
+    at = opened(released.store, released.facilitator)
+    next(b for b in at.button if b.label == "Make the report").click().run()
+    assert not at.exception
+    latest = released.store.audit_events(limit=1)[0]
+    assert latest.action == "export cohort report"
+    assert (latest.object_type, latest.object_id) == ("cohort", str(released.cohort_id))
+    links = [b.proto.url for b in at.get("link_button")]
+    assert any(u.startswith("/print/report?token=") and not u.endswith("format=pdf") for u in links)
+    assert any(u.endswith("&format=pdf") for u in links)

@@ -187,3 +187,16 @@ def test_a_card_sheet_prints_from_its_token_until_it_is_forgotten(
     document = client.get(printing.cards_link(token, pdf=True))
     assert document.content.startswith(b"%PDF")
     assert client.get(printing.cards_link("not-a-token")).status_code == 404
+
+
+def test_a_report_prints_from_its_token_and_only_from_it(http: tuple[TestClient, Store]) -> None:
+    client, _ = http
+    token = printing.SHEETS.put("<!doctype html><p>report</p>", dt.datetime.now())
+    page = client.get(printing.report_link(token))
+    assert page.status_code == 200 and page.text.endswith("<p>report</p>")
+    assert "no-store" in page.headers["cache-control"]
+    document = client.get(printing.report_link(token, pdf=True))
+    assert document.content.startswith(b"%PDF")
+    assert 'filename="report.pdf"' in document.headers["content-disposition"]
+    missing = client.get(printing.report_link("not-a-token"))
+    assert missing.status_code == 404 and "Make it again from the dashboard" in missing.text

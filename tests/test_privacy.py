@@ -39,7 +39,7 @@ from program.privacy import (
     step_decimals,
     suppression_reason,
 )
-from program.stats import _t_quantile, reference_change
+from program.stats import reference_change, t_quantile
 from tests.conftest import NEAREST_DRAW, ROOT
 
 SCALE = {"m": (0.0, 10.0)}
@@ -263,7 +263,7 @@ def stored_values(cohort: int, number: int, values: list[int], draw: float = NEA
 def test_the_interval_assumes_a_spread_of_a_quarter_of_the_range(n):
     (released,) = release([stored_values(1, 1, [5] * n)], k=3).released
     s = released.summary
-    half = _t_quantile(n - 1) * REFERENCE_SPREAD_SHARE * 10 / math.sqrt(n)
+    half = t_quantile(n - 1) * REFERENCE_SPREAD_SHARE * 10 / math.sqrt(n)
     assert s.mean == 5
     assert s.ci95 == (
         math.floor((5 - half) / s.step) * s.step,

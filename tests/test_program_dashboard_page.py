@@ -13,7 +13,6 @@ import pytest
 
 from program import exports
 from program.models import Actor, Role
-from program.privacy import ROUNDING_NOTE
 from program.results import ProgramResults
 from tests.conftest import app_test
 from tests.test_program_results import (
@@ -39,11 +38,18 @@ def opened(store, user):  # type: ignore[no-untyped-def]
 
 
 def populated(store, make_staff) -> World:  # type: ignore[no-untyped-def]
-    """Two released cohorts, one with SECRET on its roster, and one cohort of four (suppressed)."""
+    """Two released cohorts at sessions 1 and 6, one with SECRET on its roster, and one cohort of
+    four (held back at both)."""
     world = make_world(store, make_staff)
-    closed_pulse(world, add_cohort(world, "North", [SECRET, *roster("N", 6)]), 1, [3, 4, 5, 6, 7])
-    closed_pulse(world, add_cohort(world, "South", roster("S", 7)), 1, [2, 4, 4, 6, 8, 8])
-    closed_pulse(world, add_cohort(world, "Small", ["Quiet-Name", *roster("Q", 4)]), 1, [9] * 4)
+    north = add_cohort(world, "North", [SECRET, *roster("N", 6)])
+    closed_pulse(world, north, 1, [3, 4, 5, 6, 7])
+    closed_pulse(world, north, 6, [5, 6, 7, 8, 9])
+    south = add_cohort(world, "South", roster("S", 7))
+    closed_pulse(world, south, 1, [2, 4, 4, 6, 8, 8])
+    closed_pulse(world, south, 6, [4, 5, 6, 6, 8, 9])
+    small = add_cohort(world, "Small", ["Quiet-Name", *roster("Q", 4)])
+    closed_pulse(world, small, 1, [9] * 4)
+    closed_pulse(world, small, 6, [1] * 4)
     return world
 
 
@@ -77,7 +83,7 @@ def captions(at) -> list[str]:  # type: ignore[no-untyped-def]
 # --------------------------------------------------------------------------- who may open it
 
 
-def test_a_lead_sees_metrics_charts_and_the_comparison_table(store, make_staff):
+def test_a_lead_sees_sentences_charts_and_the_groups_side_by_side(store, make_staff):
     world = populated(store, make_staff)
     at = opened(store, world.lead)
 
@@ -87,42 +93,61 @@ def test_a_lead_sees_metrics_charts_and_the_comparison_table(store, make_staff):
     assert metrics["Running"] == "3"
     assert metrics["Enrolled"] == str(7 + 7 + 5)
     assert metrics["Attendance"] == "100%"
-    # Retention plus one pooled trend per measure asked at session 1.
-    measures = world.bundle().curriculum.instruments_at(1)
+    # Retention plus one chart per measure, each opening with its sentence.
+    res = results(world)
+    measures = list(res.measure_trends.values())
+    assert len(measures) == len(world.bundle().instruments)
     assert len(charts(at)) == 1 + len(measures)
-    assert any("| 1 | 2 | 11 | 1 |" in m.value for m in at.markdown)  # session, G, N, left out
-    assert any(
-        "1 cell left out of this view because it rests on fewer than 5 responses or is still open"
-        in c
-        for c in captions(at)
-    )
-    total = f"{len(measures)} cells left out of this view because they rest on fewer than 5"
-    assert any(total in m.value for m in at.markdown)
+    markdown = [m.value for m in at.markdown]
+    for trend in measures:
+        assert trend.story.sentence in markdown
+        assert trend.story.sentence.startswith("Across 2 groups")
+        assert "with only 2 groups we cannot say how sure that is" in trend.story.sentence
+    # No jargon in the main view; the technical words live in "How these figures are made".
+    (method,) = at.expander
+    behind = {m.value for m in method.markdown}
+    assert any("cluster-robust" in m for m in behind)
+    shown = " ".join([m for m in markdown if m not in behind] + captions(at))
+    for word in ("cells", "k =", "G=", "cluster-robust", "degrees of freedom"):
+        assert word not in shown, word
+    assert "a group's figures appear once at least 5 people answered" in " ".join(captions(at))
+
     (table,) = at.dataframe
-    assert set(table.value["Cohort"]) == {"North", "South"}
-    assert list(table.value.columns) == [
-        "Cohort",
-        "Measure",
-        "Session",
-        "n",
-        "Mean",
-        "CI low",
-        "CI high",
-        "Responses ÷ enrolled",
-    ]
-    # The same figures as the comparison rows the CSV export is built from.
-    first = table.value.iloc[0]
-    row = next(r for r in results(world).table if r.cohort == first["Cohort"])
-    assert (first["Measure"], first["Session"], first["n"]) == (
-        row.measure,
-        row.session_number,
-        row.n,
-    )
-    assert first["Mean"] == row.mean and first["CI low"] == row.ci_low
-    # Rounded means: whole points for five or six answers (tens on WHO-5), shown as they are.
-    assert all(float(m).is_integer() for m in table.value["Mean"])
-    assert [e.label for e in at.expander] == ["How to read this", "How the averages are rounded"]
-    assert ROUNDING_NOTE in captions(at)
+    assert list(table.value["Cohort"]) == ["North", "South"]
+    titles = [c.title for c in res.grid.columns]  # type: ignore[union-attr]
+    assert list(table.value.columns) == ["Cohort", "Curriculum", "Started", "Status", *titles]
+    stress = next(c for c in res.grid.columns if c.measure == "stress")  # type: ignore[union-attr]
+    north = res.grid.frame.iloc[0]  # type: ignore[union-attr]
+    assert table.value.iloc[0][stress.title] == north[stress.change]
+    assert [e.label for e in at.expander] == ["How these figures are made"]
+
+
+def test_every_group_view_says_where_fewer_groups_are_counted(store, make_staff):
+    world = make_world(store, make_staff)
+    for name, sessions in (("A", (1, 6)), ("B", (1, 6)), ("C", (1,)), ("D", (1,))):
+        cohort = add_cohort(world, name, roster(name, 6))
+        for number in sessions:
+            closed_pulse(world, cohort, number, [4, 5, 5, 6, 6])
+    at = opened(store, world.lead)
+    assert not any("Fewer groups are counted" in c for c in captions(at))
+    counted = at.get("button_group")[0]
+    counted.set_value("every").run()
+    assert not at.exception
+    assert any("Fewer groups are counted from session 6 (4 → 2 groups)" in c for c in captions(at))
+
+
+def test_the_report_is_made_audited_and_linked(store, make_staff):
+    world = populated(store, make_staff)
+    at = opened(store, world.lead)
+    assert not [b for b in at.get("link_button") if "report" in str(b.proto.label).lower()]
+    next(b for b in at.button if b.label == "Make the report").click().run()
+    assert not at.exception
+    latest = store.audit_events(limit=1)[0]
+    assert latest.action == "export program report"
+    assert (latest.object_type, latest.object_id) == ("program", str(world.program.id))
+    links = [b.proto.url for b in at.get("link_button")]
+    assert any(u.startswith("/print/report?token=") and "format=pdf" not in u for u in links)
+    assert any(u.endswith("&format=pdf") for u in links)
 
 
 def test_an_admin_sees_every_program(store, make_staff):
@@ -169,8 +194,8 @@ def test_a_program_with_no_released_cells_says_so(store, make_staff):
     closed_pulse(world, add_cohort(world, "Small", roster("S", 6)), 1, [5] * 4)
     at = opened(store, world.lead)
     assert [m.label for m in at.metric] == METRICS
-    assert any("No released cells yet" in i.value for i in at.info)
-    assert any("No released cells to compare yet" in i.value for i in at.info)
+    assert any("Nothing to say yet" in i.value for i in at.info)
+    assert any("No group has figures at two sessions yet" in i.value for i in at.info)
     assert not at.dataframe
     assert len(charts(at)) == 1  # retention only: attendance is not about answers
 
@@ -180,7 +205,7 @@ def test_cohorts_with_no_pulse_yet_say_so(store, make_staff):
     add_cohort(world, "Later", roster("L", 6), dt.date.today() + dt.timedelta(days=14))
     at = opened(store, world.lead)
     assert {m.label: m.value for m in at.metric}["Scheduled"] == "1"
-    assert any("No pulse has closed yet" in i.value for i in at.info)
+    assert any("Nothing to say yet" in i.value for i in at.info)
     assert any("No session has been held yet" in i.value for i in at.info)
 
 
@@ -190,7 +215,9 @@ def test_cohorts_with_no_pulse_yet_say_so(store, make_staff):
 def test_choosing_a_curriculum_version_narrows_the_view(store, make_staff):
     world = populated(store, make_staff)
     v2 = second_version(world)
-    closed_pulse(world, add_cohort(world, "Edited", roster("E", 6), version_id=v2), 1, [5] * 5)
+    edited = add_cohort(world, "Edited", roster("E", 6), version_id=v2)
+    closed_pulse(world, edited, 1, [5] * 5)
+    closed_pulse(world, edited, 6, [6] * 5)
     at = opened(store, world.lead)
     assert any("4 of 4 cohorts in this view" in c for c in captions(at))
 
@@ -277,9 +304,10 @@ def test_the_pooled_csv_matches_the_figures_and_counts_what_was_left_out(shown):
     table = rows(exports.pooled_trends_csv(shown))
     assert len(table) == sum(len(f) for f in shown.trends.values())
     for r in table:
-        assert (r["session"], r["cohorts_G"], r["responses_N"]) == ("1", "2", "11")
-        assert r["cells_left_out"] == "1"
-    stress = next(r for r in table if r["measure"] == "Stress this week")
+        assert (r["cohorts_G"], r["cells_left_out"]) == ("2", "1")
+        assert r["responses_N"] == "11"  # 5 + 6 answers at both sessions
+    assert {r["session"] for r in table} == {"1", "6"}
+    stress = next(r for r in table if r["measure"] == "Stress this week" and r["session"] == "1")
     # From the released, rounded means: North 3..7 (5, n 5) and South (32/6 released as 5, n 6):
     # (25 + 30) / 11; Small's 9s are not in.
     assert stress["mean"] == f"{55 / 11:.3f}"
