@@ -217,6 +217,7 @@ class Scale:
     load: list[float]
     seconds: float
     notes: list[str] = field(default_factory=list)
+    report_s: float = 0.0  # the program report, HTML with its charts and then its PDF
 
     @property
     def ratio_vs_bare(self) -> float:
@@ -346,6 +347,18 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
     ]
     rss["queries + pages"] = peak_rss_mb()
 
+    # The program report a lead makes from the dashboard: its HTML (charts drawn) and its PDF.
+    from program import printing, reports
+
+    shown = whole["program"]()
+    made = dt.datetime.now()
+    report_s = statistics.median(
+        _timed(lambda: printing.pdf(reports.program_report(shown, "all versions", made)))
+        for _ in range(3)
+    )
+    print(f"    report  html + pdf {report_s:9.2f} s", file=sys.stderr)
+    rss["queries + pages + report"] = peak_rss_mb()
+
     # The pandas way, each dashboard against our whole function, alternating.
     dashboards = []
     pipelines = {
@@ -405,7 +418,14 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
             *notes,
             f"the cohort dashboard is measured on {cohort.name} (id {cohort.id}), {cohort.status}",
         ],
+        report_s,
     )
+
+
+def _timed(call: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
 
 
 def _table_note(results: Any) -> str:
@@ -567,6 +587,7 @@ def table(scale: Scale) -> list[str]:
         lines.append(
             f"| `{p.page}` | {p.cold_s:.2f} | {p.rerun_s:.2f} | {p.statements_per_rerun} |"
         )
+    lines += ["", f"Program report (HTML with its charts, then its PDF): {scale.report_s:.2f} s."]
     rss = "; ".join(f"{k} {v:,.0f} MB" for k, v in scale.rss_mb.items())
     lines += ["", f"Peak RSS: {rss}.", *(f"Note: {n}." for n in scale.notes), ""]
     return lines
@@ -576,7 +597,7 @@ def headline(scale: Scale) -> str:
     return (
         f"cohorts={scale.cohorts} ratio_vs_bare={scale.ratio_vs_bare:.2f}"
         f" ratio_pandas_vs_ours={scale.ratio_pandas_vs_ours:.1f}"
-        f" page_rerender_s={scale.page_rerender_s:.2f}"
+        f" page_rerender_s={scale.page_rerender_s:.2f} report_s={scale.report_s:.2f}"
     )
 
 

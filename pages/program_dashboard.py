@@ -231,8 +231,24 @@ if not trends:
         icon=":material/info:",
     )
 else:
-    counted = st.segmented_control(
-        "Groups counted in each line",
+    for trend in trends:
+        with st.container(border=True):
+            st.markdown(f"**{ui.plain(trend.instrument.title)}**")
+            st.markdown(ui.plain(trend.story.sentence))
+
+    # One chart at a time: the sentences above say what each shows, and a page of six charts
+    # takes the browser seconds to draw.
+    st.markdown("**Over the sessions**")
+    pick, counted_pick = st.columns([2, 3], vertical_alignment="bottom")
+    by_id = {t.measure: t for t in trends}
+    measure = pick.selectbox(
+        "Measure",
+        list(by_id),
+        format_func=lambda m: str(by_id[m].instrument.title),
+        key=f"trend-measure-{program.id}",
+    )
+    counted = counted_pick.segmented_control(
+        "Groups counted in the line",
         ["same", "every"],
         default="same",
         format_func=lambda v: (
@@ -245,38 +261,23 @@ else:
         " rise or fall only because different groups are counted.",
     )
     every = counted == "every"
-    for trend in trends:
-        instrument = trend.instrument
-        figures = [
-            f for f in (trend.everyone if every else trend.panel) if f.pooled.mean is not None
-        ]
-        with st.container(border=True):
-            st.markdown(f"**{ui.plain(instrument.title)}**")
-            st.markdown(ui.plain(trend.story.sentence))
-            if not figures:
-                st.caption(
-                    "Nothing to draw yet."
-                    if every
-                    else "No group has figures at both the first and the last session yet."
-                )
-                continue
-            who = "every group with figures" if every else f"the same {trend.panel_size} groups"
-            chart = charts.pooled_trend(
-                figures, instrument.short_title, instrument.score_range, who
+    trend = by_id[measure]
+    instrument = trend.instrument
+    figures = [f for f in (trend.everyone if every else trend.panel) if f.pooled.mean is not None]
+    if not figures:
+        st.caption("No group has figures at both the first and the last session yet.")
+    else:
+        who = "every group with figures" if every else f"the same {trend.panel_size} groups"
+        chart = charts.pooled_trend(figures, instrument.short_title, instrument.score_range, who)
+        ui.chart(chart, CHART_HEIGHT, alt=f"{instrument.title}: pooled average by session, {who}.")
+        drops = composition_drops(figures)
+        if every and drops:
+            where = ", ".join(f"session {s} ({a} → {b} groups)" for s, a, b in drops)
+            st.caption(
+                f"Fewer groups are counted from {where}: a rise or fall there may come from"
+                " which groups are counted, not from change."
             )
-            ui.chart(
-                chart,
-                CHART_HEIGHT,
-                alt=f"{instrument.title}: pooled average by session, {who}.",
-            )
-            drops = composition_drops(figures)
-            if every and drops:
-                where = ", ".join(f"session {s} ({a} → {b} groups)" for s, a, b in drops)
-                st.caption(
-                    f"Fewer groups are counted from {where}: a rise or fall there may come from"
-                    " which groups are counted, not from change."
-                )
-            png_button("Chart (PNG)", chart, program.id, trend.measure)
+        png_button("Chart (PNG)", chart, program.id, trend.measure)
 
 # --------------------------------------------------------------------------- side by side
 st.subheader("Groups side by side")

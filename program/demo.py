@@ -84,6 +84,9 @@ DEMO_COHORTS = (
     DemoCohort(FINISHED_COHORT, "maya", 12, 9, 0.9),
     DemoCohort(TODAYS_COHORT, "maya", 11, 3, 0.85),
     DemoCohort("Riverside clinic group", "sam", 10, 7, 0.8),
+    # Two more finished groups, so the lead's dashboard pools enough groups to say how sure.
+    DemoCohort("Afternoon group, Harbour", "sam", 11, 12, 0.9),
+    DemoCohort("Community hall group", "maya", 10, 16, 0.85),
     DemoCohort("Small group, Eastgate", "sam", 5, 6, 0.7),
     DemoCohort("Spring group", "sam", 9, -2, 0.0),
 )
