@@ -100,7 +100,8 @@ def library_versions(store: Store, viewer: StaffUser) -> list[LibraryEntry]:
     """Every stored curriculum version, newest first, with the cohorts using it.
 
     Every staff role may read the library, but a cohort is named only to those who may see it
-    (DESIGN section 1: facilitators never see other facilitators' cohorts); the rest are counted.
+    (facilitators never see other facilitators' cohorts: docs/design.md, "Who uses it"); the rest
+    are counted.
     """
     visible = {c.id for c in access.visible_cohorts(store, viewer)}
     usage: dict[int, list[str]] = {}

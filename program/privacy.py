@@ -1,7 +1,7 @@
 """The release engine: which numbers about responses may be shown, how precisely, and why.
 
 Pure functions. Every number about responses that a page shows or an export writes is built from
-the cells this module releases, and only from them (DESIGN section 3):
+the cells this module releases, and only from them (docs/design.md, "Privacy rules"):
 
 - nothing about a session until its pulse has closed;
 - a cell (one cohort × session × measure) only when it rests on at least k responses;

@@ -1,9 +1,10 @@
 """The statistics behind every released number: pure functions, checked against reference vectors.
 
-Small-n reporting rules (docs/statistics.md): t intervals rather than bootstrap, Wilson intervals for
-proportions, first-vs-last comparisons as *independent* samples because responses are unlinked by
-design, and cohort pooling with a cluster-robust standard error. Anything that cannot be estimated
-from the data at hand (an SD from one value, an interval from one cohort) is `None`, never a guess.
+Small-n reporting rules (docs/design.md, "Statistics"): t intervals rather than bootstrap, Wilson
+intervals for proportions, first-vs-last comparisons as *independent* samples because responses are
+unlinked by design, and cohort pooling with a cluster-robust standard error. Anything that cannot be
+estimated from the data at hand (an SD from one value, an interval from one cohort) is `None`, never
+a guess.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The layering rules of STYLE.md, checked on the source: no Streamlit in program/, no SQL built from
-values with f-strings, the schema only in migrations/, SQL only in the store."""
+"""The layering rules of docs/design.md ("Layers"), checked on the source: no Streamlit in
+program/, no SQL built from values with f-strings, the schema only in migrations/, SQL only in the
+store."""
 
 from __future__ import annotations
 

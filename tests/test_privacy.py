@@ -1,8 +1,8 @@
-"""The release rules (DESIGN section 3): no number about responses is shown unless it rests on at
-least k responses from a closed pulse; a released mean is rounded to a step that grows coarser as
-n falls, up or down at random by the cell's frozen draw; every per-cohort interval assumes a
-spread of a quarter of the scale's range; and no shown number depends on a suppressed cell, nor on
-a released one except through n and its released mean."""
+"""The release rules (docs/design.md, "Privacy rules"): no number about responses is shown unless
+it rests on at least k responses from a closed pulse; a released mean is rounded to a step that
+grows coarser as n falls, up or down at random by the cell's frozen draw; every per-cohort interval
+assumes a spread of a quarter of the scale's range; and no shown number depends on a suppressed
+cell, nor on a released one except through n and its released mean."""
 
 from __future__ import annotations
 

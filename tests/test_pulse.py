@@ -1,7 +1,7 @@
 """The anonymous pulse (program.pulse, program.store.pulse, program.cards) on a real temporary DuckDB.
 
-Each privacy rule of DESIGN.md section 3 that the pulse carries is tested exactly, at the minimum
-group size k (k−1, k, k+1) and at the cap (P−1, P, P+1). Nothing of program/ is mocked.
+Each privacy rule the pulse carries (docs/design.md, "Privacy rules") is tested exactly, at the
+minimum group size k (k−1, k, k+1) and at the cap (P−1, P, P+1). Nothing of program/ is mocked.
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ COHORT_LINKS = ("cohort_id", "session_id", "member_id", "response_id")
 
 # Tables whose row counts would tell how many people answered a pulse, even one still open or
 # below the minimum group size (card codes: how many cards were used). Deletion removes them but
-# never counts them aloud, in the preview or the audit log (DESIGN.md §3, rules 1 and 2).
+# never counts them aloud, in the preview or the audit log: nothing about answers is shown before
+# close or below k (docs/design.md, "Privacy rules").
 ANSWER_TABLES = frozenset(
     {"responses", "answers", "scores", "cell_summaries", "cell_counts", "card_codes"}
 )
