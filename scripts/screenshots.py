@@ -6,7 +6,9 @@ docs/screenshots/<page>-<laptop|phone>.png. The participant's pulse is shot on a
 pulse, before and after answering (pulse-phone-questions, pulse-phone-thanks), in English and on
 a phone set to Spanish (the same names ending in -es); the session page
 with its Pulse tab open, and the projector view it opens (projector-1280, at a projector's
-1280 × 720).
+1280 × 720). The program dashboard is shot whole, down to its downloads; the reports for funders
+and sponsors it and Cohort results make (report-program-a4, report-cohort-a4) are shot whole as
+the browser prints them, 210 mm wide.
 
 Needs Debian's Chromium at /usr/bin/chromium (Playwright cannot download its own browsers here).
 """
@@ -38,6 +40,9 @@ PROJECTOR = {"width": 1280, "height": 720}  # the projector view is shot at this
 SIZES = {"laptop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 # Whole-page shots stop at these heights, so a long page stays a readable, small file.
 MAX_HEIGHT = {"laptop": 3000, "phone": 3400}
+# The lead's dashboard is shot whole: what a lead scrolls through, sentences, charts and grid.
+DASHBOARD_MAX_HEIGHT = {"laptop": 8000, "phone": 12000}
+A4 = {"width": 794, "height": 1123}  # 210 × 297 mm at 96 px to the inch
 PULSE_MAX_HEIGHT = 4400
 COHORT = demo.TODAYS_COHORT  # the demo cohort of Maya's that meets today
 FINISHED = demo.FINISHED_COHORT  # Maya's first, finished demo cohort: released results
@@ -122,9 +127,11 @@ def sign_in(page: Page, url: str, username: str) -> None:
     settle(page)
 
 
-def shoot(page: Page, out: Path, name: str, size: str) -> Path:
+def shoot(
+    page: Page, out: Path, name: str, size: str, max_height: dict[str, int] | None = None
+) -> Path:
     """The whole page: Streamlit scrolls inside its own container, so the window is made as tall
-    as the content (up to MAX_HEIGHT) before the shot."""
+    as the content (up to MAX_HEIGHT, or `max_height`) before the shot."""
     viewport = SIZES[size]
     page.set_viewport_size(viewport)
     settle(page)
@@ -132,7 +139,7 @@ def shoot(page: Page, out: Path, name: str, size: str) -> Path:
     page.set_viewport_size(
         {
             "width": viewport["width"],
-            "height": max(viewport["height"], min(height, MAX_HEIGHT[size])),
+            "height": max(viewport["height"], min(height, (max_height or MAX_HEIGHT)[size])),
         }
     )
     page.wait_for_timeout(600)  # charts redraw for the new size
@@ -149,12 +156,18 @@ def shoot(page: Page, out: Path, name: str, size: str) -> Path:
     return path
 
 
-def both_sizes(page: Page, out: Path, name: str, prepare: Callable[[], None] | None = None) -> None:
+def both_sizes(
+    page: Page,
+    out: Path,
+    name: str,
+    prepare: Callable[[], None] | None = None,
+    max_height: dict[str, int] | None = None,
+) -> None:
     for size in SIZES:
         page.set_viewport_size(SIZES[size])
         if prepare is not None:
             prepare()
-        shoot(page, out, name, size)
+        shoot(page, out, name, size, max_height)
     page.set_viewport_size(SIZES["laptop"])
 
 
@@ -221,6 +234,7 @@ def staff_pages(browser: Browser, url: str, out: Path) -> str:
         choose(page, "Cohort", FINISHED)
 
     both_sizes(page, out, "cohort_dashboard", dashboard)
+    report_page(page, f"{url}{make_report(page)}", out / "report-cohort-a4.png")
 
     # Maya's first cohort, so the mirror's sidebar picker (folded away on a phone) shows it.
     both_sizes(page, out, "mirror", lambda: open_page(page, f"{url}/mirror"))
@@ -228,11 +242,7 @@ def staff_pages(browser: Browser, url: str, out: Path) -> str:
     mirror_on_projector(page, url, out)  # last: it folds the sidebar away
     context.close()
 
-    context = browser.new_context(viewport=SIZES["laptop"])
-    page = context.new_page()
-    sign_in(page, url, "lead")
-    both_sizes(page, out, "program_dashboard", lambda: open_page(page, f"{url}/program_dashboard"))
-    context.close()
+    lead_pages(browser, url, out)
 
     context = browser.new_context(viewport=SIZES["laptop"])
     page = context.new_page()
@@ -241,6 +251,52 @@ def staff_pages(browser: Browser, url: str, out: Path) -> str:
     both_sizes(page, out, "audit", lambda: open_page(page, f"{url}/audit"))
     context.close()
     return found.group(1)
+
+
+def lead_pages(browser: Browser, url: str, out: Path) -> None:
+    """The program dashboard whole, as the lead reads it, and the report it makes."""
+    context = browser.new_context(viewport=SIZES["laptop"])
+    page = context.new_page()
+    sign_in(page, url, "lead")
+    both_sizes(
+        page,
+        out,
+        "program_dashboard",
+        lambda: open_page(page, f"{url}/program_dashboard"),
+        DASHBOARD_MAX_HEIGHT,
+    )
+    report_page(page, f"{url}{make_report(page)}", out / "report-program-a4.png")
+    context.close()
+
+
+def make_report(page: Page) -> str:
+    """Click the dashboard's "Make the report"; the link of its "Print the report"."""
+    make = page.get_by_test_id("stMain").get_by_role("button", name="Make the report")
+    make.scroll_into_view_if_needed()
+    make.click()
+    link = page.get_by_test_id("stMain").get_by_role("link", name="Print the report")
+    expect(link).to_be_visible(timeout=WAIT)
+    settle(page)
+    href = link.get_attribute("href")
+    if not href:
+        raise RuntimeError("No link to print the report.")
+    return href
+
+
+def report_page(page: Page, link: str, path: Path) -> None:
+    """A report whole, as the browser prints it (print styles, 210 mm wide, the paper's side
+    margins), one page after another without the gaps between sheets."""
+    sheet = page.context.new_page()
+    sheet.set_viewport_size(A4)
+    sheet.emulate_media(media="print")
+    sheet.goto(link)
+    sheet.wait_for_load_state("load")
+    sheet.add_style_tag(content="body{padding:12mm 12mm!important}")
+    sheet.screenshot(path=str(path), type="png", full_page=True)
+    sheet.close()
+    print(
+        f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {path.stat().st_size // 1024} kB"
+    )
 
 
 def print_page(page: Page, link: str, path: Path) -> None:
