@@ -251,11 +251,7 @@ else:
         "Groups counted in the line",
         ["same", "every"],
         default="same",
-        format_func=lambda v: (
-            "The same groups at the first and last session"
-            if v == "same"
-            else "Every group with figures"
-        ),
+        format_func=lambda v: "Same groups at both ends" if v == "same" else "Every group",
         key=f"counted-{program.id}",
         help="The same groups at both ends compare like with like: a line over every group can"
         " rise or fall only because different groups are counted.",
@@ -314,8 +310,16 @@ else:
             },
         },
     )
-    st.caption(f"{len(view.frame)} of {len(grid.frame)} cohorts shown.")
-    st.caption(" ".join(reports.said(reports.grid_counts(grid))))
+    st.caption(
+        f"{len(view.frame)} of {len(grid.frame)} cohorts shown."
+        + (
+            ""
+            if view.marked
+            else f" The ? marks appear when at most {comparison.MARKED_ROWS} are listed: narrow"
+            " the list by name or status to see them."
+        )
+    )
+    st.caption("  \n".join(reports.said(reports.grid_counts(grid))))
 
 with st.expander("How these figures are made", icon=":material/functions:"):
     st.markdown(method.method_markdown(k, results.left_out))

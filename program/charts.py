@@ -22,8 +22,10 @@ RULE = "#66788a"  # interval lines: 4.4:1 on white, where BAND would be too fain
 FONT = "system-ui, -apple-system, Segoe UI, sans-serif"
 
 
-def _style(chart: alt.TopLevelMixin, title: str, subtitle: str | None = None) -> Any:
-    lines = textwrap.wrap(subtitle or "", 90)
+def _style(
+    chart: alt.TopLevelMixin, title: str, subtitle: str | None = None, width: int = 90
+) -> Any:
+    lines = textwrap.wrap(subtitle or "", width)
     return (
         chart.properties(
             # The offset leaves a row above the plot for the per-session counts (`_count_row`).
@@ -193,6 +195,7 @@ def pooled_trend(
                 "low": interval[0] if interval else None,
                 "high": interval[1] if interval else None,
                 "groups": f"{f.pooled.G} {'group' if f.pooled.G == 1 else 'groups'}",
+                "count": f"({f.pooled.G})",
                 "answers": f.pooled.N,
                 "left_out": f.left_out,
                 "interval": (
@@ -202,14 +205,15 @@ def pooled_trend(
                 ),
             }
         )
-    # Under each session number, how many groups it pools: two lines of axis label.
+    # Under each session number, in brackets, how many groups it pools: two short lines of axis
+    # label, narrow enough for six sessions across a phone.
     labels = " : ".join(
-        f"datum.value == {r['session']} ? ['{r['session']}', '{r['groups']}']" for r in data
+        f"datum.value == {r['session']} ? ['{r['session']}', '{r['count']}']" for r in data
     )
     sessions = alt.Scale(domain=_session_domain(numbers), nice=False)
     x = alt.X(
         "session:Q",
-        title=None,
+        title="Session (groups counted)",
         scale=sessions,
         axis=alt.Axis(
             values=numbers,
@@ -256,8 +260,8 @@ def pooled_trend(
     return _style(
         alt.layer(*layers),
         title,
-        f"Pooled average of {counted}. Lines show the 95% range where there are at least"
-        f" {MIN_GROUPS} groups; the count under each session is how many groups it pools.",
+        f"Average of {counted}. Lines: the 95% range, drawn from {MIN_GROUPS} groups on.",
+        width=48,
     )
 
 

@@ -31,7 +31,6 @@ class GridColumn:
     title: str  # the column heading: the instrument's short title
     change: str  # float column: last − first, NaN when the cohort has no two released sessions
     clear: str  # bool column: the interval leaves zero out
-    sessions: str  # text column: "1 → 6"
     better_when_higher: bool
 
 
@@ -61,66 +60,77 @@ def comparison_grid(
     curriculum_names: dict[int, str],
 ) -> ComparisonGrid:
     """The grid for the cohorts of a selection (`Store.cohort_frame` rows) from their released
-    cells (a `privacy.released_frame`)."""
+    cells (a `privacy.released_frame`), computed on whole columns: one sort of every released
+    cell, then each (measure, cohort) run's first and last rows."""
+    measures = sorted(instruments)
+    columns = [
+        GridColumn(
+            measure=m,
+            title=str(instruments[m].short_title),
+            change=f"{m}:change",
+            clear=f"{m}:clear",
+            better_when_higher=instruments[m].direction == Direction.HIGHER_IS_BETTER,
+        )
+        for m in measures
+    ]
+    count = len(cohorts)
+    change = np.full((len(measures), count), np.nan)
+    clear = np.zeros((len(measures), count), dtype=bool)
+
+    # Every released cell as columns: its measure's place in `measures`, its cohort's row.
+    measure = released["measure"]
+    if isinstance(measure.dtype, pd.CategoricalDtype):
+        names = [str(m) for m in measure.cat.categories]
+        codes = measure.cat.codes.to_numpy(dtype=np.int64)
+    else:
+        codes, uniques = pd.factorize(measure.astype(str))
+        names = [str(m) for m in uniques]
+    place = np.array([measures.index(m) if m in instruments else -1 for m in names] or [0])
+    which = place[codes] if len(codes) else np.array([], dtype=np.int64)
+    ids = cohorts["id"].to_numpy(dtype=np.int64)
+    order_of_ids = np.argsort(ids)
+    found = np.searchsorted(
+        ids, released["cohort_id"].to_numpy(dtype=np.int64), sorter=order_of_ids
+    )
+    row = order_of_ids[np.minimum(found, max(count - 1, 0))] if count else found
+    number = released["session_number"].to_numpy(dtype=np.int64)
+    keep = which >= 0
+    which, row, number = which[keep], row[keep], number[keep]
+    n = released["n"].to_numpy(dtype=np.float64)[keep]
+    mean = released["mean"].to_numpy(dtype=np.float64)[keep]
+    step = released["step"].to_numpy(dtype=np.float64)[keep]
+
+    order = np.lexsort((number, row, which))
+    run = which[order] * max(count, 1) + row[order]
+    starts = np.flatnonzero(np.r_[True, run[1:] != run[:-1]]) if len(run) else run
+    ends = np.r_[starts[1:], len(run)] - 1 if len(run) else run
+    a, b = order[starts], order[ends]
+    two = number[a] < number[b]
+    a, b = a[two], b[two]
+    if len(a):
+        low = np.array([instruments[m].score_range[0] for m in measures])[which[a]]
+        high = np.array([instruments[m].score_range[1] for m in measures])[which[a]]
+        diff, ci_low, ci_high = release_changes(
+            n[a], mean[a], step[a], n[b], mean[b], step[b], low, high
+        )
+        change[which[a], row[a]] = diff
+        clear[which[a], row[a]] = (ci_low > 0) | (ci_high < 0)
+
+    # Only groups with at least one figure: a held-back group is not named here at all.
+    shown = ~np.isnan(change).all(axis=0) if count else np.zeros(0, dtype=bool)
+    rows = cohorts[shown]
     frame = pd.DataFrame(
         {
-            COHORT: cohorts["name"].astype(str).to_numpy(),
-            CURRICULUM: [curriculum_names[int(v)] for v in cohorts["curriculum_version_id"]],
-            STARTED: pd.to_datetime(cohorts["start_date"]).dt.date.to_numpy(),
-            STATUS: cohorts["status"].astype(str).str.capitalize().to_numpy(),
+            COHORT: rows["name"].astype(str).to_numpy(),
+            CURRICULUM: [curriculum_names[int(v)] for v in rows["curriculum_version_id"]],
+            STARTED: rows["start_date"].to_numpy(),
+            STATUS: rows["status"].astype(str).str.capitalize().to_numpy(),
         }
     )
-    row_of = pd.Series(np.arange(len(cohorts)), index=cohorts["id"].to_numpy())
-    measure_text = released["measure"].astype(str)
-    columns = []
-    for measure in sorted(instruments):
-        instrument = instruments[measure]
-        column = GridColumn(
-            measure=measure,
-            title=str(instrument.short_title),
-            change=f"{measure}:change",
-            clear=f"{measure}:clear",
-            sessions=f"{measure}:sessions",
-            better_when_higher=instrument.direction == Direction.HIGHER_IS_BETTER,
-        )
-        columns.append(column)
-        change = np.full(len(cohorts), np.nan)
-        clear = np.zeros(len(cohorts), dtype=bool)
-        sessions = np.full(len(cohorts), "", dtype=object)
-        rows = released[measure_text == measure].sort_values(["cohort_id", "session_number"])
-        ends = rows.groupby("cohort_id", sort=False)
-        first, last = ends.head(1).set_index("cohort_id"), ends.tail(1).set_index("cohort_id")
-        two = first.index[first["session_number"] < last.loc[first.index, "session_number"]]
-        if len(two):
-            a, b = first.loc[two], last.loc[two]
-            low, high = instrument.score_range
-            diff, ci_low, ci_high = release_changes(
-                a["n"].to_numpy(dtype=np.float64),
-                a["mean"].to_numpy(dtype=np.float64),
-                a["step"].to_numpy(dtype=np.float64),
-                b["n"].to_numpy(dtype=np.float64),
-                b["mean"].to_numpy(dtype=np.float64),
-                b["step"].to_numpy(dtype=np.float64),
-                np.full(len(two), low, dtype=np.float64),
-                np.full(len(two), high, dtype=np.float64),
-            )
-            at = row_of.loc[two.to_numpy()].to_numpy()
-            change[at] = diff
-            clear[at] = (ci_low > 0) | (ci_high < 0)
-            sessions[at] = [
-                f"{s} → {e}"
-                for s, e in zip(
-                    a["session_number"].tolist(), b["session_number"].tolist(), strict=True
-                )
-            ]
-        frame[column.change] = change
-        frame[column.clear] = clear
-        frame[column.sessions] = sessions
-    # Only groups with at least one figure: a held-back group is not named here at all.
-    has = np.zeros(len(frame), dtype=bool)
-    for column in columns:
-        has |= frame[column.change].notna().to_numpy()
-    frame = frame[has].sort_values([COHORT], kind="stable").reset_index(drop=True)
+    for i, column in enumerate(columns):
+        frame[column.change] = change[i, shown]
+        frame[column.clear] = clear[i, shown]
+    frame = frame.sort_values([COHORT], kind="stable").reset_index(drop=True)
     return ComparisonGrid(frame, columns)
 
 
@@ -132,13 +142,21 @@ def change_text(value: float, clear: bool) -> str:
     return shown if clear else f"{shown} ?"
 
 
+MARKED_ROWS = 500
+"""Rows up to which the grid is drawn with its "?" marks. Each marked cell is formatted one by
+one when the page is drawn (pandas' Styler), which took seconds at thousands of rows; a longer
+list is drawn as plain numbers and the page says how to narrow it."""
+
+
 @dataclass(frozen=True)
 class GridView:
     """The grid as drawn: `frame` holds the figures (sortable numbers), `styled` the same frame
-    with each change shown signed and "?" after an unclear one."""
+    with each change shown signed and "?" after an unclear one (or `frame` itself when there are
+    more than MARKED_ROWS rows: `marked` is then False)."""
 
     frame: pd.DataFrame
     styled: Any
+    marked: bool
 
 
 def grid_view(grid: ComparisonGrid, name_part: str, statuses: list[str]) -> GridView:
@@ -149,9 +167,13 @@ def grid_view(grid: ComparisonGrid, name_part: str, statuses: list[str]) -> Grid
     if name_part.strip():
         keep &= frame[COHORT].str.contains(name_part.strip(), case=False, regex=False).to_numpy()
     rows = frame[keep].reset_index(drop=True)
-    shown = rows[[COHORT, CURRICULUM, STARTED, STATUS]].copy()
+    # The curriculum column only when the program uses more than one version.
+    several = grid.frame[CURRICULUM].nunique() > 1
+    shown = rows[[COHORT, *([CURRICULUM] if several else []), STARTED, STATUS]].copy()
     for column in grid.columns:
         shown[column.title] = rows[column.change]
+    if len(shown) > MARKED_ROWS:
+        return GridView(shown, shown, marked=False)
     styler = shown.style
     for column in grid.columns:
         clear = rows[column.clear].to_numpy()
@@ -167,4 +189,4 @@ def grid_view(grid: ComparisonGrid, name_part: str, statuses: list[str]) -> Grid
                 lambda _: "color: #52606d",
                 subset=pd.IndexSlice[shown.index[unclear], [column.title]],
             )
-    return GridView(shown, styler)
+    return GridView(shown, styler, marked=True)

@@ -104,7 +104,6 @@ def program_report(
                     if figures
                     else None
                 ),
-                "held_back": trend.left_out,
             }
         )
     grid = results.grid
@@ -178,11 +177,13 @@ def cohort_report(results: CohortResults, made: dt.datetime, toolbar: str | None
         words = change_in_words(series)
         held_back += sum(1 for p in series.points if p.cell is None)
         released = [p for p in series.points if p.cell is not None]
+        # The sentence starts with the measure's short name; the heading names it already.
+        what = words.what.removeprefix(f"{series.instrument.short_title}: ") if words else ""
         measures.append(
             {
                 "title": series.instrument.title,
                 "sentence": (
-                    f"{words.what} {words.how_sure}"
+                    f"{what[:1].upper()}{what[1:]} {words.how_sure}"
                     if words
                     else "Not enough answers yet to say how this changed."
                 ),

@@ -313,12 +313,14 @@ def change_in_words(series: MeasureSeries) -> ChangeInWords | None:
         )
     elif abs(c.diff) < mic:
         how_sure = (
-            f"The figures are clear that it moved, but by less than {mic:g} points, the smallest"
-            " change that matters on this scale."
+            f"The figures are clear that it moved, but by less than {mic:g}"
+            f" {'point' if mic == 1 else 'points'}, the smallest change that matters on this"
+            " scale."
         )
     else:
         how_sure = (
-            f"The figures are clear that it moved, by more than {mic:g} points, the smallest"
+            f"The figures are clear that it moved, by more than {mic:g}"
+            f" {'point' if mic == 1 else 'points'}, the smallest"
             " change that matters on this scale: the true change is likely between"
             f" {lo if c.diff > 0 else hi} and {hi if c.diff > 0 else lo} points."
         )
@@ -649,7 +651,7 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
         table=table,
         left_out=len(left_out),
         k=k,
-        measure_trends=measure_trends(released, left_out, instruments, planned),
+        measure_trends=measure_trends(released, trends, instruments, planned),
         grid=comparison_grid(cohorts, released, instruments, curriculum_names),
     )
 

@@ -165,10 +165,15 @@ def story(
         kind = Change.ROSE if ci[0] > 0 else Change.FELL
         size = sorted((abs(ci[0]), abs(ci[1])))
         small = f", less than {matters}" if size[1] < mic else ""
-        tail = (
-            f"; groups varied, so the true {'rise' if kind == Change.ROSE else 'fall'} could be"
-            f" anywhere from about {_one_decimal(size[0])} to {_points(size[1])}{small}."
-        )
+        moved = "rise" if kind == Change.ROSE else "fall"
+        if _one_decimal(size[0]) == _one_decimal(size[1]):
+            # Every group's rounded figures moved by the same amount: no spread to speak of.
+            tail = f"; every group moved by about the same, a {moved} of {_points(size[1])}{small}."
+        else:
+            tail = (
+                f"; groups varied, so the true {moved} could be anywhere from about"
+                f" {_one_decimal(size[0])} to {_points(size[1])}{small}."
+            )
         return Story(kind, went.format(verb=verb) + tail, first, last, pooled)
     if -mic < ci[0] and ci[1] < mic:
         tail = (
@@ -185,36 +190,61 @@ def story(
 
 def measure_trends(
     released: pd.DataFrame,
-    left_out: pd.DataFrame,
+    everyone: dict[str, list[PooledFigure]],
     instruments: dict[str, Instrument],
     planned: dict[str, tuple[int, int]],
 ) -> dict[str, MeasureTrend]:
-    """Every measure's trend from a `privacy.released_frame` and the frame of cells left out;
-    `planned` gives each measure's first and last session number across the curricula."""
+    """Every measure's trend from a `privacy.released_frame`, the all-cohorts figures already
+    pooled from it (`privacy.pool_frame`, by measure), and each measure's first and last session
+    number across the curricula. The panels are found and pooled for all measures at once."""
     scales = {m: i.score_range for m, i in instruments.items()}
-    measure_text = released["measure"].astype(str)
-    everyone: dict[str, list[PooledFigure]] = {m: [] for m in instruments}
-    for figure in pool_frame(released, left_out, scales):
-        everyone.setdefault(figure.measure, []).append(figure)
+    measure = released["measure"]
+    if isinstance(measure.dtype, pd.CategoricalDtype):
+        names = [str(m) for m in measure.cat.categories]
+        codes = measure.cat.codes.to_numpy(dtype=np.int64)
+    else:
+        codes, uniques = pd.factorize(measure.astype(str))
+        names = [str(m) for m in uniques]
+    cohort = released["cohort_id"].to_numpy(dtype=np.int64)
+    number = released["session_number"].to_numpy(dtype=np.int64)
+    # A cell is at its measure's first (or last) planned session: per-row ends from the codes.
+    ends = np.array([planned.get(m, (-1, -1)) for m in names] or [(-1, -1)], dtype=np.int64)
+    at_first = number == ends[codes, 0] if len(codes) else np.zeros(0, dtype=bool)
+    at_last = number == ends[codes, 1] if len(codes) else np.zeros(0, dtype=bool)
+    # (measure, cohort) pairs released at both ends: the balanced panels, all measures at once.
+    pair = codes * (int(cohort.max()) + 1 if len(cohort) else 1) + cohort
+    both = np.intersect1d(pair[at_first], pair[at_last])
+    in_panel = np.isin(pair, both)
+    panel_rows = released[in_panel]
+    panel_codes = codes[in_panel]
+    panels: dict[str, list[PooledFigure]] = {}
+    for figure in pool_frame(panel_rows, panel_rows.iloc[0:0], scales) if len(both) else []:
+        panels.setdefault(figure.measure, []).append(figure)
+    sizes = (
+        {
+            names[int(code)]: int(count)
+            for code, count in zip(
+                *np.unique(both // (int(cohort.max()) + 1), return_counts=True), strict=True
+            )
+        }
+        if len(both)
+        else {}
+    )
+    present = set(np.unique(codes).tolist())
     trends = {}
-    for measure in sorted(instruments):
-        rows = released[measure_text == measure]
-        first, last = planned.get(measure, (None, None))
-        ids_first = set(rows.loc[rows["session_number"] == first, "cohort_id"].tolist())
-        ids_last = set(rows.loc[rows["session_number"] == last, "cohort_id"].tolist())
-        panel_ids = ids_first & ids_last
-        in_panel = rows[rows["cohort_id"].isin(panel_ids)]
-        nothing = left_out.iloc[0:0]
-        panel_figures = pool_frame(in_panel, nothing, scales) if panel_ids else []
-        if rows.empty:
+    for m in sorted(instruments):
+        code = names.index(m) if m in names else -1
+        first, last = planned.get(m, (None, None))
+        if code not in present:
             first = last = None
-        trends[measure] = MeasureTrend(
-            measure=measure,
-            instrument=instruments[measure],
-            panel=panel_figures,
-            everyone=everyone.get(measure, []),
-            panel_size=len(panel_ids),
-            story=story(instruments[measure], in_panel, first, last),
+        rows = panel_rows[panel_codes == code]
+        trends[m] = MeasureTrend(
+            measure=m,
+            instrument=instruments[m],
+            panel=panels.get(m, []),
+            everyone=everyone.get(m, []),
+            panel_size=sizes.get(m, 0),
+            story=story(instruments[m], rows, first, last),
         )
     return trends
 

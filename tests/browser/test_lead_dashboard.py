@@ -4,7 +4,7 @@ What a lead reads first: a sentence per measure under "What changed", the charts
 words outside the closed "How these figures are made"; on a phone, the groups side by side scroll
 sideways with the Cohort column pinned, and nothing is wider than the screen; the report for
 funders prints (program name and attendance on its first page) and downloads as a PDF of a few
-pages; choosing "Every group with figures" keeps the page working.
+pages; choosing "Every group" keeps the page working.
 
 One signed-in page per screen size for the whole module (the demo server of `base_url`), so the
 module stays fast.
@@ -34,7 +34,7 @@ PROGRAM = "Community pain collective"  # the demo program (program/demo.py)
 SENTENCE = re.compile(r"^(Across \d+ groups? |Too few groups )")
 JARGON = ("k =", "G=", "cells", "cluster-robust")
 METHOD = "How these figures are made"
-EVERY = "Every group with figures"
+EVERY = "Every group"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -293,7 +293,7 @@ def test_every_group_with_figures_keeps_the_page_working(
 ) -> None:
     page = lead(size)
     counted = main(page).get_by_role("radiogroup", name=re.compile("^Groups counted in"))
-    expect(counted.get_by_role("radio", name=re.compile("^The same groups"))).to_have_attribute(
+    expect(counted.get_by_role("radio", name=re.compile("^Same groups at both ends"))).to_have_attribute(
         "aria-checked", "true"
     )
     every = counted.get_by_role("radio", name=EVERY)
@@ -304,7 +304,7 @@ def test_every_group_with_figures_keeps_the_page_working(
     no_failure_on(page)
     drawn_charts(page)
     expect(
-        charts(page).get_by_text(re.compile("^Pooled average of every group")).first
+        charts(page).get_by_text(re.compile("^Average of every group")).first
     ).to_be_attached()
     charts_fit_and_labels_apart(page, SIZES[size]["width"])
     changed = section_text(page, "What changed", "Groups side by side")
@@ -316,11 +316,6 @@ def test_every_group_with_figures_keeps_the_page_working(
 # drop the mark).
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="On a 390 px phone Vega hides every other x-axis label of a measure's chart (sessions"
-    " 2, 4 and 6 and their group counts: opacity 0) and cuts the subtitle short with '…'.",
-)
 def test_on_a_phone_the_trend_chart_labels_every_session(lead: Callable[[str], Page]) -> None:
     page = lead("phone")
     drawn_charts(page)
@@ -338,12 +333,6 @@ def test_on_a_phone_the_trend_chart_labels_every_session(lead: Callable[[str], P
         assert not cut, f"title cut short: {cut}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="On a 390 px phone the segmented control 'Groups counted in the line' is wider than"
-    " the screen: 'Every group with figures' starts at x≈306 and is about 107 px cut off; the"
-    " control scrolls sideways with nothing to show it does.",
-)
 def test_on_a_phone_both_choices_of_groups_counted_are_in_view(
     lead: Callable[[str], Page],
 ) -> None:
@@ -356,12 +345,6 @@ def test_on_a_phone_both_choices_of_groups_counted_are_in_view(
         assert box["x"] + box["width"] <= SIZES["phone"]["width"], (choice.inner_text(), box)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The report's 'Groups side by side' table (white-space: nowrap on six columns) is about"
-    " 220 mm wide: wider than the A4 paper, so its last column (Wellbeing (WHO-5)) falls off"
-    " the page's right edge, in the browser's print and in WeasyPrint's PDF alike.",
-)
 def test_the_report_fits_on_a4(
     lead: Callable[[str], Page], report: tuple[str, str], base_url: str
 ) -> None:
