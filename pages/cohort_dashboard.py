@@ -187,12 +187,19 @@ else:
     st.info("No session has been marked held yet. Attendance appears here once one is.")
 
 marked = sorted({n for sessions in data.who_came.values() for n in sessions})
-with st.expander("Who came", icon=":material/group:"):
+# Drawn only when opened: a table of names is one more grid for the browser to draw on every
+# open of the page, for a fact most visits do not need.
+who_came = st.expander(
+    "Who came", icon=":material/group:", key=f"who_came_{cohort.id}", on_change="rerun"
+)
+with who_came:
     st.caption(
         "Only this cohort's facilitators see names. Program leads and admins never do, and"
         " names are never part of an export."
     )
-    if marked and data.who_came:
+    if not who_came.open:
+        pass
+    elif marked and data.who_came:
         st.dataframe(
             [
                 {"Name": name}

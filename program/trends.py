@@ -211,25 +211,22 @@ def measure_trends(
     ends = np.array([planned.get(m, (-1, -1)) for m in names] or [(-1, -1)], dtype=np.int64)
     at_first = number == ends[codes, 0] if len(codes) else np.zeros(0, dtype=bool)
     at_last = number == ends[codes, 1] if len(codes) else np.zeros(0, dtype=bool)
-    # (measure, cohort) pairs released at both ends: the balanced panels, all measures at once.
-    pair = codes * (int(cohort.max()) + 1 if len(cohort) else 1) + cohort
-    both = np.intersect1d(pair[at_first], pair[at_last])
-    in_panel = np.isin(pair, both)
+    # (measure, cohort) pairs released at both ends, the balanced panels of all measures at once:
+    # a table of flags by measure and cohort id (ids are dense row numbers in practice).
+    width = int(cohort.max()) + 1 if len(cohort) else 1
+    first_flag = np.zeros((len(names) or 1, width), dtype=bool)
+    last_flag = np.zeros((len(names) or 1, width), dtype=bool)
+    first_flag[codes[at_first], cohort[at_first]] = True
+    last_flag[codes[at_last], cohort[at_last]] = True
+    both = first_flag & last_flag
+    in_panel = both[codes, cohort] if len(codes) else np.zeros(0, dtype=bool)
     panel_rows = released[in_panel]
     panel_codes = codes[in_panel]
     panels: dict[str, list[PooledFigure]] = {}
-    for figure in pool_frame(panel_rows, panel_rows.iloc[0:0], scales) if len(both) else []:
+    for figure in pool_frame(panel_rows, panel_rows.iloc[0:0], scales) if in_panel.any() else []:
         panels.setdefault(figure.measure, []).append(figure)
-    sizes = (
-        {
-            names[int(code)]: int(count)
-            for code, count in zip(
-                *np.unique(both // (int(cohort.max()) + 1), return_counts=True), strict=True
-            )
-        }
-        if len(both)
-        else {}
-    )
+    per_measure = both.sum(axis=1)
+    sizes = {names[i]: int(per_measure[i]) for i in range(len(names)) if per_measure[i]}
     present = set(np.unique(codes).tolist())
     trends = {}
     for m in sorted(instruments):

@@ -143,7 +143,11 @@ def test_the_facilitator_sees_their_cohorts_results(released):
     assert "session 1: 6 of 8 enrolled (75%)" in words
     assert "members improved" not in words
     assert "independent samples" in words
-    # Who came: names × sessions, only here.
+    # Who came: names × sessions, only here, and only sent to the browser when opened.
+    assert "Zebedee Quill" not in rendered_bytes(at).decode("utf-8", "replace")
+    at.session_state[f"who_came_{released.cohort_id}"] = True
+    at.run()
+    assert not at.exception
     frames = [d.value for d in at.dataframe]
     (frame,) = [f for f in frames if "Name" in f.columns]
     # Retention and fidelity as figures: share present at each weekly session, agenda delivered.
