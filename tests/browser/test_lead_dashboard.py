@@ -293,9 +293,9 @@ def test_every_group_with_figures_keeps_the_page_working(
 ) -> None:
     page = lead(size)
     counted = main(page).get_by_role("radiogroup", name=re.compile("^Groups counted in"))
-    expect(counted.get_by_role("radio", name=re.compile("^Same groups at both ends"))).to_have_attribute(
-        "aria-checked", "true"
-    )
+    expect(
+        counted.get_by_role("radio", name=re.compile("^Same groups at both ends"))
+    ).to_have_attribute("aria-checked", "true")
     every = counted.get_by_role("radio", name=EVERY)
     every.scroll_into_view_if_needed()
     every.click()
@@ -303,9 +303,7 @@ def test_every_group_with_figures_keeps_the_page_working(
     expect(every).to_have_attribute("aria-checked", "true")
     no_failure_on(page)
     drawn_charts(page)
-    expect(
-        charts(page).get_by_text(re.compile("^Average of every group")).first
-    ).to_be_attached()
+    expect(charts(page).get_by_text(re.compile("^Average of every group")).first).to_be_attached()
     charts_fit_and_labels_apart(page, SIZES[size]["width"])
     changed = section_text(page, "What changed", "Groups side by side")
     assert any(SENTENCE.match(line) for line in changed.splitlines()), changed
