@@ -3,7 +3,7 @@
 -- A session's answers never change after its pulse closes, so each cell (session × instrument) is
 -- summarised once at close: n, Σscore, Σscore², and how many responses gave each score. Dashboards
 -- and the release engine read these summaries, never raw answers; that is also what makes them
--- fast at scale (see DESIGN section 6).
+-- fast at scale (docs/design.md, "Speed targets").
 
 CREATE TABLE scores (
     response_id     UUID NOT NULL,

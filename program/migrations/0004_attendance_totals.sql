@@ -3,7 +3,7 @@
 --
 -- The program dashboard needs, for thousands of cohorts, how many were present at each held session
 -- and how many weekly sessions each member attended (for completion). Grouping every attendance
--- mark for that took a quarter of its time at 5,000 cohorts (DESIGN section 6). The store rewrites
+-- mark for that took a quarter of its time at 5,000 cohorts (docs/design.md, "Speed targets"). The store rewrites
 -- a session's row and its cohort's member rows in the same transaction that saves the marks;
 -- `Store.attendance_totals_drift()` recomputes both from the marks, for tests and checks.
 
