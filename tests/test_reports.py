@@ -108,3 +108,24 @@ def test_the_cohort_report_has_no_name_and_no_held_back_figure(world):
         assert series.instrument.title in text
     reader = PdfReader(io.BytesIO(printing.pdf(html)))
     assert 2 <= len(reader.pages) <= 6
+
+
+def test_every_figure_of_the_reports_grid_and_attendance_is_on_the_dashboard(world):
+    res = results(world)
+    html = reports.program_report(res, "all versions", MADE)
+    at = opened(world.store, world.lead)
+    (table,) = at.dataframe
+    shown = table.value.set_index("Cohort")
+    rows = re.findall(r"<tr><td>([^<]+)</td>((?:<td>[^<]*</td>)+)</tr>", html)
+    listed = {name: re.findall(r"<td>([^<]*)</td>", cells) for name, cells in rows}
+    titles = [c.title for c in res.grid.columns]  # type: ignore[union-attr]
+    assert set(listed) >= {"North", "South"}
+    for name in ("North", "South"):
+        for title, text in zip(titles, listed[name], strict=True):
+            value = float(text.removesuffix(" ?").replace("−", "-"))
+            assert value == shown.loc[name, title], (name, title)
+    # Attendance: the report's percentages are the dashboard chart's shares, rounded.
+    # The dashboard draws `res.retention` (charts.retention_chart); the report prints the same.
+    assert any("Retention across cohorts" in c.proto.spec for c in at.get("vega_lite_chart"))
+    for share in res.retention.values():
+        assert f"<td>{share:.0%}</td>" in html
