@@ -10,7 +10,7 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: run test lint typecheck pytest browser-test setup demo-db clean bench translations
+.PHONY: run test check lint typecheck pytest browser-test setup demo-db clean bench translations
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -34,10 +34,17 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
+# Tests without a browser run on two processes (pytest-xdist): each test has its own temporary
+# database, so they share nothing. Browser tests share one server per module: one process.
 pytest: setup
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2 -m "not browser"
+	$(VENV)/bin/pytest -q -m browser
 
 test: lint typecheck pytest
+
+# The inner loop: lint, types and every test that needs no browser and is not marked slow.
+check: lint typecheck
+	$(VENV)/bin/pytest -q -n 2 -m "not browser and not slow"
 
 browser-test: setup
 	$(VENV)/bin/pytest -q -m browser

@@ -260,11 +260,13 @@ BOUNDARY_AT_THE_BOTTOM = {K: [0, 0, 1, 1], K + 1: [TOP] * K}
 BEST = {K: [1] * (K - 1), K + 1: [1] * K}
 
 
+@pytest.mark.slow
 def test_below_k_nothing_tells_any_last_answer_apart(base, folder):
     found = attack(base, folder, ALL_AT_THE_TOP[K - 1]).could_be()
     assert list(found.values()) == [set(range(TOP + 1))]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "known",
     [
@@ -350,6 +352,7 @@ def same_released_mean(data, values: list[int], draw: float) -> tuple[list[int],
     raise AssertionError("no answers found with that released mean")
 
 
+@pytest.mark.slow
 @settings(
     max_examples=12,
     deadline=None,
