@@ -319,18 +319,27 @@ def pulse_panel(session_id: int) -> None:
         )
         return
     if window is None:
-        st.write(
-            "Open the pulse near the end of the session, after attendance: it takes one answer"
-            " per person marked present when it opens. People answer on their phones with the"
-            " room code or QR code, or on a single-use card; results appear after it closes,"
-            f" and only if at least {k} people answered."
-        )
-        if st.button("Open the pulse", type="primary", icon=":material/qr_code_2:"):
-            ui.attempt(
-                lambda: pulse.open_pulse(store, ui.settings(), viewer, session_id, now),
-                "The pulse is open.",
-            ) and st.rerun()
-        return
+        before = st.empty()  # the explanation and the button, cleared once the pulse opens
+        with before.container():
+            st.write(
+                "Open the pulse near the end of the session, after attendance: it takes one"
+                " answer per person marked present when it opens. People answer on their phones"
+                " with the room code or QR code, or on a single-use card; results appear after it"
+                f" closes, and only if at least {k} people answered."
+            )
+            clicked = st.button("Open the pulse", type="primary", icon=":material/qr_code_2:")
+        if not clicked or not ui.attempt(
+            lambda: pulse.open_pulse(store, ui.settings(), viewer, session_id, now),
+            "The pulse is open.",
+        ):
+            return
+        # Only this panel changes when the pulse opens: draw it open in this same run rather
+        # than rerunning the whole runner.
+        before.empty()
+        status = pulse.pulse_status(store, viewer, session_id, now)
+        window = status.window
+        if window is None:
+            return
     if not status.is_open:
         st.success(
             f"The pulse closed on {window.closed_at or window.closes_at:%A %d %B at %H:%M}."

@@ -145,17 +145,13 @@ def story(
         f" {better} is better"
     )
     ci = pooled.ci95
-    verb = "rose" if pooled.change > 0 else "fell"
-    if _one_decimal(pooled.change) == "0.0":
-        verb = "stayed"
     if groups < MIN_GROUPS or ci is None or ci[1] - ci[0] > high - low:
         why = (
             f"with only {groups} groups we cannot say how sure that is"
             if groups < MIN_GROUPS
             else "the groups differ so much that we cannot say how sure that is"
         )
-        verb = "went" if verb != "stayed" else verb
-        return Story(Change.UNCLEAR, went.format(verb=verb) + f"; {why}.", first, last, pooled)
+        return Story(Change.UNCLEAR, went.format(verb="went") + f"; {why}.", first, last, pooled)
     mic = instrument.minimal_important_change
     matters = (
         f"{mic:g} {'point' if mic == 1 else 'points'}, the smallest change that matters on this"
@@ -174,6 +170,7 @@ def story(
                 f"; groups varied, so the true {moved} could be anywhere from about"
                 f" {_one_decimal(size[0])} to {_points(size[1])}{small}."
             )
+        verb = "rose" if kind == Change.ROSE else "fell"
         return Story(kind, went.format(verb=verb) + tail, first, last, pooled)
     if -mic < ci[0] and ci[1] < mic:
         tail = (
