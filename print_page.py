@@ -107,26 +107,30 @@ async def guide(request: Request) -> Response:
     return await _answer(request, html, _filename("guide", request))
 
 
-async def cards(request: Request) -> Response:
+async def _from_shelf(request: Request, gone: str, filename: str) -> Response:
+    """A page kept on the shelf under the link's token (a card sheet, a report)."""
     html = printing.SHEETS.get(request.query_params.get("token", ""), dt.datetime.now())
     if html is None:
-        return _notice(
-            "This card sheet is no longer kept (it is forgotten after a while, or when the app"
-            " restarts). Make new cards from the Pulse tab.",
-            404,
-        )
-    return await _answer(request, html, "pulse-cards.pdf")
+        return _notice(gone, 404)
+    return await _answer(request, html, filename)
+
+
+async def cards(request: Request) -> Response:
+    return await _from_shelf(
+        request,
+        "This card sheet is no longer kept (it is forgotten after a while, or when the app"
+        " restarts). Make new cards from the Pulse tab.",
+        "pulse-cards.pdf",
+    )
 
 
 async def report(request: Request) -> Response:
-    html = printing.SHEETS.get(request.query_params.get("token", ""), dt.datetime.now())
-    if html is None:
-        return _notice(
-            "This report is no longer kept (it is forgotten after a while, or when the app"
-            " restarts). Make it again from the dashboard.",
-            404,
-        )
-    return await _answer(request, html, "report.pdf")
+    return await _from_shelf(
+        request,
+        "This report is no longer kept (it is forgotten after a while, or when the app"
+        " restarts). Make it again from the dashboard.",
+        "report.pdf",
+    )
 
 
 ROUTES = [

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from program.models import Direction, Instrument
-from program.privacy import release_changes
+from program.privacy import measure_codes, release_changes
 
 COHORT = "Cohort"
 CURRICULUM = "Curriculum"
@@ -78,13 +78,7 @@ def comparison_grid(
     clear = np.zeros((len(measures), count), dtype=bool)
 
     # Every released cell as columns: its measure's place in `measures`, its cohort's row.
-    measure = released["measure"]
-    if isinstance(measure.dtype, pd.CategoricalDtype):
-        names = [str(m) for m in measure.cat.categories]
-        codes = measure.cat.codes.to_numpy(dtype=np.int64)
-    else:
-        codes, uniques = pd.factorize(measure.astype(str))
-        names = [str(m) for m in uniques]
+    codes, names = measure_codes(released)
     place = np.array([measures.index(m) if m in instruments else -1 for m in names] or [0])
     which = place[codes] if len(codes) else np.array([], dtype=np.int64)
     ids = cohorts["id"].to_numpy(dtype=np.int64)

@@ -35,6 +35,7 @@ from program.privacy import (
     ReleasedCell,
     ReleasedChange,
     StoredCell,
+    measure_codes,
     pool_frame,
     release_cells,
     release_change,
@@ -549,18 +550,12 @@ def _comparison_table(
     # becomes its rank among the sorted distinct values, so the sort itself compares integers.
     cohort_codes, cohort_ids = pd.factorize(released["cohort_id"])
     cohort_names = [str(names.get(i, float("nan"))) for i in cohort_ids.tolist()]
-    measure = released["measure"]
-    if isinstance(measure.dtype, pd.CategoricalDtype):  # as program_cells returns it
-        measure_codes = measure.cat.codes.to_numpy(dtype="int64")
-        measure_ids = [str(m) for m in measure.cat.categories]
-    else:
-        measure_codes, uniques = pd.factorize(measure.astype(str))
-        measure_ids = [str(m) for m in uniques]
+    measure_code, measure_ids = measure_codes(released)
     cohort_rank = _ranks(cohort_names)[cohort_codes]
-    measure_rank = _ranks(measure_ids)[measure_codes]
+    measure_rank = _ranks(measure_ids)[measure_code]
     numbers = released["session_number"].to_numpy(dtype="int64")
     order = np.lexsort((numbers, measure_rank, cohort_rank))
-    cohort_codes, measure_codes, numbers = cohort_codes[order], measure_codes[order], numbers[order]
+    cohort_codes, measure_code, numbers = cohort_codes[order], measure_code[order], numbers[order]
     n = released["n"].to_numpy(dtype="int64")[order]
     columns = [
         released[c].to_numpy(dtype="float64")[order] for c in ("mean", "step", "ci_low", "ci_high")
@@ -572,7 +567,7 @@ def _comparison_table(
     return ComparisonTable(
         cohort_names,
         [instruments[m].short_title for m in measure_ids],
-        np.vstack([cohort_codes, measure_codes]).astype("int64"),
+        np.vstack([cohort_codes, measure_code]).astype("int64"),
         np.vstack([numbers, n]),
         np.vstack([*columns, rate]),
         np.vstack([people != 0]),

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from program.models import Direction, Instrument
-from program.privacy import PooledFigure, pool_frame
+from program.privacy import PooledFigure, measure_codes, pool_frame
 from program.stats import Bounds, Interval, PooledChange, pool_change
 
 MIN_GROUPS = 3
@@ -195,13 +195,7 @@ def measure_trends(
     pooled from it (`privacy.pool_frame`, by measure), and each measure's first and last session
     number across the curricula. The panels are found and pooled for all measures at once."""
     scales = {m: i.score_range for m, i in instruments.items()}
-    measure = released["measure"]
-    if isinstance(measure.dtype, pd.CategoricalDtype):
-        names = [str(m) for m in measure.cat.categories]
-        codes = measure.cat.codes.to_numpy(dtype=np.int64)
-    else:
-        codes, uniques = pd.factorize(measure.astype(str))
-        names = [str(m) for m in uniques]
+    codes, names = measure_codes(released)
     cohort = released["cohort_id"].to_numpy(dtype=np.int64)
     number = released["session_number"].to_numpy(dtype=np.int64)
     # A cell is at its measure's first (or last) planned session: per-row ends from the codes.
