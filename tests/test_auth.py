@@ -262,7 +262,10 @@ def test_a_burst_for_one_account_gets_at_most_the_limit_of_checks(
 
     with ThreadPoolExecutor(len(passwords)) as pool:
         outcomes = list(pool.map(go, passwords))
-    assert hasher.checks <= limit
+    # The right password, if it is checked before the limit is reached, ends the slowing (as a
+    # sign-in by the owner should), and the wrong ones after it count from zero again: at most
+    # the limit before it, itself, and the limit after it. Which comes first is up to the threads.
+    assert hasher.checks <= (2 * limit + 1 if right_ones else limit)
     assert sum(o != GENERIC for o in outcomes) <= right_ones
     if not right_ones:
         assert hasher.checks == limit
