@@ -69,6 +69,19 @@ def check_new_password(password: str) -> None:
         raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.")
 
 
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def clean_email(email: str | None) -> str | None:
+    """An email address as stored (trimmed, lowercase), None for none; refused if it is not one."""
+    email = (email or "").strip().lower()
+    if not email:
+        return None
+    if len(email) > 254 or not EMAIL.match(email):
+        raise InvalidInput(f"{email!r} does not look like an email address (name@example.org).")
+    return email
+
+
 def create_user(
     store: Store,
     actor: Actor,
@@ -78,7 +91,8 @@ def create_user(
     password: str | None,
     email: str | None = None,
 ) -> StaffUser:
-    """Create a staff account; a None password makes a single-sign-on-only account."""
+    """Create a staff account; a None password makes a single-sign-on-only account. The one way
+    in for the command line, the demo and the admin page alike."""
     username = username.strip().lower()
     if not USERNAME.match(username):
         raise InvalidInput(
@@ -91,6 +105,6 @@ def create_user(
         raise InvalidInput("A display name may have at most 100 characters.")
     if password is not None:
         check_new_password(password)
-    email = email.strip().lower() if email else None
+    email = clean_email(email)
     hashed = hash_password(password) if password is not None else None
     return store.create_staff_user(actor, username, display_name, role, hashed, email)

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 from program import auth
 from program.access import require_role
-from program.accounts import check_new_password, create_user, hash_password
+from program.accounts import check_new_password, clean_email, create_user, hash_password
 from program.errors import Conflict, InvalidInput
 from program.models import Actor, AuditEvent, Cohort, Program, Role, StaffUser
 from program.store import Store
@@ -31,7 +31,6 @@ RESTORE_WORD = "RESTORE"
 MAX_DESCRIPTION = 2000
 # A backup is unpacked to disk before it is checked; refuse archives that would unpack to more.
 MAX_RESTORE_BYTES = 4 * 1024**3
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # One line of the load.sql that EXPORT DATABASE writes: COPY <table> FROM '<file>' (FORMAT ...);
 _COPY = re.compile(r"""^COPY\s+("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_]*)\s+FROM\s+'((?:[^']|'')+)'""")
 
@@ -71,15 +70,6 @@ def staff_accounts(store: Store, viewer: StaffUser) -> list[StaffAccount]:
     ]
 
 
-def _clean_email(email: str | None) -> str | None:
-    email = (email or "").strip().lower()
-    if not email:
-        return None
-    if len(email) > 254 or not EMAIL.match(email):
-        raise InvalidInput(f"{email!r} does not look like an email address (name@example.org).")
-    return email
-
-
 def create_staff(
     store: Store,
     viewer: StaffUser,
@@ -92,14 +82,12 @@ def create_staff(
     """Create an account with an initial password, or (no password) a single-sign-on-only one."""
     _require_admin(viewer)
     password = password or None
-    email = _clean_email(email)
+    email = clean_email(email)
     if password is None and email is None:
         raise InvalidInput(
             "Give an initial password, or an email address for an account that signs in with"
             " single sign-on only."
         )
-    if email is not None and (owner := store.staff_user_by_email(email)) is not None:
-        raise Conflict(f"The email {email!r} already belongs to {owner.username!r}.")
     return create_user(store, Actor.of(viewer), username, display_name, role, password, email)
 
 
@@ -149,7 +137,7 @@ def set_staff_email(store: Store, viewer: StaffUser, user_id: int, email: str | 
     """Set (or with None/empty, clear) the email that links an account to single sign-on."""
     _require_admin(viewer)
     store.staff_user(user_id)
-    cleaned = _clean_email(email)
+    cleaned = clean_email(email)
     if cleaned is None and user_id not in store.staff_with_password():
         raise Conflict(
             "This account has no password, so without an email it could not sign in at all."

@@ -229,6 +229,28 @@ def test_create_user_with_a_bad_username_fails_clearly(
     assert counts(settings_env)["staff_users"] == 0
 
 
+def test_create_user_with_an_address_that_is_not_an_email_fails_clearly(
+    settings_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    assert main(["create-user", "maya", "--role", "lead", "--email", "not-an-email"]) == 1
+    assert "does not look like an email address" in capsys.readouterr().err
+    assert counts(settings_env)["staff_users"] == 0
+
+
+def test_create_user_with_an_email_already_in_use_says_whose_at_once(
+    settings_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    assert main(["create-user", "maya", "--role", "lead", "--email", "Maya@Example.org"]) == 0
+    capsys.readouterr()
+    assert main(["create-user", "sam", "--role", "lead", "--email", "maya@example.org"]) == 1
+    err = capsys.readouterr().err
+    assert "already belongs to 'maya'" in err
+    assert "at once" not in err  # never the retry loop's "too many people changed …"
+    assert counts(settings_env)["staff_users"] == 1
+
+
 # --------------------------------------------------------------------------- load-curriculum
 
 

@@ -46,6 +46,15 @@ class StaffQueries(StoreBase):
                 "SELECT 1 FROM staff_users WHERE lower(username) = lower(?)", [username]
             ).fetchone():
                 raise Conflict(f"The username {username!r} is taken.")
+            # Checked here, inside the transaction, rather than left to the UNIQUE constraint:
+            # a constraint error is retried as if it were a clash of writers, and would end as
+            # "too many people changed the same thing at once".
+            if email is not None and (
+                owner := cur.execute(
+                    "SELECT username FROM staff_users WHERE email = ?", [email]
+                ).fetchone()
+            ):
+                raise Conflict(f"The email {email!r} already belongs to {owner[0]!r}.")
             row = cur.execute(
                 "INSERT INTO staff_users (username, display_name, role, email, password_hash)"
                 " VALUES (?, ?, ?, ?, ?) RETURNING id, username, display_name, role, email, active",
