@@ -772,8 +772,11 @@ def test_duplicated_key_is_reported(instruments_dir: Path) -> None:
 
 
 def test_minutes_true_is_refused(instruments_dir: Path) -> None:
+    # YAML reads `true` as a boolean, which Python would happily count as 1 minute.
     text = edit(BASE, ("        minutes: 10\n", "        minutes: true\n"))
-    problems_of(text, instruments_dir)
+    (problem,) = problems_of(text, instruments_dir)
+    assert problem.path == "sessions[0].agenda[0].minutes"
+    assert problem.message == "must be a whole number of minutes, got True"
 
 
 def test_zero_minutes_message_is_plain_english(instruments_dir: Path) -> None:
@@ -1157,8 +1160,9 @@ def test_bad_file_via_load_curriculum_stores_nothing(
     path = tmp_path / NAME
     path.write_text(edit(BASE, ("min_sessions_attended: 1", "min_sessions_attended: 9")))
     before = row_counts(store)
-    with pytest.raises(CurriculumError):
+    with pytest.raises(CurriculumError) as caught:
         load_curriculum(store, actor, path)
+    assert [p.path for p in caught.value.problems] == ["completion.min_sessions_attended"]
     assert row_counts(store) == before
 
 

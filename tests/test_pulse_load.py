@@ -145,9 +145,13 @@ def report(label: str, run: Run, capsys: pytest.CaptureFixture[str]) -> None:
         )
 
 
-def test_report_latencies(
+def test_every_submission_got_an_answer_and_the_latencies_are_reported(
     over_cap: Run, within_cap: Run, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The latencies are printed for the record (speed is judged by benchmarks/, never by an
+    assertion on time); what is checked is that every submission came back with an answer."""
+    for run, sent in ((over_cap, 250), (within_cap, 200)):
+        assert len(run.outcomes) == len(run.latencies) == sent
     report("250 over the cap", over_cap, capsys)
     report("200 within capacity", within_cap, capsys)
 
