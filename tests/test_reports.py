@@ -129,3 +129,11 @@ def test_every_figure_of_the_reports_grid_and_attendance_is_on_the_dashboard(wor
     assert any("Retention across cohorts" in c.proto.spec for c in at.get("vega_lite_chart"))
     for share in res.retention.values():
         assert f"<td>{share:.0%}</td>" in html
+
+
+def test_text_inside_a_reports_chart_is_escaped():
+    from program import charts
+
+    svg = str(reports._svg(charts.retention_chart({1: 0.5}, "<script>alert(1)</script> & <b>")))
+    assert "<script>" not in svg and "<b>" not in svg
+    assert "&lt;script&gt;" in svg
