@@ -480,7 +480,8 @@ st.caption(
     "One printable document: attendance, what changed for each question in plain words, and how"
     " the figures are made. No names. Making it is recorded in the audit log."
 )
-report_key = f"report-{data.cohort.id}-{version}"
+# Not keyed on the data version: making the report is an audited write, which moves it.
+report_key = f"report-{data.cohort.id}"
 if st.button("Make the report", icon=":material/description:", key="make-report"):
     with st.spinner("Drawing the report's charts…"):
         html = reports.cohort_report(data, dt.datetime.now(), toolbar=printing.PRINT_TIP)

@@ -336,7 +336,10 @@ st.caption(
     " sentence and chart, the groups side by side, and how the figures are made. Making it is"
     " recorded in the audit log like every download."
 )
-report_key = f"report-{program.id}-{version_id}-{started_from}-{started_to}-{store.data_version()}"
+# Keyed on the selection, not on the data version: making the report is itself an audited write,
+# which moves the data version, and its links must outlive the next rerun. A new report replaces
+# the last; each says when it was made.
+report_key = f"report-{program.id}-{version_id}-{started_from}-{started_to}"
 if st.button("Make the report", icon=":material/description:", key="make-report"):
     with st.spinner("Drawing the report's charts…"):
         html = reports.program_report(

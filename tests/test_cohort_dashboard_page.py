@@ -315,3 +315,5 @@ def test_the_sponsor_report_is_made_audited_and_linked(released):
     links = [b.proto.url for b in at.get("link_button")]
     assert any(u.startswith("/print/report?token=") and not u.endswith("format=pdf") for u in links)
     assert any(u.endswith("&format=pdf") for u in links)
+    at.run()  # the next rerun (the audit event moved the data version): the links stay
+    assert [b.proto.url for b in at.get("link_button")] == links
