@@ -11,7 +11,8 @@ and on a slow connection. The Streamlit page it replaces took megabytes and a we
 What to show is decided in program/participant.py and program/pulse.py; this module reads the
 request, chooses its language (program/i18n.py: the link's `lang`, else Accept-Language; the
 forms carry it along), runs the store's blocking calls in a worker thread, and renders
-templates/pulse/. It
+templates/pulse/. Showing a page only reads the database: a pulse whose time is up is closed by
+an answer sent (or a staff page), never by someone opening a link. It
 keeps nothing about a request: no log line, no cookie (Streamlit's session cookie is set only for
 its own pages), and its in-memory counts hold client addresses as keyed hashes only. The security
 headers (headers.py) are added by the app's middleware like on every response.
@@ -116,20 +117,14 @@ def client_of(request: Request) -> str:
 async def look_up(
     request: Request, code: str, at: dt.datetime, lang: Language
 ) -> pulse.Invitation | HTMLResponse:
-    """The invitation a code leads to, or the page that says why not. A code that leads nowhere
-    counts against its client (program.participant.WrongCodes)."""
-    client = client_of(request)
-    throttle = participant.WRONG_CODES
-    if throttle.paused(client, at):
+    """The invitation a code leads to, or the page that says why not (program.participant
+    decides, and counts codes that lead nowhere against their client). Only reads."""
+    found = await run_in_threadpool(participant.look_up, ui.store(), client_of(request), code, at)
+    if found.paused:
         return paused(lang)
-    try:
-        invitation = await run_in_threadpool(pulse.resolve_code, ui.store(), code, at)
-    except PulseUnavailable as exc:
-        # A typo the check letter caught, or a room code on a cards-only day, is no guess.
-        if str(exc) == pulse.NO_OPEN_PULSE and throttle.wrong(client, at):
-            return paused(lang)
-        return code_form(lang, participant.refusal(str(exc)))
-    return invitation
+    if found.invitation is None:
+        return code_form(lang, found.problem)
+    return found.invitation
 
 
 def question_page(
@@ -161,7 +156,7 @@ async def show(request: Request) -> Response:
     lang = language_of(request)
     code = request.query_params.get("code", "")
     if not pulse.normalize_code(code):
-        if participant.WRONG_CODES.paused(client_of(request), at):
+        if participant.paused(client_of(request), at):
             return paused(lang)
         return code_form(lang)
     found = await look_up(request, code, at, lang)
@@ -214,7 +209,7 @@ async def send(
     """Store the answers of a claimed token; the page to show, and whether the token is used."""
     store = ui.store()
     try:
-        invitation = await run_in_threadpool(pulse.resolve_code, store, code, at)
+        invitation = await run_in_threadpool(participant.answering, store, code, at)
     except PulseUnavailable as exc:
         if str(exc) == pulse.CARDS_ONLY:
             return code_form(lang, str(exc)), False

@@ -33,8 +33,10 @@ from urllib.parse import urlencode
 from babel import Locale, UnknownLocaleError
 
 from program import pulse
+from program.errors import PulseUnavailable
 from program.i18n import N_, Language, Nn_
 from program.models import Instrument, Item, Scale, Wording
+from program.store import Store
 from program.store.ballots import BUSY
 from program.store.pulse import CLOSED, FULL
 
@@ -699,6 +701,49 @@ def forget() -> None:
     """Forget every token and every count (tests start from nothing)."""
     TOKENS.clear()
     WRONG_CODES.clear()
+
+
+# --------------------------------------------------------------------------- reading a code
+
+
+@dataclass(frozen=True)
+class LookUp:
+    """Where a code a participant sent leads: the invitation, or why not (`problem`, a sentence
+    to translate), or nowhere at all for now because the client must wait (`paused`)."""
+
+    invitation: pulse.Invitation | None = None
+    problem: str | None = None
+    paused: bool = False
+
+
+def paused(client: str, at: dt.datetime) -> bool:
+    """Whether the client must wait before its next code is even looked up."""
+    return WRONG_CODES.paused(client, at)
+
+
+def look_up(store: Store, client: str, code: str, at: dt.datetime) -> LookUp:
+    """The open pulse a code leads to, for the question page. Only reads the database: a pulse
+    whose time is up is refused here like a closed one (Invitation is built only for a window
+    still open at `at`), and is closed by the next answer sent or staff page looked at.
+
+    A code that leads nowhere counts against its client (WrongCodes); a typo the check letter
+    caught, or a room code on a cards-only day, is no guess and does not count."""
+    if WRONG_CODES.paused(client, at):
+        return LookUp(paused=True)
+    try:
+        return LookUp(invitation=pulse.resolve_code(store, code, at))
+    except PulseUnavailable as exc:
+        if str(exc) == pulse.NO_OPEN_PULSE and WRONG_CODES.wrong(client, at):
+            return LookUp(paused=True)
+        return LookUp(problem=refusal(str(exc)))
+
+
+def answering(store: Store, code: str, at: dt.datetime) -> pulse.Invitation:
+    """The open pulse an answer sent with `code` goes to, or PulseUnavailable. Sending answers
+    writes anyway, so this is where a pulse whose time is up gets closed for the participant's
+    side: first every pulse due, then the code is read (an answer after close is refused)."""
+    pulse.close_due(store, at)
+    return pulse.resolve_code(store, code, at)
 
 
 # --------------------------------------------------------------------------- for the facilitator

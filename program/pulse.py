@@ -358,8 +358,11 @@ def resolve_code(store: Store, typed: str, at: dt.datetime) -> Invitation:
     place: unknown and closed get the same message, and a used card is offered the questions like
     any other (its answer is then dropped without a word), so nothing here tells whether a given
     card has been used.
+
+    It only reads: a pulse past its closing time is refused like a closed one (is_open compares
+    with `at`) without closing it, so opening a link writes nothing. Answering closes it
+    (participant.answering), as do the staff pages that show it (pulse_status, close_due).
     """
-    close_due(store, at)
     code = normalize_code(typed)
     window: PulseWindow | None = None
     hashed: str | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import gzip
+import hashlib
 import json
 import os
 import re
@@ -41,6 +42,7 @@ import routes
 import ui
 from headers import POLICY, SecurityHeaders
 from program import participant, pulse
+from program.errors import PulseUnavailable
 from program.settings import get_settings
 from program.store import Store, ballots
 from tests.conftest import ROOT
@@ -544,6 +546,41 @@ def test_a_pulse_that_closed_while_the_page_was_open_says_so(
     assert participant.CLOSED_MESSAGE in closed.text
     assert not closed.radios
     assert count(store, "responses", group.session_id) == 0
+
+
+def _files(store: Store) -> dict[str, str]:
+    """A checksum of every file the store keeps: the database, its log and the ballot files."""
+    base = Path(store.path)
+    found = [base, base.with_name(base.name + ".wal"), *sorted(store.ballots.folder.glob("*"))]
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in found if p.is_file()}
+
+
+def test_opening_a_link_only_reads_even_when_its_pulse_is_past_its_time(
+    http: TestClient, store: Store, group: Group
+) -> None:
+    """Loading the page with a code writes nothing, not even to close a pulse whose time is up:
+    that one is refused like a closed one, and closes when an answer comes for it."""
+    hours = group.settings.pulse_auto_close_hours
+    due = group.open(at=now() - dt.timedelta(hours=hours, minutes=1))
+    running = group.open(group.session(2), at=now())
+    store.checkpoint()
+    version, files = store.data_version(), _files(store)
+    assert store.ballots.exists(group.session_id)
+
+    assert visit(http, due).problem == GENERIC
+    assert visit(http, running).radios
+    assert visit(http, "ABCDEFGH").problem == GENERIC
+
+    assert store.data_version() == version and _files(store) == files
+    window = store.pulse_window(group.session_id)
+    assert window is not None and window.closed_at is None
+    # An answer sent for it closes every pulse past its time, and is refused.
+    with pytest.raises(PulseUnavailable):
+        participant.answering(store, due, now())
+    window = store.pulse_window(group.session_id)
+    assert window is not None and window.closed_at is not None
+    assert not store.ballots.exists(group.session_id)
+    assert participant.answering(store, running, now()).session_id == group.session(2)
 
 
 def test_a_busy_moment_shows_a_message_not_a_traceback(
