@@ -18,7 +18,6 @@ response.
 from __future__ import annotations
 
 import datetime as dt
-import hmac
 from html import escape
 
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +28,7 @@ from starlette.routing import Route
 import ui
 from program import auth, printing
 from program.errors import NotFound, ProgramError
+from program.views.printing import printed_guide
 
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -52,25 +52,14 @@ def _guide_html(request: Request) -> str | None:
     cohort_id = _whole(params.get("cohort"))
     if version is None or number is None:
         return None
-    secret = auth.session_secret(ui.settings())
-    wanted = printing.guide_key(secret, version, number, cohort_id)
-    if not hmac.compare_digest(wanted, params.get("key", "")):
-        return None
-    store = ui.store()
-    bundle = store.curriculum_bundle(version)
-    c = bundle.curriculum
-    if number not in {s.number for s in c.sessions}:
-        return None
-    context = f"{c.title}, version {c.version}"
-    if cohort_id is not None:
-        cohort = store.cohort(cohort_id)
-        if cohort.curriculum_version_id != version:
-            return None
-        when = next(
-            (s.scheduled_date for s in store.sessions(cohort_id) if s.number == number), None
-        )
-        context += f" · {cohort.name}" + (f" · {when:%A %d %B %Y}" if when else "")
-    return printing.guide_page(bundle, number, context, toolbar=printing.PRINT_TIP)
+    return printed_guide(
+        ui.store(),
+        auth.session_secret(ui.settings()),
+        version,
+        number,
+        cohort_id,
+        params.get("key", ""),
+    )
 
 
 def _filename(kind: str, request: Request) -> str:

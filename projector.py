@@ -16,7 +16,6 @@ nothing, its one style sheet is inline and the QR code is inline SVG.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from html import escape
 
 from starlette.concurrency import run_in_threadpool
@@ -26,9 +25,9 @@ from starlette.routing import Route
 
 import ui
 from program import auth, i18n, pulse
-from program.errors import ProgramError
 from program.i18n import N_, Language
-from program.models import PulseWindow
+from program.views import projector as screen
+from program.views.projector import ProjectorView as View
 
 REFRESH_SECONDS = 30
 NO_STORE = {"Cache-Control": "no-store"}
@@ -51,65 +50,27 @@ NOT_YOURS = N_("This page is for the facilitators of this session's cohort only.
 PAGE_TITLE = N_("Today's pulse")
 
 
-@dataclass(frozen=True)
-class View:
-    """What the screen shows; `code` and `address` only while the room code is in use."""
-
-    state: str  # "open", "cards", "closed", "not-open", "no-questions", "guest", "refused"
-    address: str = ""
-    link: str = ""
-    code: str = ""
-
-
 def _view(request: Request) -> View:
     """Who is asking and what they may see (runs in a worker thread: it reads the store).
 
-    Either the sign-in cookie of one of the cohort's facilitators, or the key the Pulse tab put in
-    the link (pulse.projector_key): people signed in with their organisation have no cookie of
-    ours, and the page shows only what the room's screen shows anyway."""
+    Either the key the Pulse tab put in the link, or the sign-in cookie of one of the cohort's
+    facilitators (program/views/projector.py decides)."""
     store, settings = ui.store(), ui.settings()
     secret = auth.session_secret(settings)
     session = request.query_params.get("session", "")
     key = request.query_params.get("key", "")
-    if key and session.isdigit() and len(session) <= 18:
-        pulse.close_due(store, dt.datetime.now())
-        window = store.pulse_window(int(session))
-        if window is not None and pulse.projector_key_matches(secret, window, key):
-            return _window_view(request, window, window.is_open(dt.datetime.now()))
-        return View("refused")
+    known = session.isdigit() and len(session) <= 18
+    base = pulse.base_address(settings.base_url, str(request.url)) or "http://localhost"
+    if key and known:
+        return screen.by_key(store, secret, int(session), key, base, dt.datetime.now())
     cookie = request.cookies.get(auth.COOKIE_NAME)
     token = auth.read_cookie(cookie, secret) if cookie else None
     viewer = auth.resolve_session(store, settings, token) if token else None
     if viewer is None:
-        return View("guest")
-    if not session.isdigit() or len(session) > 18:
-        return View("refused")
-    try:
-        # Checks the viewer facilitates the session's cohort (access.require_facilitator) and
-        # closes the pulse if its time is up. An unknown session reads like someone else's.
-        status = pulse.pulse_status(store, viewer, int(session), dt.datetime.now())
-    except ProgramError:
-        return View("refused")
-    if not status.has_questions:
-        return View("no-questions")
-    if status.window is None:
-        return View("not-open")
-    return _window_view(request, status.window, status.is_open)
-
-
-def _window_view(request: Request, window: PulseWindow, is_open: bool) -> View:
-    if not is_open:
-        return View("closed")
-    base = pulse.base_address(ui.settings().base_url, str(request.url)) or "http://localhost"
-    if not window.takes_room_code:
-        return View("cards", address=pulse.short_address(base))
-    code = window.room_code or ""
-    return View(
-        "open",
-        address=pulse.short_address(base),
-        link=pulse.join_link(base, code),
-        code=pulse.format_code(code),
-    )
+        return screen.GUEST
+    if not known:
+        return screen.REFUSED
+    return screen.for_staff(store, viewer, int(session), base, dt.datetime.now())
 
 
 async def show(request: Request) -> Response:

@@ -6,14 +6,15 @@ import streamlit as st
 
 import ui
 from program import cohorts
-from program.access import visible_programs
-from program.models import Role, SessionStatus
+from program.models import SessionStatus
+from program.views import cohorts as cohort_views
 
 viewer = ui.page("Cohorts", ui.STAFF)
 store = ui.store()
 
 st.title("Cohorts")
-overview = cohorts.overview(store, viewer)
+page = cohort_views.cohorts_view(store, viewer)
+overview = page.overview
 
 # After a cohort is created: empty the form and show the new cohort below.
 created = st.session_state.pop("cohort_created", None)
@@ -53,25 +54,23 @@ else:
 
 # --------------------------------------------------------------------------- create
 # Only the programs the viewer may create cohorts in: a facilitator's own, a lead's, or all.
-programs = visible_programs(store, viewer)
-versions = store.curriculum_versions()
 with st.expander("Create a cohort", expanded=not overview, icon=":material/group_add:"):
-    if not programs and viewer.role == Role.FACILITATOR:
+    if not page.programs and page.asks_roster:
         st.info(
             "You do not belong to a program yet, so you cannot create a cohort. Ask an admin to"
             " add you to a program."
         )
-    elif not programs or not versions:
+    elif not page.can_create:
         st.info(
             "A cohort needs a program and a curriculum. An admin creates programs; anyone on staff"
             " can load a curriculum in the Curriculum library."
         )
     else:
         with st.form("create_cohort", enter_to_submit=False):
-            program = st.selectbox("Program", programs, format_func=lambda p: p.name)
+            program = st.selectbox("Program", page.programs, format_func=lambda p: p.name)
             version = st.selectbox(
                 "Curriculum version (the cohort keeps this exact version)",
-                list(reversed(versions)),
+                page.versions,
                 # Versions differ by when they were loaded; the content hash is for the CLI.
                 format_func=lambda v: (
                     f"{v.title}, version {v.version}, loaded {v.loaded_at:%d %b %Y}"
@@ -89,13 +88,15 @@ with st.expander("Create a cohort", expanded=not overview, icon=":material/group
                 format_func=lambda d: cohorts.WEEKDAYS[d],
             )
             orientation = st.checkbox("Hold the orientation session first", value=True)
-            staff = cohorts.facilitators(store)
-            default = [u for u in staff if u.id == viewer.id]
+            default = [u for u in page.facilitators if u.id == viewer.id]
             chosen = st.multiselect(
-                "Facilitators", staff, default=default, format_func=lambda u: u.display_name
+                "Facilitators",
+                page.facilitators,
+                default=default,
+                format_func=lambda u: u.display_name,
             )
             roster_text = ""
-            if viewer.role == Role.FACILITATOR:
+            if page.asks_roster:
                 roster_text = st.text_area(
                     "Roster: one display name or pseudonym per line (no other personal details)",
                     height=160,
@@ -131,10 +132,9 @@ st.subheader("Manage a cohort")
 chosen_overview = st.selectbox(
     "Cohort", overview, format_func=lambda o: f"{o.cohort.name} ({o.program})", key="cohort"
 )
-cohort = chosen_overview.cohort
-bundle = store.curriculum_bundle(cohort.curriculum_version_id)
-titles = {s.number: s.title for s in bundle.curriculum.sessions}
-tabs = ["Schedule", "Facilitators"] + (["Roster"] if chosen_overview.runs_it else [])
+managed = cohort_views.manage(store, viewer, chosen_overview.cohort.id)
+cohort, titles = managed.cohort, managed.titles
+tabs = ["Schedule", "Facilitators"] + (["Roster"] if managed.roster is not None else [])
 schedule_tab, facilitator_tab, *roster_tab = st.tabs(tabs)
 
 
@@ -148,7 +148,7 @@ with schedule_tab:
         note, button = st.columns([4, 1], vertical_alignment="center")
         note.info("Session cancelled.", icon=":material/event_busy:")
         button.button("Undo", on_click=undo_cancel, args=(undo,), icon=":material/undo:")
-    for session in cohorts.sessions(store, viewer, cohort.id):
+    for session in managed.sessions:
         with st.container(border=True):
             head, when, actions = st.columns([3, 2, 2], vertical_alignment="center")
             head.markdown(
@@ -195,23 +195,18 @@ with schedule_tab:
                         f"Session {session.number} restored.",
                     ) and st.rerun()
 
-with facilitator_tab:
-    staff = cohorts.facilitators(store)
-    current = set(store.cohort_facilitator_ids(cohort.id))
-    with st.form(f"facilitators_{cohort.id}"):
-        picked = st.multiselect(
-            "Facilitators of this cohort",
-            staff,
-            default=[u for u in staff if u.id in current],
-            format_func=lambda u: u.display_name,
-        )
-        if st.form_submit_button("Save facilitators"):
-            ui.attempt(
-                lambda: cohorts.assign_facilitators(
-                    store, viewer, cohort.id, [u.id for u in picked]
-                ),
-                "Facilitators saved.",
-            ) and st.rerun()
+with facilitator_tab, st.form(f"facilitators_{cohort.id}"):
+    picked = st.multiselect(
+        "Facilitators of this cohort",
+        managed.facilitators,
+        default=[u for u in managed.facilitators if u.id in managed.current],
+        format_func=lambda u: u.display_name,
+    )
+    if st.form_submit_button("Save facilitators"):
+        ui.attempt(
+            lambda: cohorts.assign_facilitators(store, viewer, cohort.id, [u.id for u in picked]),
+            "Facilitators saved.",
+        ) and st.rerun()
 
 if roster_tab:
     with roster_tab[0]:
@@ -223,7 +218,7 @@ if roster_tab:
                     lambda: cohorts.add_member(store, viewer, cohort.id, new_name),
                     f"{new_name.strip()} added.",
                 ) and st.rerun()
-        for member in cohorts.roster(store, viewer, cohort.id):
+        for member in managed.roster or ():
             name_col, rename_col, status_col = st.columns([3, 3, 2], vertical_alignment="bottom")
             withdrawn = " (withdrawn)" if member.status == "withdrawn" else ""
             name_col.markdown(ui.plain(member.display_name) + withdrawn)

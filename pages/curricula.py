@@ -5,8 +5,9 @@ import streamlit as st
 import ui
 from program import auth, guides, library, printing
 from program.curriculum import INSTRUMENTS_FOLDER
-from program.errors import CurriculumError, ProgramError
+from program.errors import ProgramError
 from program.models import Actor, CurriculumBundle, CurriculumVersion
+from program.views import curricula as library_view
 
 viewer = ui.page("Curriculum library", ui.STAFF)
 store = ui.store()
@@ -48,10 +49,9 @@ def upload_section() -> None:
             version, created = library.upload_curriculum_file(
                 store, actor, file.name, file.getvalue(), folder
             )
-        except CurriculumError as exc:
-            outcome = ("problems", [str(p) for p in exc.problems])
         except ProgramError as exc:
-            outcome = ("failed", [f"{exc.title}. {exc}"])
+            # The error itself is kept (not its traceback, which would hold the failed call).
+            outcome: tuple[str, list[ProgramError | str]] = ("refused", [exc.with_traceback(None)])
         else:
             outcome = ("new" if created else "existing", [version_label(version)])
         # Kept for this file, so the answer stays visible while the guide tabs are used.
@@ -60,14 +60,8 @@ def upload_section() -> None:
     if not kept or kept[0] != file.file_id:
         return
     kind, lines = kept[1]
-    if kind == "problems":
-        st.error(
-            f"**{CurriculumError.title}: nothing was stored.** Fix these and upload again.\n\n"
-            + "\n".join(f"- {plain(line)}" for line in lines),
-            icon=":material/error:",
-        )
-    elif kind == "failed":
-        st.error(plain(lines[0]), icon=":material/error:")
+    if kind == "refused":
+        ui.show_error(lines[0])
     elif kind == "new":
         st.success(f"Stored as a new version: {plain(lines[0])}.", icon=":material/check_circle:")
     else:
@@ -77,7 +71,7 @@ def upload_section() -> None:
         )
 
 
-def versions_section(entries: list[library.LibraryEntry]) -> None:
+def versions_section(entries: tuple[library.LibraryEntry, ...]) -> None:
     rows = [
         {
             # st.table reads Markdown in its cells, so everything typed is shown literally.
@@ -101,7 +95,7 @@ def versions_section(entries: list[library.LibraryEntry]) -> None:
             left, right = st.columns([4, 1], vertical_alignment="center")
             left.markdown(f"**{plain(v.title)}**, version {plain(v.version)}")
             left.code(v.content_hash, language=None)
-            name, text = store.curriculum_source(v.id)
+            name, text = library_view.source(store, viewer, v.id)
             right.download_button(
                 "Source YAML",
                 data=text,
@@ -175,7 +169,7 @@ def session_guide(bundle: CurriculumBundle, number: int) -> None:
     st.info(guides.pulse_lines(bundle, number), icon=":material/ballot:")
 
 
-def guide_section(entries: list[library.LibraryEntry]) -> None:
+def guide_section(entries: tuple[library.LibraryEntry, ...]) -> None:
     by_id = {e.version.id: e for e in entries}
     # Choosing, downloading and the overview are left out of a printout (see GUIDE_CSS).
     with st.container(key="guide-controls"):
@@ -187,7 +181,7 @@ def guide_section(entries: list[library.LibraryEntry]) -> None:
             help="The newest version comes first. Each cohort runs the version it started with.",
         )
         entry = by_id[version_id]
-        bundle = store.curriculum_bundle(version_id)
+        bundle = library_view.curriculum(store, viewer, version_id)
         sessions = {s.number: s for s in bundle.curriculum.sessions}
         number = pick_session.selectbox(
             "Session",
@@ -239,7 +233,7 @@ guide_tab, versions_tab, upload_tab = st.tabs(
 with upload_tab:
     upload_section()
 
-entries = library.library_versions(store, viewer)
+entries = library_view.versions(store, viewer)
 if not entries:
     for tab in (guide_tab, versions_tab):
         tab.info(

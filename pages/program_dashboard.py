@@ -1,7 +1,7 @@
 """Program dashboard: pooled, released results across a program's cohorts, and their exports.
 
 No roster name appears here: the page shows cohort names, counts and pooled figures only, all
-built by program.results.program_results from released cells.
+built from released cells (program/views/program_dashboard.py, program/program_results.py).
 """
 
 import datetime as dt
@@ -12,11 +12,11 @@ import streamlit as st
 
 import ui
 from program import charts, comparison, exports, method, printing, reports
-from program.access import visible_programs
 from program.errors import ProgramError
-from program.models import Actor, Role
-from program.results import ProgramResults, Selection, program_results
+from program.models import Role, StaffUser
 from program.trends import composition_drops
+from program.views import CacheKey, cache_key
+from program.views import program_dashboard as dashboard
 
 viewer = ui.page("Program dashboard", frozenset({Role.LEAD, Role.ADMIN}))
 store = ui.store()
@@ -26,29 +26,22 @@ CHART_HEIGHT = 340  # the page fits title, axes and plot into this; the builders
 METRIC_WIDTH = 105  # pixels: three figures side by side in a box, on a phone as on a laptop
 
 
-# Cached with st.cache_data: ProgramResults are frozen dataclasses and pydantic models, which pickle
+# Cached with st.cache_data: the figures are frozen dataclasses and pydantic models, which pickle
 # (15 kB on the demo), and the call takes 80–90 ms on the demo and grows with the number of cohorts.
-# The key holds the database path (one process may serve several, as the tests do), the viewer,
-# every selection field and the store's data version, which changes whenever a shown number may.
-# The access check runs inside the cached call, and errors are never cached.
+# The key holds the database path and its data version (views.cache_key: the version changes
+# whenever a shown number may), the viewer's id and the selection; the viewer itself is left out
+# of the key (its leading underscore). The access check runs inside the cached call, and errors
+# are never cached.
 @st.cache_data(ttl=600, show_spinner=False)
-def load_results(
-    database: str,
-    viewer_id: int,
-    program_id: int,
-    curriculum_version_id: int | None,
-    started_from: dt.date | None,
-    started_to: dt.date | None,
-    data_version: int,
-) -> ProgramResults:
-    del database, data_version  # only part of the cache key
-    selection = Selection(program_id, curriculum_version_id, started_from, started_to)
-    shared = ui.store()
-    return program_results(shared, shared.staff_user(viewer_id), selection)
+def load_figures(
+    key: CacheKey, viewer_id: int, _viewer: StaffUser, selection: dashboard.Selection
+) -> dashboard.DashboardFigures:
+    del key, viewer_id  # only part of the cache key
+    return dashboard.figures(ui.store(), _viewer, selection)
 
 
 def record_export(what: str, program_id: int) -> None:
-    store.record_export(Actor.of(viewer), what, program_id)
+    dashboard.record_export(store, viewer, what, program_id)
 
 
 def png_of(chart: Any) -> Callable[[], bytes]:
@@ -82,7 +75,7 @@ st.caption(
 )
 
 # --------------------------------------------------------------------------- what to show
-programs = visible_programs(store, viewer)
+programs = dashboard.choices(store, viewer).programs
 if not programs:
     if viewer.role == Role.ADMIN:
         st.info("There is no program yet. Create one on the Admin page.", icon=":material/info:")
@@ -96,8 +89,8 @@ if not programs:
 
 left, middle, right = st.columns([2, 2, 2])
 program = left.selectbox("Program", programs, format_func=lambda p: p.name)
-all_cohorts = store.cohort_frame(program.id)
-if all_cohorts.empty:
+scope = dashboard.scope(store, viewer, program.id)
+if not scope.cohort_count:
     st.info(
         f"**{ui.plain(program.name)}** has no cohorts yet. Once a cohort holds sessions and closes its"
         " pulses, pooled results appear here.",
@@ -105,50 +98,28 @@ if all_cohorts.empty:
     )
     st.stop()
 
-version_ids = sorted(int(v) for v in all_cohorts["curriculum_version_id"].unique())
-versions = {v: store.curriculum_version(v) for v in version_ids}
 version_id = middle.selectbox(
     "Curriculum version",
-    [None, *version_ids],
-    format_func=lambda v: (
-        "All versions used in the program"
-        if v is None
-        else f"{versions[v].title} {versions[v].version} · {versions[v].content_hash[:8]}"
-    ),
+    [None, *scope.versions],
+    format_func=scope.version_label,
     key=f"version-{program.id}",
 )
-first_start = all_cohorts["start_date"].min().date()
-last_start = all_cohorts["start_date"].max().date()
 period = right.date_input(
     "Cohorts starting between",
-    value=(first_start, last_start),
+    value=(scope.first_start, scope.last_start),
     format="DD/MM/YYYY",
     key=f"period-{program.id}",
     help="The default covers every cohort of the program.",
 )
-# While someone is picking a range the widget holds one date: show from that date on.
-dates = [d for d in (period if isinstance(period, tuple) else (period,)) if d is not None]
-started_from = dates[0] if dates else None
-started_to = dates[1] if len(dates) > 1 else None
-if started_from is not None and started_from <= first_start:
-    started_from = None
-if started_to is not None and started_to >= last_start:
-    started_to = None
+selection = scope.selection(version_id, period if isinstance(period, tuple) else (period,))
 
 try:
     with st.spinner("Pooling released results…"):
-        results = load_results(
-            store.path,
-            viewer.id,
-            program.id,
-            version_id,
-            started_from,
-            started_to,
-            store.data_version(),
-        )
+        shown = load_figures(cache_key(store), viewer.id, viewer, selection)
 except ProgramError as exc:
     ui.show_error(exc)
     st.stop()
+results, rule = shown.results, shown.completion_rule
 
 k = results.k
 if not results.cohort_count:
@@ -156,22 +127,12 @@ if not results.cohort_count:
     st.stop()
 
 st.caption(
-    f"{results.cohort_count} of {len(all_cohorts)} cohorts in this view · a group's figures"
+    f"{results.cohort_count} of {scope.cohort_count} cohorts in this view · a group's figures"
     f" appear once at least {k} people answered"
 )
 
 # --------------------------------------------------------------------------- headline
 headline = results.headline
-bundles = {v: store.curriculum_bundle(v) for v in results.version_ids}
-rules = {
-    (b.curriculum.completion.min_sessions_attended, len(b.curriculum.weekly_numbers))
-    for b in bundles.values()
-}
-rule = (
-    "attended at least {} of the {} weekly sessions".format(*next(iter(rules)))
-    if len(rules) == 1
-    else "met their curriculum's completion rule"
-)
 cohort_box, people_box = st.columns(2)
 with cohort_box.container(border=True):
     st.markdown("**Cohorts**")
@@ -325,11 +286,7 @@ with st.expander("How these figures are made", icon=":material/functions:"):
     st.markdown(method.method_markdown(k, results.left_out))
 
 # --------------------------------------------------------------------------- report
-curriculum = (
-    "all versions used in the program"
-    if version_id is None
-    else f"{versions[version_id].title} {versions[version_id].version}"
-)
+curriculum = scope.curriculum_words(version_id)
 st.subheader("Report for funders and boards")
 st.caption(
     "One printable document with the figures above: headline, attendance, each measure's"
@@ -339,7 +296,7 @@ st.caption(
 # Keyed on the selection, not on the data version: making the report is itself an audited write,
 # which moves the data version, and its links must outlive the next rerun. A new report replaces
 # the last; each says when it was made.
-report_key = f"report-{program.id}-{version_id}-{started_from}-{started_to}"
+report_key = f"report-{program.id}-{version_id}-{selection.started_from}-{selection.started_to}"
 if st.button("Make the report", icon=":material/description:", key="make-report"):
     with st.spinner("Drawing the report's charts…"):
         html = reports.program_report(

@@ -14,6 +14,7 @@ import ui
 from program import auth, cards, cohorts, i18n, participant, printing, pulse, session_runner
 from program.errors import ProgramError
 from program.models import AttendanceMark, Mark, Role, SessionRecord, SessionStatus
+from program.views import session as session_view
 
 viewer = ui.page("Run a session", frozenset({Role.FACILITATOR}))
 store = ui.store()
@@ -21,7 +22,12 @@ store = ui.store()
 st.title("Run a session")
 flash = st.session_state.pop("session_flash", None)
 if flash:
-    (st.error if flash[0] == "error" else st.success)(ui.plain(flash[1]))
+    # A save refused in a widget's callback is said here, on the run that follows it.
+    kind, said = flash
+    if kind == "error":
+        ui.show_error(said)
+    else:
+        st.success(ui.plain(said))
 mine = session_runner.my_cohorts(store, viewer)
 if not mine:
     ui.refuse("You are not running a cohort yet. Create one on the Cohorts page.")
@@ -47,13 +53,10 @@ cohort = pick_cohort.selectbox(
     format_func=lambda c: c.name,  # selectbox options are plain text
     key="run_cohort",
 )
-sessions = [s for s in store.sessions(cohort.id) if s.status != SessionStatus.CANCELLED]
-bundle = store.curriculum_bundle(cohort.curriculum_version_id)
-titles = {s.number: s.title for s in bundle.curriculum.sessions}
-default = session_runner.default_session(sessions, today)
-by_id = {s.id: s for s in sessions}
+choice = session_view.session_choice(store, viewer, cohort.id, today)
+default, by_id = choice.default, choice.sessions
 if linked is not None:
-    default = next((s for s in sessions if str(s.id) == linked_session), default)
+    default = choice.linked(linked_session)
     # Forget the picker's last choice, so it starts again from the linked session.
     st.session_state.pop(f"run_session_{cohort.id}", None)
 # Options are session ids, which never change: a session record changes when it is marked held,
@@ -64,9 +67,7 @@ chosen_id = pick_session.selectbox(
     index=list(by_id).index(default.id) if default is not None and default.id in by_id else 0,
     # No status in the label: a label that changes (planned → held) is not redrawn by the
     # picker until a reload; the status is in the caption under the heading.
-    format_func=lambda i: (
-        f"{by_id[i].number} · {by_id[i].scheduled_date:%a %d %b} · {titles[by_id[i].number]}"
-    ),
+    format_func=choice.label,
     # One picker per cohort: with a shared key the browser could keep showing the previous
     # cohort's session while the page used another.
     key=f"run_session_{cohort.id}",
@@ -96,7 +97,7 @@ def saving(key: str, save: Callable[[], object]) -> None:
         save()
     except ProgramError as exc:
         st.session_state[key] = st.session_state.get(f"seen_{key}")
-        st.session_state["session_flash"] = ("error", str(exc))
+        st.session_state["session_flash"] = ("error", exc.with_traceback(None))
     else:
         st.session_state[f"seen_{key}"] = st.session_state[key]
         st.session_state[f"saved_{sid}"] = dt.datetime.now()
@@ -137,7 +138,7 @@ def save_notes() -> None:
         st.session_state[f"seen_{key}"] = exc.theirs
         st.session_state[f"theirs_{sid}"] = exc.theirs
     except ProgramError as exc:
-        st.session_state["session_flash"] = ("error", str(exc))
+        st.session_state["session_flash"] = ("error", exc.with_traceback(None))
     else:
         st.session_state[f"seen_{key}"] = st.session_state[key].strip()
         st.session_state.pop(f"theirs_{sid}", None)
@@ -507,7 +508,7 @@ def mark_all_present() -> None:
     try:
         session_runner.mark_everyone_present(store, viewer, sid)
     except ProgramError as exc:
-        st.session_state["session_flash"] = ("error", str(exc))
+        st.session_state["session_flash"] = ("error", exc.with_traceback(None))
     else:
         st.session_state[f"saved_{sid}"] = dt.datetime.now()
 
