@@ -6,6 +6,7 @@ import streamlit as st
 
 import ui
 from program import access, admin
+from program.errors import InvalidInput
 from program.models import Program, Role
 
 viewer = ui.page("Admin", frozenset({Role.ADMIN}))
@@ -149,7 +150,7 @@ def staff_section() -> None:
             )
             if st.form_submit_button("Set new password"):
                 if first != second:
-                    st.error("The two passwords differ. Nothing was changed.")
+                    ui.show_error(InvalidInput("The two passwords differ. Nothing was changed."))
                 else:
                     with ui.shown_errors():
                         admin.reset_password(store, viewer, user.id, first)
@@ -452,7 +453,7 @@ def backup_section() -> None:
         )
         if st.form_submit_button("Restore from this backup", type="primary"):
             if upload is None:
-                st.error("Choose a backup file first.")
+                ui.show_error(InvalidInput("Choose a backup file first."))
             else:
                 with ui.shown_errors():
                     summary = admin.restore_backup(
