@@ -1,4 +1,4 @@
-"""Every page script starts with the access check from ui.py: Streamlit serves any file in pages/
+"""Every page script starts with the access check, ui.page (ui/gate.py): Streamlit serves any file in pages/
 to anyone who types its URL, so that first call is what keeps a guest out."""
 
 import ast
