@@ -1,5 +1,5 @@
-"""Every page script starts with the access check, ui.page (ui/gate.py): Streamlit serves any file in pages/
-to anyone who types its URL, so that first call is what keeps a guest out."""
+"""Every page script starts with the access check, ui.page (ui/gate.py): Streamlit serves any file
+in pages/ to anyone who types its URL, so that first call is what keeps a guest out."""
 
 import ast
 
