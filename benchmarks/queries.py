@@ -251,7 +251,9 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
     os.environ.pop("PROGRAM_DEMO", None)
 
     from benchmarks import pandas_way
-    from program.results import Selection, _plan, cohort_results, program_results, select_cohorts
+    from program.cells import plan as _plan
+    from program.cohort_results import cohort_results
+    from program.program_results import Selection, program_results, select_cohorts
     from program.settings import get_settings
     from program.store import Store
 

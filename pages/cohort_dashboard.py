@@ -8,9 +8,10 @@ from typing import Any
 import streamlit as st
 
 import ui
-from program import charts, exports, printing, pulse, reports, results, session_runner
+from program import charts, exports, printing, pulse, reports, session_runner
+from program.cohort_results import CohortResults, MeasureSeries, cohort_results, record_export
 from program.errors import ProgramError
-from program.models import Actor, Role, SessionStatus, StaffUser
+from program.models import Role, StaffUser
 from program.privacy import (
     ROUNDING_NOTE,
     end_chance,
@@ -19,8 +20,8 @@ from program.privacy import (
     step_decimals,
 )
 from program.release_arithmetic import grain
-from program.results import CohortResults, MeasureSeries
 from program.store import Store
+from program.views import cache_key
 
 viewer = ui.page("Cohort results", frozenset({Role.FACILITATOR}))
 store = ui.store()
@@ -39,9 +40,9 @@ def load_results(
     """The cohort's results, cached until anything a dashboard shows may have changed.
 
     The key holds the database and the viewer, so one facilitator's cached results never reach
-    another database or person; `version` (store.data_version) changes with every audited write.
+    another database or person; `version` (the data version) changes with every audited write.
     """
-    return results.cohort_results(_store, _viewer, cohort_id)
+    return cohort_results(_store, _viewer, cohort_id)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -75,7 +76,9 @@ def measure_spec(
 def draw(name: str, height: int, label: str, series: MeasureSeries | None = None) -> None:
     """One chart of the page, and its PNG download."""
     spec = (
-        measure_spec(series, series.instrument.id, store.path, viewer.id, cohort.id, version, k)
+        measure_spec(
+            series, series.instrument.id, key.database, viewer.id, cohort.id, key.data_version, k
+        )
         if series is not None
         else specs[name]
     )
@@ -89,18 +92,17 @@ cohort = st.columns([1, 2])[0].selectbox(
 # A pulse past its closing time counts as closed the moment anyone looks (as on the session page).
 pulse.close_due(store, dt.datetime.now())
 # One version of the data for every cache key of this run, read after close_due may change it.
-version = store.data_version()
+key = cache_key(store)
 with st.spinner("Loading the cohort's results…"):
     try:
-        data = load_results(store, viewer, store.path, viewer.id, cohort.id, version)
+        data = load_results(store, viewer, key.database, viewer.id, cohort.id, key.data_version)
     except ProgramError as exc:
         ui.show_error(exc)
         st.stop()
 
 k = data.k
-specs = chart_specs(data, store.path, viewer.id, cohort.id, version)
-rule = data.bundle.curriculum.completion.min_sessions_attended
-weekly = len(data.bundle.curriculum.weekly_numbers)
+specs = chart_specs(data, key.database, viewer.id, cohort.id, key.data_version)
+headline = data.headline
 # Streamlit fits title, axes and plot into the chart's height; 260 leaves a thin plot.
 CHART_HEIGHT = 400
 SMALL_CHART_HEIGHT = 320
@@ -110,7 +112,7 @@ slug = re.sub(r"[^a-z0-9]+", "-", data.cohort.name.lower()).strip("-") or "cohor
 
 def audited(what: str) -> None:
     """Record one export in the audit log (runs when the download button is clicked)."""
-    store.record_export(Actor.of(viewer), what, data.cohort.id)
+    record_export(store, viewer, data.cohort.id, what)
 
 
 def png_button(chart: Any, name: str, label: str) -> None:
@@ -130,30 +132,33 @@ def png_button(chart: Any, name: str, label: str) -> None:
 
 # --------------------------------------------------------------------------- headline
 
-held = [a for a in data.attendance if a.status == SessionStatus.HELD]
-scheduled = [a for a in data.attendance if a.status != SessionStatus.CANCELLED]
-rates = [a.rate for a in held if a.rate is not None]
 st.caption(
     f"{ui.plain(data.bundle.curriculum.title)} · started {data.cohort.start_date:%d %B %Y} ·"
     f" {data.cohort.status} · minimum group size for pulse results: {k}"
 )
 # A row that wraps instead of columns that stack: two figures a line on a phone, not one.
 figures_row = st.container(horizontal=True, gap="small")
-figures_row.metric("Enrolled", data.enrolled, border=True, width=METRIC_WIDTH)
+figures_row.metric("Enrolled", headline.enrolled, border=True, width=METRIC_WIDTH)
 figures_row.metric(
-    "Sessions held", f"{len(held)} of {len(scheduled)}", border=True, width=METRIC_WIDTH
+    "Sessions held",
+    f"{headline.sessions_held} of {headline.sessions_scheduled}",
+    border=True,
+    width=METRIC_WIDTH,
 )
 figures_row.metric(
     "Attendance",
-    f"{sum(rates) / len(rates):.0%}" if rates else "—",
+    "—" if headline.attendance_rate is None else f"{headline.attendance_rate:.0%}",
     help="Present ÷ enrolled, averaged over the sessions held so far.",
     border=True,
     width=METRIC_WIDTH,
 )
 figures_row.metric(
-    "Completed" if data.cohort.status == "finished" else "Completed so far",
-    f"{data.completers} of {data.enrolled}",
-    help=f"Attended at least {rule} of the {weekly} weekly sessions: the curriculum's rule.",
+    "Completed" if headline.finished else "Completed so far",
+    f"{headline.completers} of {headline.enrolled}",
+    help=(
+        f"Attended at least {headline.completion_rule} of the {headline.weekly_sessions} weekly"
+        " sessions: the curriculum's rule."
+    ),
     border=True,
     width=METRIC_WIDTH,
 )
@@ -161,7 +166,7 @@ figures_row.metric(
 # --------------------------------------------------------------------------- attendance
 
 st.header("Attendance")
-if held:
+if headline.sessions_held:
     attendance_left, attendance_right = st.columns(2)
     with attendance_left:
         draw("attendance", SMALL_CHART_HEIGHT, "attendance")
@@ -172,8 +177,7 @@ if held:
         st.dataframe(
             [
                 {"Session": a.number, "Present": f"{a.present} of {a.enrolled}", "Share": a.rate}
-                for a in held
-                if a.rate is not None and a.number >= 1
+                for a in data.retention
             ],
             hide_index=True,
             width="stretch",
@@ -220,10 +224,7 @@ with who_came:
 st.header("Pulse results")
 # A pulse opens only on or after its session's day, so a session with results could be held: say
 # so where it is not marked held yet, rather than show results for a session "not held".
-with_results = {c.session_number for c in data.release.released} | {
-    c.session_number for c in data.release.suppressed
-}
-not_marked = sorted(with_results - {a.number for a in held})
+not_marked = data.not_marked
 if not_marked:
     listed = ", ".join(str(n) for n in not_marked)
     st.warning(
@@ -237,16 +238,6 @@ if not_marked:
     )
 
 
-def open_sessions(data: CohortResults) -> list[int]:
-    """Session numbers whose pulse is still taking answers."""
-    numbers = set()
-    for cell in data.release.suppressed:
-        window = store.pulse_window(cell.session_id)
-        if window is not None and window.closed_at is None:
-            numbers.add(cell.session_number)
-    return sorted(numbers)
-
-
 def signed(value: float, places: int) -> str:
     """+1.2 or −1.2, with a true minus sign (a hyphen reads as a dash next to "to")."""
     return f"{value:+.{places}f}".replace("-", "−")
@@ -254,10 +245,10 @@ def signed(value: float, places: int) -> str:
 
 def change_card(series: MeasureSeries) -> None:
     """First vs last session in two plain sentences: what changed, and how sure the figures let
-    us be (results.change_in_words); the figures behind them for evaluators, one click away."""
+    us be (`MeasureSeries.words`); the figures behind them for evaluators, one click away."""
     st.markdown("**What changed**")
     fl = series.first_last
-    words = results.change_in_words(series)
+    words = series.words
     if fl is None or words is None:
         st.caption(f"Not available: {series.first_last_reason}.")
         return
@@ -342,12 +333,10 @@ def rounding_details(data: CohortResults) -> str:
     )
 
 
-released_any = bool(data.release.released)
-still_open = open_sessions(data)
+released_any = data.released_any
+still_open = data.still_open
 if not released_any:
-    if data.release.suppressed and len(still_open) < len(
-        {c.session_number for c in data.release.suppressed}
-    ):
+    if data.held_back:
         st.info(
             f"Pulse results for this group are held back: fewer than {k} responses at every"
             " session so far; nothing is shown so that nobody's answers can be singled out."
@@ -355,7 +344,7 @@ if not released_any:
             " fidelity are about what you recorded, so they are shown in full.",
             icon=":material/lock:",
         )
-    elif not data.release.suppressed:
+    elif not still_open:
         st.info(
             "No pulse has closed yet. Results appear here after a session's pulse closes, for"
             f" each question at least {k} people answered."

@@ -6,12 +6,13 @@ import html
 import streamlit as st
 
 import ui
-from program import pulse, results, session_runner
+from program import pulse, session_runner
 from program.errors import ProgramError
-from program.models import Direction, Role, SessionStatus, StaffUser
+from program.mirror import Mirror, MirrorLine, mirror, mirror_sessions
+from program.models import Direction, Role, StaffUser
 from program.privacy import ROUNDING_NOTE, format_value
-from program.results import Mirror, MirrorLine
 from program.store import Store
+from program.views import cache_key
 
 viewer = ui.page("Group mirror", frozenset({Role.FACILITATOR}))
 store = ui.store()
@@ -64,23 +65,21 @@ pulse.close_due(store, dt.datetime.now())
 with st.sidebar:
     st.subheader("What to show")
     cohort = st.selectbox("Cohort", mine, format_func=lambda c: c.name, key="mirror_cohort")
-    bundle = store.curriculum_bundle(cohort.curriculum_version_id)
-    closed, waiting = [], []
-    for record in store.sessions(cohort.id):
-        if record.status == SessionStatus.CANCELLED or not bundle.pulse_items(record.number):
-            continue
-        window = store.pulse_window(record.id)
-        if window is not None and window.closed_at is not None:
-            closed.append(record)
-        else:
-            state = "pulse still open" if window else "no pulse yet"
-            waiting.append(f"{record.number} ({state})")
-    titles = {s.number: s.title for s in bundle.curriculum.sessions}
+    try:
+        sessions = mirror_sessions(store, viewer, cohort.id)
+    except ProgramError as exc:
+        ui.show_error(exc)
+        st.stop()
+    closed = sessions.closed
+    waiting = [
+        f"{w.number} ({'pulse still open' if w.pulse_open else 'no pulse yet'})"
+        for w in sessions.waiting
+    ]
     chosen = st.selectbox(
         "Session",
         closed,
         index=len(closed) - 1 if closed else None,
-        format_func=lambda s: f"{s.number}. {titles[s.number]}",
+        format_func=lambda s: f"{s.number}. {s.title}",
         key=f"mirror_session_{cohort.id}",
         placeholder="No closed pulse yet",
         disabled=not closed,
@@ -111,46 +110,22 @@ def load_mirror(
     _store: Store, _viewer: StaffUser, database: str, viewer_id: int, session_id: int, version: int
 ) -> Mirror:
     """The session's mirror, cached like the dashboard: per database, viewer and data version."""
-    return results.mirror(_store, _viewer, session_id)
-
-
-# What the sentence says for each bundled measure; {words} is a scale label or "between" two.
-SENTENCES = {
-    "who5": "On average, the group felt well {words} over the last two weeks.",
-    "connection": "On average, the group's answer to “I identify with this group” was {words}.",
-    "stress": "On average, the group's stress this past week was {words}.",
-    "self-kindness": (
-        "When symptoms showed up, the group's kindness toward themselves was, on average, {words}."
-    ),
-    "usefulness": "On average, the group found today's session {words}.",
-}
-FALLBACK = "On average, the group's answer was {words}."
-# Mirror.lines say how the average moved since the first session; said warmly for the room.
-CHANGE_WORDS = {
-    "about the same as at the first session": "About the same as at the first session.",
-    "better than at the first session": "Better than at the first session.",
-    "harder than at the first session": (
-        "A harder stretch than at the first session. That is part of it: healing is not a"
-        " straight line."
-    ),
-}
+    return mirror(_store, _viewer, session_id)
 
 
 def line_html(line: MirrorLine) -> str:
     instrument = line.instrument
-    sentence = SENTENCES.get(instrument.id, FALLBACK).format(words=line.words)
     low, high = instrument.score_range
     better = "higher" if instrument.direction == Direction.HIGHER_IS_BETTER else "lower"
     change = ""
-    if line.change:
-        words = CHANGE_WORDS.get(line.change, line.change[:1].upper() + line.change[1:] + ".")
-        change = f'<p class="change">{html.escape(words)}</p>'
+    if line.change_sentence is not None:
+        change = f'<p class="change">{html.escape(line.change_sentence)}</p>'
     return (
         '<div class="line"><div class="head">'
         f'<p class="what">{html.escape(instrument.short_title)}</p>'
         f'<p class="number"><strong>{format_value(line.mean, line.step)}</strong> on {low:g}–{high:g},'
         f" {better} is better</p></div>"
-        f'<p class="words">{html.escape(sentence)}</p>'
+        f'<p class="words">{html.escape(line.sentence)}</p>'
         f"{change}</div>"
     )
 
@@ -172,7 +147,8 @@ if chosen is None:
     st.stop()
 
 try:
-    view = load_mirror(store, viewer, store.path, viewer.id, chosen.id, store.data_version())
+    key = cache_key(store)
+    view = load_mirror(store, viewer, key.database, viewer.id, chosen.id, key.data_version)
 except ProgramError as exc:
     ui.show_error(exc)
     st.stop()

@@ -420,6 +420,14 @@ def load_instrument(path: Path) -> Instrument:
             found.append((("items", index, "id"), f"item id {quote(item.id)} appears twice"))
         seen.add(item.id)
     found.extend(check_translations(instrument))
+    sentence = instrument.mirror_sentence
+    if sentence is not None and sentence.count("{words}") != 1:
+        found.append(
+            (
+                ("mirror_sentence",),
+                "must say {words} once, where the scale's words for the group's average go",
+            )
+        )
     needed = instrument.scoring.min_answered
     if needed is not None and needed > len(instrument.items):
         found.append(

@@ -11,7 +11,8 @@ import csv
 import io
 
 from program.privacy import format_value
-from program.results import CohortResults, ProgramResults
+from program.cohort_results import CohortResults
+from program.program_results import ProgramResults
 
 # --------------------------------------------------------------------------- program dashboard
 

@@ -27,6 +27,8 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 # A language as a BCP 47 tag of a language and perhaps a region: "en", "es", "es-MX", "ar".
 LanguageTag = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2}|-[0-9]{3})?$")]
 MAX_PULSE_ITEMS = 10
+# The group mirror's sentence for an instrument that gives none of its own.
+DEFAULT_MIRROR_SENTENCE = "On average, the group's answer was {words}."
 
 
 class FileModel(BaseModel):
@@ -175,6 +177,18 @@ class Instrument(FileModel):
     direction: Direction
     minimal_important_change: float = Field(gt=0)
     cutoffs: list[Cutoff] = []
+    mirror_sentence: Text | None = Field(
+        None,
+        description=(
+            "What the group mirror says of the group's average, with {words} where the scale's"
+            " words for it go, e.g. \"On average, the group's stress this past week was"
+            ' {words}." Without one the mirror says "On average, the group\'s answer was'
+            ' {words}."'
+        ),
+        # Left out of the stored form when not given, so an instrument without one keeps the
+        # content hash it had before the field existed.
+        exclude_if=lambda value: value is None,
+    )
     translations: dict[LanguageTag, InstrumentTranslation] = Field(
         {},
         description=(
@@ -214,6 +228,10 @@ class Instrument(FileModel):
         n = 1 if self.scoring.method == "mean" else len(self.items)
         m = self.scoring.multiplier
         return (self.scale.min * n * m, self.scale.max * n * m)
+
+    def mirror_words(self, words: str) -> str:
+        """The group mirror's sentence about an average, `words` being the scale's words for it."""
+        return (self.mirror_sentence or DEFAULT_MIRROR_SENTENCE).replace("{words}", words)
 
     @property
     def needed(self) -> int:

@@ -111,12 +111,14 @@ class ReleasedCell:
 
 @dataclass(frozen=True, slots=True)
 class SuppressedCell:
-    """A cell that may not be shown, and the reason in words. Holds no count and no score."""
+    """A cell that may not be shown: whether its pulse has closed (an open one shows later, a
+    closed one never) and the reason in words. Holds no count and no score."""
 
     cohort_id: int
     session_id: int
     session_number: int
     measure: str
+    state: CellState
     reason: str
 
 
@@ -376,7 +378,10 @@ def _summaries(
 
 
 def release_cells(cells: Iterable[StoredCell], k: int, scales: Mapping[str, Bounds]) -> Release:
-    """Split cells into released (with their rounded summary) and suppressed (with a reason)."""
+    """Split cells into released (with their rounded summary) and suppressed (with a reason).
+
+    The rules one cell at a time: no page or view uses this form (they read cells as columns,
+    through `program.cells`); the tests hold the column path to it, as to an oracle."""
     _check_k(k)
     shown: list[StoredCell] = []
     suppressed: list[SuppressedCell] = []
@@ -387,7 +392,12 @@ def release_cells(cells: Iterable[StoredCell], k: int, scales: Mapping[str, Boun
         else:
             suppressed.append(
                 SuppressedCell(
-                    cell.cohort_id, cell.session_id, cell.session_number, cell.measure, reason
+                    cell.cohort_id,
+                    cell.session_id,
+                    cell.session_number,
+                    cell.measure,
+                    cell.state,
+                    reason,
                 )
             )
     released: list[ReleasedCell] = []

@@ -17,7 +17,8 @@ from typing import Any
 from markupsafe import Markup
 
 from program import charts, comparison, method, printing
-from program.results import CohortResults, ProgramResults, change_in_words
+from program.cohort_results import CohortResults, change_in_words
+from program.program_results import ProgramResults
 
 REPORT_GRID_ROWS = 40
 """Groups listed one by one in a report; past this a report counts them by what changed (a

@@ -389,6 +389,17 @@ def fidelity_share(delivered: int, planned: int) -> float | None:
     return delivered / planned if planned else None
 
 
+def share_columns(parts: np.ndarray, wholes: np.ndarray) -> np.ndarray:
+    """Each part ÷ its whole for whole columns (response rates of thousands of cells at once),
+    NaN where the whole is 0, as `attendance_rate` gives None for one."""
+    part = np.asarray(parts, dtype=np.float64)
+    whole = np.asarray(wholes, dtype=np.float64)
+    out = np.full(np.broadcast(part, whole).shape, np.nan)
+    # Divide only where there is a whole: 0 ÷ 0 and n ÷ 0 are "not given", never inf.
+    np.divide(part, whole, out=out, where=whole != 0)
+    return out
+
+
 def _check_share(part: int, whole: int, part_name: str, whole_name: str) -> None:
     if part < 0 or whole < 0 or part > whole:
         raise InvalidInput(f"{part_name} ({part}) must be between 0 and {whole_name} ({whole})")

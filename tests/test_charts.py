@@ -8,7 +8,7 @@ import datetime as dt
 from program import charts
 from program.models import SessionStatus
 from program.privacy import PooledFigure
-from program.results import SessionAttendance
+from program.cohort_results import SessionAttendance
 from program.stats import pool
 from tests.test_results import _series_from_means
 

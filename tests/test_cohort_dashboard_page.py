@@ -7,7 +7,9 @@ released aggregates only: no names, and no number from a held-back cell.
 
 from __future__ import annotations
 
+import ast
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -16,10 +18,13 @@ from typing import Any
 
 import pytest
 
+from program import pulse
+from program.cohort_results import PointState
 from program.exports import COHORT_CSV_HEADER, cohort_csv
 from program.privacy import ROUNDING_NOTE
+from program.settings import get_settings
 from program.store import Store
-from tests.conftest import app_test
+from tests.conftest import ROOT, app_test
 from tests.test_results import (
     STRESS_FIRST,
     STRESS_LAST,
@@ -317,3 +322,39 @@ def test_the_sponsor_report_is_made_audited_and_linked(released):
     assert any(u.endswith("&format=pdf") for u in links)
     at.run()  # the next rerun (the audit event moved the data version): the links stay
     assert [b.proto.url for b in at.get("link_button")] == links
+
+
+def store_calls(page: str) -> list[str]:
+    """Every use of the page's store other than handing it to a function of program/: a call
+    on it, or an attribute read (its path, its data version)."""
+    tree = ast.parse((ROOT / page).read_text(encoding="utf-8"))
+    return [
+        f"{page}:{node.lineno} store.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in {"store", "_store"}
+    ]
+
+
+def test_the_page_only_draws_what_the_cohort_view_returns():
+    assert store_calls(PAGE) == []
+
+
+def test_a_held_back_cell_and_a_still_open_one_are_told_apart_without_asking_the_store(store):
+    """The view keeps each cell's state: the page says which sessions are still open from it."""
+    group = make_group(store, members=len(ROSTER), roster=ROSTER)
+    run_program(group, {1: 6, 2: 4}, present=7)
+    pulse.open_pulse(
+        store, get_settings(), group.facilitator, group.session_id(3), dt.datetime.now()
+    )
+    data = group.results()
+    assert (data.still_open, data.held_back) == ([3], [2])
+    stress = next(s for s in data.measures if s.instrument.id == "stress")
+    assert [(p.session_number, p.state) for p in stress.points] == [
+        (1, PointState.RELEASED),
+        (2, PointState.TOO_FEW),
+        (3, PointState.STILL_OPEN),
+    ]
+    at = opened(store, group.facilitator)
+    assert any("session 3 is still open" in c.value for c in at.caption)

@@ -967,6 +967,41 @@ def test_bad_instrument_names_line_field_and_problem(case: BadInstrument, tmp_pa
     assert case.on_line in line(case.text, problem.line)
 
 
+def test_an_instrument_says_its_own_mirror_sentence_or_the_default(tmp_path: Path) -> None:
+    path = tmp_path / "mood.yaml"
+    path.write_text(MOOD, encoding="utf-8")
+    assert load_instrument(path).mirror_words("“completely”") == (
+        "On average, the group's answer was “completely”."
+    )
+    own = 'minimal_important_change: 1\nmirror_sentence: "The group felt {words} today."\n'
+    path.write_text(edit(MOOD, ("minimal_important_change: 1\n", own)), encoding="utf-8")
+    assert load_instrument(path).mirror_words("calm") == "The group felt calm today."
+
+
+@pytest.mark.parametrize("sentence", ["The group felt fine.", "{words} and {words}."])
+def test_a_mirror_sentence_must_say_words_once(tmp_path: Path, sentence: str) -> None:
+    own = f'minimal_important_change: 1\nmirror_sentence: "{sentence}"\n'
+    text = edit(MOOD, ("minimal_important_change: 1\n", own))
+    (problem,) = instrument_problems(tmp_path, text)
+    assert (problem.path, problem.line) == ("mirror_sentence", 23)
+    assert "{words} once" in problem.message
+
+
+def test_an_instrument_stored_before_mirror_sentences_still_loads_and_hashes_the_same(
+    tmp_path: Path,
+) -> None:
+    """A stored bundle's JSON from before the field existed has no `mirror_sentence`: it reads
+    with the default, and an instrument without one hashes as it did, so reloading an unchanged
+    curriculum makes no new version."""
+    path = tmp_path / "mood.yaml"
+    path.write_text(MOOD, encoding="utf-8")
+    instrument = load_instrument(path)
+    stored = instrument.model_dump(mode="json")
+    assert "mirror_sentence" not in stored
+    again = Instrument.model_validate(stored)
+    assert again == instrument and again.mirror_sentence is None
+
+
 def test_instrument_with_eleven_items_is_refused(tmp_path: Path) -> None:
     (problem,) = instrument_problems(tmp_path, instrument_text("mood", 11))
     assert problem.path == "items"

@@ -20,7 +20,7 @@ from program.privacy import (
     release_change,
     release_changes,
 )
-from program.results import Selection, program_results
+from program.program_results import Selection, program_results
 from program.settings import get_settings
 from program.stats import pool, pool_change
 from program.trends import MIN_GROUPS, Change, composition_drops, shown_interval

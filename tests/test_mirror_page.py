@@ -20,7 +20,7 @@ from program.privacy import ROUNDING_NOTE
 from program.settings import get_settings
 from program.store import Store
 from tests.conftest import app_test
-from tests.test_cohort_dashboard_page import rendered_bytes
+from tests.test_cohort_dashboard_page import rendered_bytes, store_calls
 from tests.test_results import (
     Group,
     build_template,
@@ -147,3 +147,7 @@ def test_no_one_else_sees_the_groups_mirror(group, who):
         assert any("not running a cohort" in i.value for i in at.info)
     else:
         assert [w.value for w in at.warning if "not part of your role" in w.value]
+
+
+def test_the_page_only_draws_what_the_mirror_view_returns():
+    assert store_calls(PAGE) == []

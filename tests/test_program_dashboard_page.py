@@ -13,7 +13,7 @@ import pytest
 
 from program import exports
 from program.models import Actor, Role
-from program.results import ProgramResults
+from program.program_results import ProgramResults
 from tests.conftest import app_test
 from tests.test_program_results import (
     World,

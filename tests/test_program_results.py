@@ -1,11 +1,12 @@
-"""The program-lead results (program/results.py `program_results`, `select_cohorts`): pooled figures
-built from released cells only, the k threshold, the fixed selection dimensions, who may read them,
-and the headline figures, on small programs built through the domain API."""
+"""The program-lead results (program/program_results.py `program_results`, `select_cohorts`):
+pooled figures built from released cells only, the k threshold, the fixed selection dimensions,
+who may read them, and the headline figures, on small programs built through the domain API."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ import pytest
 from scipy import stats as scipy_stats  # type: ignore[import-untyped]
 
 from program import pulse
+from program.cells import plan as _plan
+from program.cohort_results import PointState, cohort_results
 from program.cohorts import create_cohort
 from program.errors import AccessDenied
 from program.library import load_curriculum, upload_curriculum
@@ -28,19 +31,17 @@ from program.models import (
     StaffUser,
     score_answers,
 )
-from program.privacy import release_step, round_to_step
-from program.results import (
+from program.privacy import CellState, Release, release_step, round_to_step
+from program.program_results import (
     ProgramResults,
     Selection,
-    _plan,
-    cohort_results,
     program_results,
     select_cohorts,
-    stored_cells,
 )
 from program.session_runner import save_sheet
 from program.settings import get_settings
 from program.store import Store
+from tests.cell_by_cell import cohort_release, stored_cells
 from tests.conftest import CURRICULA, INSTRUMENTS, NEAREST_DRAW, pin_draws
 
 BUNDLED = CURRICULA / "collective-healing.yaml"
@@ -330,6 +331,48 @@ def test_the_cohort_and_program_dashboards_release_the_same_figures(store, make_
             )
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_the_cohort_dashboard_releases_what_the_cell_by_cell_oracle_releases(
+    store, make_staff, seed
+):
+    """A random cohort (random k, random numbers of answers per session, one pulse perhaps still
+    open): the cohort dashboard's column path releases, rounds and holds back exactly the cells
+    the cell-by-cell release does, with the same figures to the bit and the same reasons."""
+    rng = random.Random(seed)
+    world = make_world(store, make_staff, k=rng.randint(3, 10))
+    cohort = add_cohort(world, "Random", roster("R", 14))
+    numbers = sorted(rng.sample(range(1, 7), rng.randint(1, 6)))
+    still_open = numbers.pop() if numbers and rng.random() < 0.5 else None
+    for number in numbers:
+        values = [rng.randint(0, 10) for _ in range(rng.randint(1, 14))]
+        closed_pulse(world, cohort, number, values, draw=None)  # the store's own draws
+    if still_open is not None:
+        sid = hold(world, cohort, still_open, roster("R", 14))
+        pulse.open_pulse(store, get_settings(), world.facilitator, sid, dt.datetime.now())
+
+    view = cohort_results(store, world.facilitator, cohort.id)
+    oracle = cohort_release(store, cohort.id)
+
+    def figures(release: Release) -> dict[tuple[int, str], object]:
+        shown = {(c.session_id, c.measure): c.summary for c in release.released}
+        hidden = {(c.session_id, c.measure): (c.state, c.reason) for c in release.suppressed}
+        assert not shown.keys() & hidden.keys()
+        return shown | hidden
+
+    assert figures(view.release) == figures(oracle)
+    assert view.still_open == ([] if still_open is None else [still_open])
+    states = {
+        (p.session_number, series.instrument.id): p.state
+        for series in view.measures
+        for p in series.points
+    }
+    for c in oracle.released:
+        assert states[(c.session_number, c.measure)] == PointState.RELEASED
+    for s in oracle.suppressed:
+        expected = PointState.STILL_OPEN if s.state == CellState.OPEN else PointState.TOO_FEW
+        assert states[(s.session_number, s.measure)] == expected
+
+
 def test_the_threshold_follows_the_programs_k(store, make_staff):
     world = make_world(store, make_staff, k=3)
     closed_pulse(world, add_cohort(world, "Two", roster("Two", 5)), 1, [4, 6])
@@ -366,7 +409,7 @@ def build_with_small_cell(
     path: Path, small_values: Sequence[int], big_values: Sequence[int] = (3, 4, 5, 6, 7)
 ) -> ProgramResults:
     """A program whose cohort "Small" has a suppressed cell (n = 4) holding `small_values`."""
-    from program.accounts import create_user
+    from program.staff import create_user
 
     store = Store(path)
     try:

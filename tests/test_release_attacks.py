@@ -30,12 +30,14 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from program.accounts import create_user
+from program.cohort_results import cohort_results
 from program.exports import (
     cohort_comparison_csv,
     cohort_csv,
     pooled_trends_csv,
     program_headline_csv,
 )
+from program.mirror import mirror
 from program.models import Role, StaffUser, score_answers
 from program.privacy import (
     release_frame,
@@ -45,7 +47,6 @@ from program.privacy import (
     rounding_outcomes,
 )
 from program.release_arithmetic import Scale, rows
-from program.results import cohort_results, mirror
 from program.stats import summarize_sums
 from program.store import Store
 from tests.conftest import pin_draws

@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 
 from program import printing, reports
-from program.results import cohort_results
+from program.cohort_results import cohort_results
 from program.trends import Change
 from tests.test_program_dashboard_page import SECRET, opened, page_text, populated
 from tests.test_program_results import add_cohort, closed_pulse, make_world, results, roster

@@ -1,4 +1,5 @@
-"""Cohort results and the group mirror (program.results) on a real temporary DuckDB.
+"""Cohort results and the group mirror (program.cohort_results, program.mirror) on a real
+temporary DuckDB.
 
 Every release rule is checked at the minimum group size k (k−1, k, k+1), and a cell that is held
 back must leave no trace in any number shown: the same results come out whatever its answers were.
@@ -16,12 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from program import cohorts, library, pulse, results, session_runner
+from program import cohort_results as results
+from program import cohorts, library, pulse, session_runner
+from program.cohort_results import CohortResults, cohort_results
 from program.errors import AccessDenied
 from program.exports import cohort_csv
+from program.mirror import GroupChange, mirror
 from program.models import Actor, AttendanceMark, Mark, Role, StaffUser, score_answers
 from program.privacy import EFFECT_STEP, release_step, round_to_step
-from program.results import CohortResults, cohort_results, mirror
 from program.settings import get_settings
 from program.stats import reference_change
 from program.store import Store
@@ -440,9 +443,9 @@ def test_the_mirror_shows_lines_from_k_responses_and_holds_back_below(store):
     # 3, 4, 2, 3, 5, 4: 3.5 exactly, and six answers round to whole points, halves up.
     assert (stress.mean, stress.step) == (4.0, 1.0) == (rounded(STRESS_LAST[:6]), 1.0)
     # Stress fell by four points (8 → 4), twice the smallest change that matters.
-    assert stress.change == "better than at the first session"
+    assert stress.change == GroupChange.BETTER
     connection = next(line for line in shown.lines if line.instrument.id == "connection")
-    assert connection.change == "about the same as at the first session"
+    assert connection.change == GroupChange.SAME
 
     held = mirror(store, group.facilitator, group.session_id(2))
     assert held.lines == []
@@ -484,7 +487,9 @@ def _series_from_means(first_mean: float, last_mean: float, n: int) -> results.M
         for s, mean in ((1, first_mean), (6, last_mean))
     ]
     change = release_change(cells[0], cells[1], stress.score_range)
-    points = [results.MeasurePoint(c.session_number, c, None) for c in cells]
+    points = [
+        results.MeasurePoint(c.session_number, results.PointState.RELEASED, c, None) for c in cells
+    ]
     return results.MeasureSeries(stress, points, results.FirstLast(1, 6, n, n, change), None)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from program.errors import InvalidInput
@@ -21,6 +22,7 @@ from program.stats import (
     pool,
     proportion,
     retention,
+    share_columns,
     summarize,
     summarize_sums,
 )
@@ -396,6 +398,17 @@ def test_completers_at_the_rule_boundary() -> None:
     assert completers({}, 5) == 0
     with pytest.raises(InvalidInput):
         completers(attended, 0)
+
+
+def test_share_columns_divides_each_part_by_its_whole_and_gives_nan_without_one() -> None:
+    got = share_columns(np.array([3, 0, 4, 2]), np.array([4, 5, 0, 0]))
+    assert got[:2].tolist() == [0.75, 0.0]
+    assert np.isnan(got[2:]).all()  # "not given", as attendance_rate gives None, never inf
+    for present, enrolled in ((3, 4), (0, 5), (7, 7)):
+        assert share_columns(np.array([present]), np.array([enrolled]))[0] == attendance_rate(
+            present, enrolled
+        )
+    assert share_columns(np.array([], dtype=int), np.array([], dtype=int)).shape == (0,)
 
 
 def test_fidelity_share() -> None:
