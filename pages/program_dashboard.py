@@ -183,9 +183,7 @@ else:
 
 # --------------------------------------------------------------------------- what changed
 st.subheader("What changed")
-trends = [
-    t for t in results.measure_trends.values() if any(f.pooled.mean is not None for f in t.everyone)
-]
+trends = shown.trends
 if not trends:
     st.info(
         "Nothing to say yet: no pulse in these cohorts has closed with enough answers.",

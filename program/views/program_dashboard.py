@@ -15,6 +15,7 @@ from program import access
 from program.models import Actor, CurriculumVersion, Program, Role, StaffUser
 from program.program_results import ProgramResults, Selection, program_results
 from program.store import Store
+from program.trends import MeasureTrend
 
 ALL_VERSIONS = "all versions used in the program"
 
@@ -91,6 +92,15 @@ class DashboardFigures:
 
     results: ProgramResults
     completion_rule: str  # "attended at least 4 of the 6 weekly sessions", or a general phrase
+
+    @property
+    def trends(self) -> list[MeasureTrend]:
+        """The measures with something to say: a pooled figure at one session at least."""
+        return [
+            t
+            for t in self.results.measure_trends.values()
+            if any(f.pooled.mean is not None for f in t.everyone)
+        ]
 
 
 def figures(store: Store, viewer: StaffUser, selection: Selection) -> DashboardFigures:
