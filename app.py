@@ -19,7 +19,14 @@ from routes import ROUTES
 
 # The libraries behind the dashboards and exports take seconds to import; loading them in the
 # background at start means the first person to open results does not wait for them.
-WARM_UP = ("altair", "vl_convert", "scipy.stats", "pandas", "program.charts", "program.program_results")
+WARM_UP = (
+    "altair",
+    "vl_convert",
+    "scipy.stats",
+    "pandas",
+    "program.charts",
+    "program.program_results",
+)
 
 
 def warm_up() -> None:

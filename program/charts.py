@@ -12,8 +12,8 @@ from typing import Any
 
 import altair as alt
 
-from program.privacy import PooledFigure
 from program.cohort_results import MeasureSeries, SessionAttendance
+from program.privacy import PooledFigure
 from program.trends import MIN_GROUPS, composition_drops, no_interval_reason, shown_interval
 
 INK = "#1f2933"

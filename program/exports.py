@@ -10,8 +10,8 @@ from __future__ import annotations
 import csv
 import io
 
-from program.privacy import format_value
 from program.cohort_results import CohortResults
+from program.privacy import format_value
 from program.program_results import ProgramResults
 
 # --------------------------------------------------------------------------- program dashboard

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 from program import charts
+from program.cohort_results import SessionAttendance
 from program.models import SessionStatus
 from program.privacy import PooledFigure
-from program.cohort_results import SessionAttendance
 from program.stats import pool
 from tests.test_results import _series_from_means
 
