@@ -12,10 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from program.accounts import create_user
 from program.generate import generate
 from program.models import Actor, Role
 from program.settings import get_settings
+from program.staff import create_user
 from program.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

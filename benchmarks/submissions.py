@@ -40,11 +40,11 @@ from typing import Any
 import duckdb
 
 from program import cohorts, pulse, session_runner
-from program.accounts import create_user
 from program.errors import Conflict, PulseFull
 from program.library import load_curriculum
 from program.models import Actor, Role, StaffUser
 from program.settings import get_settings
+from program.staff import create_user
 from program.store import Store
 from scripts.appserver import CHROMIUM, CHROMIUM_ARGS, ROOT, Server
 

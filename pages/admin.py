@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 import ui
-from program import access, admin
+from program import access, backup, deletion, programs, staff
 from program.errors import InvalidInput
 from program.models import Program, Role
 
@@ -57,7 +57,7 @@ staff_tab, programs_tab, privacy_tab, backup_tab, delete_tab = st.tabs(
 
 
 def staff_section() -> None:
-    accounts = admin.staff_accounts(store, viewer)
+    accounts = staff.staff_accounts(store, viewer)
     st.dataframe(
         [
             {
@@ -104,7 +104,7 @@ def staff_section() -> None:
         )
         if st.form_submit_button("Create account", type="primary"):
             with ui.shown_errors():
-                user = admin.create_staff(
+                user = staff.create_staff(
                     store, viewer, username, display_name, role, password or None, email
                 )
                 done(f"Created {ROLE_LABELS[user.role].lower()} account {user.username}.")
@@ -135,7 +135,7 @@ def staff_section() -> None:
             )
             if st.form_submit_button("Change role"):
                 with ui.shown_errors():
-                    changed = admin.change_role(store, viewer, user.id, new_role)
+                    changed = staff.change_role(store, viewer, user.id, new_role)
                     done(f"{changed.username} is now a {ROLE_LABELS[changed.role].lower()}.")
         with st.form(key(f"password_{user.id}")):
             first = st.text_input(
@@ -153,7 +153,7 @@ def staff_section() -> None:
                     ui.show_error(InvalidInput("The two passwords differ. Nothing was changed."))
                 else:
                     with ui.shown_errors():
-                        admin.reset_password(store, viewer, user.id, first)
+                        staff.reset_password(store, viewer, user.id, first)
                         done(f"New password set for {user.username}; their sessions were ended.")
         with st.form(key(f"email_{user.id}")):
             new_email = st.text_input(
@@ -164,7 +164,7 @@ def staff_section() -> None:
             )
             if st.form_submit_button("Save email"):
                 with ui.shown_errors():
-                    changed = admin.set_staff_email(store, viewer, user.id, new_email)
+                    changed = staff.set_staff_email(store, viewer, user.id, new_email)
                     done(
                         f"Email of {changed.username} set to {changed.email}."
                         if changed.email
@@ -180,7 +180,7 @@ def staff_section() -> None:
                 icon=":material/person_off:",
             ):
                 with ui.shown_errors():
-                    admin.deactivate_staff(store, viewer, user.id)
+                    staff.deactivate_staff(store, viewer, user.id)
                     done(f"Deactivated {user.username}.")
         elif st.button(
             f"Reactivate {ui.plain(user.username)}",
@@ -188,7 +188,7 @@ def staff_section() -> None:
             icon=":material/person_check:",
         ):
             with ui.shown_errors():
-                admin.reactivate_staff(store, viewer, user.id)
+                staff.reactivate_staff(store, viewer, user.id)
                 done(f"Reactivated {user.username}.")
 
 
@@ -196,7 +196,7 @@ def staff_section() -> None:
 
 
 def programs_section() -> None:
-    overview = admin.programs_overview(store, viewer)
+    overview = programs.programs_overview(store, viewer)
     if overview:
         st.dataframe(
             [
@@ -207,7 +207,7 @@ def programs_section() -> None:
                     "Leads": ", ".join(u.display_name for u in o.leads),
                     "Facilitators": ", ".join(
                         u.display_name
-                        for u in admin.program_facilitators(store, viewer, o.program.id)
+                        for u in programs.program_facilitators(store, viewer, o.program.id)
                     ),
                     "Cohorts": o.cohorts,
                 }
@@ -223,13 +223,13 @@ def programs_section() -> None:
     with create, st.form(key("create_program")):
         name = st.text_input("Program name", key=key("program_name"), max_chars=120)
         description = st.text_area(
-            "Description", key=key("program_description"), max_chars=admin.MAX_DESCRIPTION
+            "Description", key=key("program_description"), max_chars=programs.MAX_DESCRIPTION
         )
         k = st.number_input(
             "Minimum group size (k)",
-            min_value=admin.MIN_K,
-            max_value=admin.MAX_K,
-            value=admin.DEFAULT_K,
+            min_value=programs.K_RANGE[0],
+            max_value=programs.K_RANGE[-1],
+            value=programs.DEFAULT_K,
             step=1,
             key=key("program_k"),
             help="A result is shown only when at least this many people answered."
@@ -237,7 +237,7 @@ def programs_section() -> None:
         )
         if st.form_submit_button("Create program", type="primary"):
             with ui.shown_errors():
-                program = admin.create_program(store, viewer, name, description, int(k))
+                program = programs.create_program(store, viewer, name, description, int(k))
                 done(f"Created the program {program.name}.")
     if not overview:
         return
@@ -258,19 +258,14 @@ def programs_section() -> None:
             new_description = st.text_area(
                 "Program description",
                 value=program.description,
-                max_chars=admin.MAX_DESCRIPTION,
+                max_chars=programs.MAX_DESCRIPTION,
                 key=key(f"description_{program.id}_value"),
             )
             if st.form_submit_button("Save description"):
                 with ui.shown_errors():
-                    admin.set_program_description(store, viewer, program.id, new_description)
+                    programs.set_program_description(store, viewer, program.id, new_description)
                     done(f"Saved the description of {program.name}.")
-        lead_ids = {u.id for u in chosen.leads}
-        candidates = [
-            u
-            for u in store.staff_users()
-            if u.role == Role.LEAD and u.active and u.id not in lead_ids
-        ]
+        candidates = programs.lead_candidates(store, viewer, program.id)
         with st.form(key(f"assign_{program.id}")):
             st.markdown("**Assign a program lead**")
             if not candidates:
@@ -286,7 +281,7 @@ def programs_section() -> None:
             )
             if st.form_submit_button("Assign lead", disabled=not candidates) and lead:
                 with ui.shown_errors():
-                    admin.assign_program_lead(store, viewer, program.id, lead.id)
+                    programs.assign_program_lead(store, viewer, program.id, lead.id)
                     done(f"{lead.display_name} now leads {program.name}.")
         if chosen.leads:
             with st.form(key(f"unassign_{program.id}")):
@@ -299,20 +294,15 @@ def programs_section() -> None:
                 )
                 if st.form_submit_button("Remove lead") and former:
                     with ui.shown_errors():
-                        admin.unassign_program_lead(store, viewer, program.id, former.id)
+                        programs.unassign_program_lead(store, viewer, program.id, former.id)
                         done(f"{former.display_name} no longer leads {program.name}.")
         program_facilitators_forms(program)
 
 
 def program_facilitators_forms(program: Program) -> None:
     """Who belongs to the program: facilitators create cohorts only in their programs."""
-    members = admin.program_facilitators(store, viewer, program.id)
-    member_ids = {u.id for u in members}
-    outsiders = [
-        u
-        for u in store.staff_users()
-        if u.role == Role.FACILITATOR and u.active and u.id not in member_ids
-    ]
+    members = programs.program_facilitators(store, viewer, program.id)
+    outsiders = programs.facilitator_candidates(store, viewer, program.id)
     with st.form(key(f"add_facilitator_{program.id}")):
         st.markdown("**Add a facilitator to this program**")
         st.caption(
@@ -332,7 +322,7 @@ def program_facilitators_forms(program: Program) -> None:
         )
         if st.form_submit_button("Add facilitator", disabled=not outsiders) and joining:
             with ui.shown_errors():
-                admin.add_program_facilitator(store, viewer, program.id, joining.id)
+                programs.add_program_facilitator(store, viewer, program.id, joining.id)
                 done(f"{joining.display_name} now belongs to {program.name}.")
     if members:
         with st.form(key(f"remove_facilitator_{program.id}")):
@@ -349,7 +339,7 @@ def program_facilitators_forms(program: Program) -> None:
             )
             if st.form_submit_button("Remove facilitator") and leaving:
                 with ui.shown_errors():
-                    admin.remove_program_facilitator(store, viewer, program.id, leaving.id)
+                    programs.remove_program_facilitator(store, viewer, program.id, leaving.id)
                     done(f"{leaving.display_name} no longer belongs to {program.name}.")
 
 
@@ -358,12 +348,13 @@ def program_facilitators_forms(program: Program) -> None:
 
 def privacy_section() -> None:
     st.markdown(
-        "Each program has a **minimum group size k** (3–10, default 5): a result about one"
+        f"Each program has a **minimum group size k** ({programs.K_RANGE[0]}–"
+        f"{programs.K_RANGE[-1]}, default {programs.DEFAULT_K}): a result about one"
         " cohort's session is shown only when at least k people answered, and pooled figures use"
         " only such results. k can change until the program's first pulse response arrives;"
         " then it is locked, so results already seen never change meaning."
     )
-    overview = admin.programs_overview(store, viewer)
+    overview = programs.programs_overview(store, viewer)
     if not overview:
         st.info("No programs yet. Create one on the Programs tab.")
         return
@@ -384,7 +375,7 @@ def privacy_section() -> None:
     )
     if program_id is None:
         return
-    status = admin.privacy_status(store, viewer, program_id)
+    status = programs.privacy_status(store, viewer, program_id)
     if status.locked:
         st.warning(status.explanation, icon=":material/lock:")
     else:
@@ -392,8 +383,8 @@ def privacy_section() -> None:
     with st.form(key(f"k_{status.program.id}")):
         k = st.number_input(
             "Minimum group size (k)",
-            min_value=admin.MIN_K,
-            max_value=admin.MAX_K,
+            min_value=programs.K_RANGE[0],
+            max_value=programs.K_RANGE[-1],
             value=status.program.min_cell_size,
             step=1,
             disabled=status.locked,
@@ -401,7 +392,7 @@ def privacy_section() -> None:
         )
         if st.form_submit_button("Save minimum group size", disabled=status.locked):
             with ui.shown_errors():
-                program = admin.set_min_cell_size(store, viewer, status.program.id, int(k))
+                program = programs.set_min_cell_size(store, viewer, status.program.id, int(k))
                 done(f"The minimum group size of {program.name} is now {program.min_cell_size}.")
 
 
@@ -419,7 +410,7 @@ def backup_section() -> None:
     )
     st.download_button(
         "Download backup (.zip)",
-        data=lambda: admin.export_backup(store, viewer),
+        data=lambda: backup.export_backup(store, viewer),
         file_name=f"program-backup-{dt.datetime.now():%Y-%m-%d-%H%M}.zip",
         mime="application/zip",
         icon=":material/download:",
@@ -431,7 +422,7 @@ def backup_section() -> None:
             "Open pulses keep their answers outside these tables until they close, so these"
             " counts never move while people are answering."
         )
-        counts = admin.table_row_counts(store, viewer)
+        counts = backup.table_row_counts(store, viewer)
         st.dataframe(
             [{"Table": t, "Rows": n} for t, n in counts.items()],
             hide_index=True,
@@ -449,14 +440,14 @@ def backup_section() -> None:
             "Backup file (.zip)", type=["zip"], key=key("restore_file"), max_upload_size=1024
         )
         typed = st.text_input(
-            f"Type {admin.RESTORE_WORD} to confirm", key=key("restore_confirm"), autocomplete="off"
+            f"Type {backup.RESTORE_WORD} to confirm", key=key("restore_confirm"), autocomplete="off"
         )
         if st.form_submit_button("Restore from this backup", type="primary"):
             if upload is None:
                 ui.show_error(InvalidInput("Choose a backup file first."))
             else:
                 with ui.shown_errors():
-                    summary = admin.restore_backup(
+                    summary = backup.restore_backup(
                         store, viewer, upload.getvalue(), typed, upload.name
                     )
                     st.success(
@@ -481,13 +472,13 @@ def delete_section() -> None:
     if not cohorts:
         st.info("There are no cohorts.")
         return
-    programs = {p.id: p.name for p in store.programs()}
+    names = programs.program_names(store, viewer)
     by_id = {c.id: c for c in cohorts}
     cohort_id = st.selectbox(
         "Cohort",
         list(by_id),
         format_func=lambda i: (
-            f"{by_id[i].name} · {programs.get(by_id[i].program_id, '?')} ·"
+            f"{by_id[i].name} · {names.get(by_id[i].program_id, '?')} ·"
             f" {by_id[i].status}, starts {by_id[i].start_date:%d %b %Y}"
         ),
         key="delete_cohort",
@@ -495,7 +486,7 @@ def delete_section() -> None:
     if cohort_id is None:
         return
     cohort = by_id[cohort_id]
-    data = admin.cohort_data(store, viewer, cohort.id)
+    data = deletion.cohort_data(store, viewer, cohort.id)
     # Known tables in a reader's order, then any a later migration added.
     order = [*TABLE_LABELS, *sorted(set(data.rows) - set(TABLE_LABELS))]
     removed = [
@@ -521,7 +512,7 @@ def delete_section() -> None:
         )
         if st.form_submit_button("Delete this cohort's data", type="primary"):
             with ui.shown_errors():
-                admin.delete_cohort_data(store, viewer, cohort.id, typed)
+                deletion.delete_cohort_data(store, viewer, cohort.id, typed)
                 done(f"Deleted all data of the cohort {cohort.name}.")
 
 

@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 import ui
-from program import admin
+from program import audit
 from program.models import Role
 
 viewer = ui.page("Audit log", frozenset({Role.ADMIN}))
@@ -18,7 +18,7 @@ st.caption(
 )
 
 with ui.shown_errors():
-    choices = admin.audit_choices(store, viewer)
+    choices = audit.audit_choices(store, viewer)
     # The date range needs room for two dates side by side.
     who, what, kind, when = st.columns([2, 2, 2, 3])
     actor = who.selectbox(
@@ -48,14 +48,14 @@ with ui.shown_errors():
         help="Pick the first and the last day; leave empty for all time.",
     )
     picked = list(dates) if isinstance(dates, tuple | list) else [dates] if dates else []
-    chosen = admin.AuditFilter(
+    chosen = audit.AuditFilter(
         actor=actor,
         action=action,
         object_type=object_type,
         since=picked[0] if picked else None,
         until=picked[1] if len(picked) > 1 else None,
     )
-    events, total = admin.audit_events(store, viewer, chosen, limit=SHOWN)
+    events, total = audit.audit_events(store, viewer, chosen, limit=SHOWN)
     st.caption(
         f"{total} matching event{'s' if total != 1 else ''}"
         + (f"; the newest {SHOWN} are shown, the CSV has all of them." if total > SHOWN else ".")
@@ -80,7 +80,7 @@ with ui.shown_errors():
     )
     st.download_button(
         "Download these events as CSV",
-        data=lambda: admin.export_audit_csv(store, viewer, chosen),
+        data=lambda: audit.export_audit_csv(store, viewer, chosen),
         file_name=f"audit-log-{dt.date.today():%Y-%m-%d}.csv",
         mime="text/csv",
         icon=":material/download:",

@@ -19,10 +19,10 @@ import hmac
 import secrets
 from pathlib import Path
 
-from program.accounts import PasswordCheckBusy, hash_password, password_matches
-from program.errors import AccessDenied
+from program.errors import AccessDenied, PasswordCheckBusy
 from program.models import Actor, StaffUser
 from program.settings import Settings
+from program.staff import hash_password, password_matches
 from program.store import Store
 from program.throttle import Refused, SigninThrottle
 
@@ -131,16 +131,15 @@ def resolve_session(
     found = store.staff_session(digest)
     if found is None:
         return None
-    user_id, last_seen, revoked = found
-    if revoked:
+    if found.revoked:
         return None
-    if at - last_seen > dt.timedelta(minutes=settings.session_idle_minutes):
+    if at - found.last_seen > dt.timedelta(minutes=settings.session_idle_minutes):
         store.end_staff_session(Actor.system(), digest, "session timed out")
         return None
-    user = store.staff_user(user_id)
+    user = store.staff_user(found.user_id)
     if not user.active:
         return None
-    if at - last_seen >= TOUCH_EVERY:
+    if at - found.last_seen >= TOUCH_EVERY:
         store.touch_staff_session(digest, at)
     return user
 

@@ -9,7 +9,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from program.accounts import create_user
 from program.curriculum import bundled_files, json_schemas, validate_files
 from program.demo import DEMO_PASSWORD, is_seeded, seed_demo
 from program.errors import CurriculumError, ProgramError
@@ -17,6 +16,7 @@ from program.generate import generate
 from program.library import load_curriculum
 from program.models import Actor, Role
 from program.settings import get_settings
+from program.staff import create_user
 from program.store import Store
 
 PASSWORD_ENV = "PROGRAM_NEW_PASSWORD"

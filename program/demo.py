@@ -10,7 +10,6 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from program.accounts import create_user
 from program.library import load_curriculum
 from program.models import (
     Actor,
@@ -23,6 +22,7 @@ from program.models import (
     SessionReport,
     score_answers,
 )
+from program.staff import create_user
 from program.store import Store
 
 DEMO_PASSWORD = "demo-password"

@@ -33,6 +33,16 @@ class DatabaseLocked(ProgramError):
     title = "The database is in use"
 
 
+class PasswordCheckBusy(ProgramError):
+    """Every password-hashing slot stayed taken for the whole wait (program/staff.py)."""
+
+    title = "The server is busy"
+
+
+class UnreadableData(InvalidInput):
+    """A backup's files cannot be read, or their rows do not fit this app's tables."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong in a curriculum or instrument file."""

@@ -33,6 +33,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from program.programs import K_RANGE
 from program.stats import (
     Bounds,
     Interval,
@@ -353,8 +354,8 @@ def suppression_reason(cell: StoredCell, k: int) -> str | None:
 
 
 def _check_k(k: int) -> None:
-    if not 3 <= k <= 10:
-        raise ValueError(f"the minimum group size must be 3–10, got {k}")
+    if k not in K_RANGE:
+        raise ValueError(f"the minimum group size must be {K_RANGE[0]}–{K_RANGE[-1]}, got {k}")
 
 
 def _summaries(

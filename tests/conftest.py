@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from program import accounts
+from program import staff
 from program.curriculum import load_curriculum_file
 from program.library import save_bundle
 from program.models import Actor, CurriculumBundle, CurriculumVersion
@@ -60,7 +60,7 @@ CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 @pytest.fixture(autouse=True)
 def cheap_passwords(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     if request.node.get_closest_marker("real_hashing") is None:
-        monkeypatch.setattr(accounts, "_hasher", CHEAP_HASHER)
+        monkeypatch.setattr(staff, "_hasher", CHEAP_HASHER)
 
 
 @pytest.fixture(autouse=True)
@@ -94,8 +94,8 @@ def store(settings_env: Path) -> Iterator[Store]:
 @pytest.fixture
 def make_staff(store: Store):  # type: ignore[no-untyped-def]
     """Create a staff member: make_staff("maya", Role.FACILITATOR) -> StaffUser."""
-    from program.accounts import create_user
     from program.models import Actor, Role
+    from program.staff import create_user
 
     def make(username: str, role: Role = Role.FACILITATOR, password: str = "correct horse battery"):  # type: ignore[no-untyped-def]
         return create_user(store, Actor.system(), username, username.title(), role, password)

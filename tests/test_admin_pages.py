@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from program import admin
+from program import programs
 from program.library import load_curriculum
 from program.models import Actor, Cohort, Role, ScoredResponse, StaffUser
 from program.store import Store
@@ -176,7 +176,7 @@ def test_creating_a_program_through_the_form(store: Store, ada: StaffUser) -> No
 
 def test_privacy_tab_shows_the_lock_and_why(store: Store, ada: StaffUser, make_staff: Any) -> None:
     maya = make_staff("maya", Role.FACILITATOR)
-    program = admin.create_program(store, ada, "Pain collective")
+    program = programs.create_program(store, ada, "Pain collective")
     at = opened(store, ada, "Privacy")
     assert any("can change" in i.value for i in at.info)
     assert not by_label(at.number_input, "Minimum group size (k)").disabled
@@ -212,7 +212,7 @@ def test_backup_tab_offers_the_download_and_the_restore_form(store: Store, ada: 
 def tuesday_cohort(store: Store, ada: StaffUser, make_staff: Any) -> Cohort:
     """A program with one cohort, "Tuesday", of one session, run by Maya."""
     maya = make_staff("maya", Role.FACILITATOR)
-    program = admin.create_program(store, ada, "Pain collective")
+    program = programs.create_program(store, ada, "Pain collective")
     version, _ = load_curriculum(store, Actor.system(), CURRICULA / "collective-healing.yaml")
     return store.create_cohort(
         Actor.system(), program.id, version.id, "Tuesday", {1: dt.date(2026, 3, 2)}, [maya.id], []
@@ -255,8 +255,8 @@ def test_delete_cohort_tab_never_counts_pulse_answers(
 
 
 def test_audit_page_lists_events_newest_first_and_filters(store: Store, ada: StaffUser) -> None:
-    admin.create_program(store, ada, "One")
-    admin.create_program(store, ada, "Two")
+    programs.create_program(store, ada, "One")
+    programs.create_program(store, ada, "Two")
     at = opened(store, ada, page="pages/audit.py")
     assert [t.value for t in at.title] == ["Audit log"]
     table = at.dataframe[0].value

@@ -17,7 +17,7 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
-from program import accounts, auth, throttle
+from program import auth, staff, throttle
 from program.errors import AccessDenied
 from program.models import Actor, Role
 from program.settings import Settings, get_settings
@@ -117,7 +117,7 @@ class CountingHasher(PasswordHasher):
 @pytest.fixture
 def hasher(monkeypatch: pytest.MonkeyPatch) -> CountingHasher:
     counting = CountingHasher()
-    monkeypatch.setattr(accounts, "_hasher", counting)
+    monkeypatch.setattr(staff, "_hasher", counting)
     return counting
 
 
@@ -251,7 +251,7 @@ def test_many_clients_can_only_slow_an_account_to_one_check_a_second(store, sett
 def test_a_burst_for_one_account_gets_at_most_the_limit_of_checks(
     store, settings, maya, hasher, monkeypatch, right_ones
 ):
-    monkeypatch.setattr(accounts, "CHECK_WAIT", 60.0)  # nobody gives up for a busy server
+    monkeypatch.setattr(staff, "CHECK_WAIT", 60.0)  # nobody gives up for a busy server
     limit = settings.failed_signin_limit
     passwords = ["wrong password"] * (30 - right_ones) + [PASSWORD] * right_ones
     start = threading.Barrier(len(passwords))
@@ -278,8 +278,8 @@ def test_the_right_password_arriving_after_the_limit_in_a_burst_is_refused(
 ):
     gate = threading.Event()
     hasher = CountingHasher(gate)  # the wrong ones stay being checked until let go
-    monkeypatch.setattr(accounts, "_hasher", hasher)
-    monkeypatch.setattr(accounts, "CHECK_WAIT", 60.0)
+    monkeypatch.setattr(staff, "_hasher", hasher)
+    monkeypatch.setattr(staff, "CHECK_WAIT", 60.0)
     limit = settings.failed_signin_limit
     with ThreadPoolExecutor(29) as pool:
         wrong = [pool.submit(attempt, store, settings, "wrong password") for _ in range(29)]
@@ -379,8 +379,8 @@ def test_a_client_quiet_for_a_day_is_forgotten(store, settings, maya):
 def test_a_check_that_cannot_start_is_refused_quickly_and_not_counted(
     store, settings, maya, monkeypatch, hasher
 ):
-    monkeypatch.setattr(accounts, "CHECK_WAIT", 0.05)
-    taken = [accounts._hashing.acquire() for _ in range(accounts.HASHES_AT_ONCE)]
+    monkeypatch.setattr(staff, "CHECK_WAIT", 0.05)
+    taken = [staff._hashing.acquire() for _ in range(staff.HASHES_AT_ONCE)]
     try:
         started = time.monotonic()
         assert fail(store, settings, 2 * settings.failed_signin_limit) == [GENERIC] * (
@@ -389,7 +389,7 @@ def test_a_check_that_cannot_start_is_refused_quickly_and_not_counted(
         assert time.monotonic() - started < 5
     finally:
         for _ in taken:
-            accounts._hashing.release()
+            staff._hashing.release()
     assert hasher.checks == 0
     # None of them counted: the owner's own client still has every attempt.
     assert signed_in(store, settings, attempt(store, settings, PASSWORD))
@@ -509,14 +509,14 @@ BURST = """
 import json, os, sys, threading
 from concurrent.futures import ThreadPoolExecutor
 
-from program import accounts, auth
+from program import auth, staff
 from program.models import Actor, Role
 from program.settings import get_settings
 from program.store import Store
 
 if len(sys.argv) > 1:  # compare: as many hashes at once as asked
-    accounts._hashing = threading.BoundedSemaphore(int(sys.argv[1]))
-    accounts.CHECK_WAIT = 60.0
+    staff._hashing = threading.BoundedSemaphore(int(sys.argv[1]))
+    staff.CHECK_WAIT = 60.0
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -528,7 +528,7 @@ def rss() -> int:
 settings = get_settings()
 store = Store(settings.database)
 for n in range(5):
-    accounts.create_user(store, Actor.system(), f"user{n}", "U", Role.FACILITATOR, "a password!")
+    staff.create_user(store, Actor.system(), f"user{n}", "U", Role.FACILITATOR, "a password!")
 auth.sign_in(store, settings, "user0", "a password!", client="warm-up")
 before = rss()
 highest, running = before, True
@@ -618,7 +618,7 @@ def test_a_refused_sign_in_keeps_the_username_for_the_form_but_not_in_the_addres
 @pytest.mark.real_hashing
 def test_passwords_are_hashed_with_argon2id_at_the_rfc_9106_cost() -> None:
     """The cost tests skip (tests/conftest.py) is the one the app uses: 64 MiB, 3 passes."""
-    hashed = accounts.hash_password("correct horse battery")
+    hashed = staff.hash_password("correct horse battery")
     assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), hashed
-    assert accounts.password_matches(hashed, "correct horse battery")
-    assert not accounts.password_matches(hashed, "correct horse batterY")
+    assert staff.password_matches(hashed, "correct horse battery")
+    assert not staff.password_matches(hashed, "correct horse batterY")

@@ -306,9 +306,9 @@ def is_sql(node: ast.JoinedStr, safety: SqlSafety) -> bool:
 # them with `_name`, and passes the cohort's keys as named parameters. A function added here needs
 # the same review: every interpolated piece must come from the source or the catalog, never a person.
 REVIEWED = {
-    ("program/store/admin.py", "_cohort_rows"),
-    ("program/store/admin.py", "cohort_data_counts"),
-    ("program/store/admin.py", "delete_cohort_data"),
+    ("program/store/deletion.py", "_cohort_rows"),
+    ("program/store/deletion.py", "cohort_data_counts"),
+    ("program/store/deletion.py", "delete_cohort_data"),
 }
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from program.accounts import password_matches
 from program.cli import PASSWORD_ENV, main
 from program.demo import DEMO_ACCOUNTS
 from program.models import Role
 from program.settings import get_settings
+from program.staff import password_matches
 from program.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]

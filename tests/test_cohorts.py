@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import pytest
 
 from program import cohorts
-from program.accounts import create_user
 from program.errors import AccessDenied, Conflict, InvalidInput
 from program.models import (
     Actor,
@@ -23,6 +22,7 @@ from program.models import (
     StaffUser,
 )
 from program.session_runner import open_sheet, save_sheet
+from program.staff import create_user
 from program.store import Store
 from tests.conftest import load_bundled
 

@@ -26,10 +26,10 @@ from hypothesis import strategies as st
 from markupsafe import escape
 
 from program import auth, cohorts, curriculum, library, participant, pulse, session_runner
-from program.accounts import create_user
 from program.errors import AccessDenied, CurriculumError, InvalidInput, PulseFull, PulseUnavailable
 from program.models import Actor, AttendanceMark, Mark, Role
 from program.settings import get_settings
+from program.staff import create_user
 from program.store import Store
 from tests.conftest import CURRICULA, INSTRUMENTS, ROOT
 

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from program import admin, pulse
+from program import backup, deletion, programs, pulse
 from program.errors import InvalidInput, PulseFull, PulseUnavailable
 from program.models import Actor, Role
 from program.store import Store
@@ -135,7 +135,7 @@ def test_a_backup_taken_while_a_pulse_is_open_holds_none_of_its_answers(
     code = group.open()
     submit_n(group, code, 6)
     admin_user = staff(store, "root", Role.ADMIN)
-    archive = zipfile.ZipFile(io.BytesIO(admin.export_backup(store, admin_user)))
+    archive = zipfile.ZipFile(io.BytesIO(backup.export_backup(store, admin_user)))
     with archive:
         names = archive.namelist()
         for table in ("responses", "answers", "scores"):
@@ -326,10 +326,10 @@ def test_deleting_a_cohort_with_an_open_pulse_destroys_its_ballot_file(store: St
     code = group.open()
     submit_n(group, code, 5)
     root = staff(store, "root", Role.ADMIN)
-    preview = admin.cohort_data(store, root, group.cohort_id)
+    preview = deletion.cohort_data(store, root, group.cohort_id)
     assert preview.holds_answers
     assert not any(t in preview.rows for t in ("responses", "answers", "card_codes"))
-    admin.delete_cohort_data(store, root, group.cohort_id, "C")
+    deletion.delete_cohort_data(store, root, group.cohort_id, "C")
     assert store.ballots.sessions() == []
 
 
@@ -337,7 +337,7 @@ def _backup_with_k(store: Store, root: object, program_id: int, k: int) -> bytes
     """The app's own backup, with one program's minimum group size edited in its Parquet file."""
     import pandas as pd
 
-    original = zipfile.ZipFile(io.BytesIO(admin.export_backup(store, root)))  # type: ignore[arg-type]
+    original = zipfile.ZipFile(io.BytesIO(backup.export_backup(store, root)))  # type: ignore[arg-type]
     out = io.BytesIO()
     with original, zipfile.ZipFile(out, "w") as edited:
         for info in original.infolist():
@@ -361,7 +361,7 @@ def test_a_backup_that_changes_a_locked_minimum_group_size_is_refused(
     root = staff(store, "root", Role.ADMIN)
     edited = _backup_with_k(store, root, group.program_id, new_k)
     with pytest.raises(InvalidInput, match="locked at 5"):
-        admin.restore_backup(store, root, edited, admin.RESTORE_WORD)
+        backup.restore_backup(store, root, edited, backup.RESTORE_WORD)
     assert store.program(group.program_id).min_cell_size == 5
 
 
@@ -369,7 +369,7 @@ def test_a_restore_that_changes_an_unlocked_size_says_so_in_the_audit_log(store:
     group = make_group(store, members=8)  # no pulse opened: k can still change
     root = staff(store, "root", Role.ADMIN)
     edited = _backup_with_k(store, root, group.program_id, 7)
-    admin.restore_backup(store, root, edited, admin.RESTORE_WORD)
+    backup.restore_backup(store, root, edited, backup.RESTORE_WORD)
     assert store.program(group.program_id).min_cell_size == 7
     (event,) = store.matching_audit_events(action="restore backup")
     assert "minimum group size of 'Program C' 5 → 7" in event.detail
@@ -379,9 +379,9 @@ def test_a_restore_empties_open_pulses_and_leaves_no_stray_ballot_file(store: St
     group = make_group(store, members=8)
     code = group.open()
     root = staff(store, "root", Role.ADMIN)
-    backup = admin.export_backup(store, root)
+    saved = backup.export_backup(store, root)
     submit_n(group, code, 3)
-    admin.restore_backup(store, root, backup, admin.RESTORE_WORD)
+    backup.restore_backup(store, root, saved, backup.RESTORE_WORD)
     assert store.ballots.sessions() == [group.session_id]
     assert count(store, "responses", group.session_id) == 0
 
@@ -389,11 +389,11 @@ def test_a_restore_empties_open_pulses_and_leaves_no_stray_ballot_file(store: St
 def test_the_minimum_group_size_locks_when_the_first_pulse_opens(store: Store) -> None:
     group = make_group(store, members=8)
     root = staff(store, "root", Role.ADMIN)
-    admin.set_min_cell_size(store, root, group.program_id, 6)
+    programs.set_min_cell_size(store, root, group.program_id, 6)
     group.open()
-    assert admin.privacy_status(store, root, group.program_id).locked
+    assert programs.privacy_status(store, root, group.program_id).locked
     with pytest.raises(Exception, match="locked at 6"):
-        admin.set_min_cell_size(store, root, group.program_id, 3)
+        programs.set_min_cell_size(store, root, group.program_id, 3)
 
 
 # --------------------------------------------------------------------------- files

@@ -15,7 +15,6 @@ import pytest
 
 import ui
 from program import auth, cohorts, pulse, session_runner
-from program.accounts import create_user
 from program.models import (
     Actor,
     AttendanceMark,
@@ -26,6 +25,7 @@ from program.models import (
     StaffUser,
 )
 from program.settings import get_settings
+from program.staff import create_user
 from program.store import Store
 from tests.conftest import ROOT, app_test, load_bundled
 

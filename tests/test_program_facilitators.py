@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from program import access, admin, cohorts
+from program import access, cohorts, programs
 from program.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from program.models import Actor, CurriculumVersion, Program, Role, StaffUser
+from program.staff import deactivate_staff
 from program.store import Store
 from tests.conftest import app_test, load_bundled
 
@@ -69,7 +70,7 @@ def world(store: Store) -> World:
         sam=staff(store, "sam", Role.FACILITATOR),
     )
     store.add_program_lead(SYSTEM, foreign.id, w.lead.id)
-    admin.add_program_facilitator(store, w.admin, home.id, w.maya.id)
+    programs.add_program_facilitator(store, w.admin, home.id, w.maya.id)
     return w
 
 
@@ -100,15 +101,17 @@ def test_after_an_admin_adds_them_it_works_and_after_removal_it_does_not(world: 
     store = world.store
     with pytest.raises(AccessDenied):
         world.create(world.sam, world.home)
-    admin.add_program_facilitator(store, world.admin, world.home.id, world.sam.id)
-    assert [u.username for u in admin.program_facilitators(store, world.admin, world.home.id)] == [
+    programs.add_program_facilitator(store, world.admin, world.home.id, world.sam.id)
+    assert [
+        u.username for u in programs.program_facilitators(store, world.admin, world.home.id)
+    ] == [
         "maya",
         "sam",
     ]
     kept = world.create(world.sam, world.home, "Sam's group")
     assert cohort_names(store, world.home) == ["Sam's group"]
 
-    admin.remove_program_facilitator(store, world.admin, world.home.id, world.sam.id)
+    programs.remove_program_facilitator(store, world.admin, world.home.id, world.sam.id)
     with pytest.raises(AccessDenied):
         world.create(world.sam, world.home, "Another")
     # The cohort Sam already runs stays his.
@@ -123,20 +126,20 @@ def test_only_an_admin_manages_membership_and_only_of_active_facilitators(world:
     store = world.store
     for outsider in (world.lead, world.maya):
         with pytest.raises(AccessDenied):
-            admin.add_program_facilitator(store, outsider, world.home.id, world.sam.id)
+            programs.add_program_facilitator(store, outsider, world.home.id, world.sam.id)
         with pytest.raises(AccessDenied):
-            admin.remove_program_facilitator(store, outsider, world.home.id, world.maya.id)
+            programs.remove_program_facilitator(store, outsider, world.home.id, world.maya.id)
         with pytest.raises(AccessDenied):
-            admin.program_facilitators(store, outsider, world.home.id)
+            programs.program_facilitators(store, outsider, world.home.id)
     with pytest.raises(InvalidInput):
-        admin.add_program_facilitator(store, world.admin, world.home.id, world.lead.id)
+        programs.add_program_facilitator(store, world.admin, world.home.id, world.lead.id)
     with pytest.raises(Conflict):
-        admin.add_program_facilitator(store, world.admin, world.home.id, world.maya.id)
+        programs.add_program_facilitator(store, world.admin, world.home.id, world.maya.id)
     with pytest.raises(NotFound):
-        admin.remove_program_facilitator(store, world.admin, world.home.id, world.sam.id)
-    admin.deactivate_staff(store, world.admin, world.sam.id)
+        programs.remove_program_facilitator(store, world.admin, world.home.id, world.sam.id)
+    deactivate_staff(store, world.admin, world.sam.id)
     with pytest.raises(Conflict):
-        admin.add_program_facilitator(store, world.admin, world.home.id, world.sam.id)
+        programs.add_program_facilitator(store, world.admin, world.home.id, world.sam.id)
     assert store.program_facilitator_ids(world.home.id) == [world.maya.id]
 
 
@@ -178,7 +181,7 @@ def test_a_facilitator_cannot_bring_someone_into_their_program(world: World) -> 
 def test_saving_a_cohorts_list_does_not_bring_a_removed_member_back(world: World) -> None:
     store = world.store
     made = world.create(world.maya, world.home)
-    admin.remove_program_facilitator(store, world.admin, world.home.id, world.maya.id)
+    programs.remove_program_facilitator(store, world.admin, world.home.id, world.maya.id)
     cohorts.assign_facilitators(store, world.maya, made.id, [world.maya.id])
     assert store.program_facilitator_ids(world.home.id) == []
 

@@ -24,7 +24,6 @@ import markupsafe
 import pytest
 
 from program import cards, cohorts, library, pulse, session_runner
-from program.accounts import create_user
 from program.errors import AccessDenied, Conflict, InvalidInput, PulseFull, PulseUnavailable
 from program.models import (
     Actor,
@@ -36,6 +35,7 @@ from program.models import (
     StaffUser,
 )
 from program.settings import Settings, get_settings
+from program.staff import create_user
 from program.store import Store
 from tests.conftest import CURRICULA
 

@@ -29,7 +29,6 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from program.accounts import create_user
 from program.cohort_results import cohort_results
 from program.exports import (
     cohort_comparison_csv,
@@ -47,6 +46,7 @@ from program.privacy import (
     rounding_outcomes,
 )
 from program.release_arithmetic import Scale, rows
+from program.staff import create_user
 from program.stats import summarize_sums
 from program.store import Store
 from tests.conftest import pin_draws

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import pytest
 
 from program import cohorts, session_runner
-from program.accounts import create_user
 from program.errors import AccessDenied, Conflict, InvalidInput
 from program.models import (
     Actor,
@@ -21,6 +20,7 @@ from program.models import (
     StaffUser,
 )
 from program.session_runner import open_sheet, save_sheet
+from program.staff import create_user
 from program.store import Store
 from tests.conftest import load_bundled
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 import ui
-from program import admin, auth, sso
-from program.accounts import create_user
+from program import auth, sso, staff
 from program.errors import AccessDenied
 from program.models import Actor, Role, StaffUser
 from program.settings import Settings, get_settings
+from program.staff import create_user
 from program.store import Store
 from tests.conftest import app_test
 
@@ -44,7 +44,7 @@ def admin_user(store: Store) -> StaffUser:
 
 @pytest.fixture
 def maya(store: Store, admin_user: StaffUser) -> StaffUser:
-    return admin.create_staff(
+    return staff.create_staff(
         store, admin_user, "maya", "Maya Facilitator", Role.FACILITATOR, None, "maya@example.org"
     )
 
@@ -92,7 +92,7 @@ def test_an_unknown_email_is_refused_with_what_to_do(store, maya):
 
 
 def test_a_deactivated_account_is_refused_like_an_unknown_one(store, admin_user, maya):
-    admin.deactivate_staff(store, admin_user, maya.id)
+    staff.deactivate_staff(store, admin_user, maya.id)
     with pytest.raises(AccessDenied) as refused:
         sso.staff_for_identity(store, "maya@example.org", True)
     assert str(refused.value) == sso.NO_ACCOUNT

@@ -6,12 +6,14 @@ of work inside explicit transactions, retried from the start when a concurrent w
 
 from pathlib import Path
 
-from program.store.admin import AdminQueries
 from program.store.audit import AuditQueries
+from program.store.backup import BackupQueries
 from program.store.base import CONNECT_CONFIG, Cursor, StoreBase, _migrations
 from program.store.bulk import BulkQueries
 from program.store.cohorts import CohortQueries
 from program.store.curricula import CurriculumQueries
+from program.store.deletion import DeletionQueries
+from program.store.programs import ProgramQueries
 from program.store.pulse import PulseQueries
 from program.store.results import ResultQueries
 from program.store.staff import StaffQueries
@@ -19,12 +21,14 @@ from program.store.staff import StaffQueries
 
 class Store(
     StaffQueries,
+    ProgramQueries,
     CurriculumQueries,
     CohortQueries,
     PulseQueries,
     ResultQueries,
     AuditQueries,
-    AdminQueries,
+    BackupQueries,
+    DeletionQueries,
     BulkQueries,
     StoreBase,
 ):

@@ -1,4 +1,4 @@
-"""Programs, cohorts, rosters, sessions, attendance and fidelity."""
+"""Cohorts, rosters, sessions, attendance and fidelity."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from program.models import (
     AttendanceMark,
     Cohort,
     Mark,
-    Program,
     RosterMember,
     SessionRecord,
     SessionReport,
     SessionStatus,
 )
 from program.store.base import Cursor, StoreBase
+from program.store.programs import add_program_facilitators
 
 # md5 of everything a session form shows; cheap, and only compared for equality.
 NOTES_CHANGED = "Someone else changed these notes since you opened them."
@@ -70,104 +70,6 @@ def _refuse_duplicate_name(cur: Cursor, cohort_id: int, name: str, member_id: in
 
 
 class CohortQueries(StoreBase):
-    # ----------------------------------------------------------------------- programs
-
-    _PROGRAM = "SELECT id, name, description, min_cell_size FROM programs"
-
-    @staticmethod
-    def _program(row: tuple[Any, ...]) -> Program:
-        return Program(id=row[0], name=row[1], description=row[2], min_cell_size=row[3])
-
-    def create_program(
-        self, actor: Actor, name: str, description: str = "", min_cell_size: int = 5
-    ) -> Program:
-        def unit(cur: Cursor) -> Program:
-            if cur.execute("SELECT 1 FROM programs WHERE name = ?", [name]).fetchone():
-                raise Conflict(f"A program named {name!r} exists already.")
-            row = cur.execute(
-                "INSERT INTO programs (name, description, min_cell_size) VALUES (?, ?, ?)"
-                " RETURNING id, name, description, min_cell_size",
-                [name, description, min_cell_size],
-            ).fetchone()
-            assert row is not None
-            self._audit(cur, actor, "create program", "program", row[0], f"k={min_cell_size}")
-            return self._program(row)
-
-        return self.write(unit)
-
-    def program(self, program_id: int) -> Program:
-        row = self._one(f"{self._PROGRAM} WHERE id = ?", [program_id])
-        if row is None:
-            raise NotFound(f"No program with id {program_id}.")
-        return self._program(row)
-
-    def programs(self) -> list[Program]:
-        return [self._program(r) for r in self._rows(f"{self._PROGRAM} ORDER BY name")]
-
-    def add_program_lead(self, actor: Actor, program_id: int, user_id: int) -> None:
-        def unit(cur: Cursor) -> None:
-            cur.execute(
-                "INSERT INTO program_leads VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [program_id, user_id],
-            )
-            self._audit(cur, actor, "assign lead", "program", program_id, f"user={user_id}")
-
-        self.write(unit)
-
-    def program_lead_ids(self, program_id: int) -> list[int]:
-        rows = self._rows("SELECT user_id FROM program_leads WHERE program_id = ?", [program_id])
-        return [r[0] for r in rows]
-
-    # Program membership of facilitators (migration 0006): a facilitator creates cohorts only in
-    # the programs they belong to.
-
-    def _add_program_facilitators(
-        self, cur: Cursor, actor: Actor, program_id: int, user_ids: Sequence[int]
-    ) -> None:
-        for user_id in sorted(set(user_ids)):
-            added = cur.execute(
-                "INSERT INTO program_facilitators VALUES (?, ?) ON CONFLICT DO NOTHING"
-                " RETURNING user_id",
-                [program_id, user_id],
-            ).fetchone()
-            if added:
-                self._audit(
-                    cur, actor, "add program facilitator", "program", program_id, f"user={user_id}"
-                )
-
-    def add_program_facilitator(self, actor: Actor, program_id: int, user_id: int) -> None:
-        self.write(lambda cur: self._add_program_facilitators(cur, actor, program_id, [user_id]))
-
-    def remove_program_facilitator(self, actor: Actor, program_id: int, user_id: int) -> None:
-        def unit(cur: Cursor) -> None:
-            gone = cur.execute(
-                "DELETE FROM program_facilitators WHERE program_id = ? AND user_id = ?"
-                " RETURNING user_id",
-                [program_id, user_id],
-            ).fetchone()
-            if gone is None:
-                raise NotFound("That facilitator does not belong to this program.")
-            self._audit(
-                cur, actor, "remove program facilitator", "program", program_id, f"user={user_id}"
-            )
-
-        self.write(unit)
-
-    def program_facilitator_ids(self, program_id: int) -> list[int]:
-        rows = self._rows(
-            "SELECT user_id FROM program_facilitators WHERE program_id = ? ORDER BY user_id",
-            [program_id],
-        )
-        return [r[0] for r in rows]
-
-    def facilitator_program_ids(self, user_id: int) -> list[int]:
-        """The programs a facilitator belongs to."""
-        rows = self._rows(
-            "SELECT program_id FROM program_facilitators WHERE user_id = ? ORDER BY program_id",
-            [user_id],
-        )
-        return [r[0] for r in rows]
-
     # ----------------------------------------------------------------------- cohorts
 
     _COHORT = (
@@ -235,7 +137,7 @@ class CohortQueries(StoreBase):
                     [[cohort_id, n] for n in roster],
                 )
             self._audit(cur, actor, "create cohort", "cohort", cohort_id, name)
-            self._add_program_facilitators(cur, actor, program_id, new_program_facilitators)
+            add_program_facilitators(cur, actor, program_id, new_program_facilitators)
             return self._cohort_in(cur, cohort_id)
 
         return self.write(unit)
@@ -538,7 +440,7 @@ class CohortQueries(StoreBase):
             )
             if new_program_facilitators:
                 program_id = self._cohort_in(cur, cohort_id).program_id
-                self._add_program_facilitators(cur, actor, program_id, new_program_facilitators)
+                add_program_facilitators(cur, actor, program_id, new_program_facilitators)
 
         self.write(unit)
 

@@ -19,6 +19,7 @@ from program.i18n import N_
 from program.models import Actor, PulseWindow, ScoredResponse
 from program.store.ballots import Ballot, Outcome
 from program.store.base import Cursor, StoreBase
+from program.store.programs import lock_min_cell_size
 
 _WINDOW = (
     "SELECT session_id, room_code, opened_at, closes_at, closed_at, cap, takes_room_code,"
@@ -184,15 +185,9 @@ class PulseQueries(StoreBase):
                 "SELECT 1 FROM pulse_windows WHERE session_id = ?", [session_id]
             ).fetchone():
                 raise Conflict("This session's pulse was opened already.")
-            # The program's minimum group size locks when its first pulse opens. Touching the
-            # program's row makes a change of it at this very moment conflict with this opening
-            # (DuckDB detects write-write conflicts only; RETURNING, as the change is written).
-            cur.execute(
-                "UPDATE programs SET min_cell_size = min_cell_size WHERE id = (SELECT c.program_id"
-                " FROM sessions s JOIN cohorts c ON c.id = s.cohort_id WHERE s.id = ?)"
-                " RETURNING id",
-                [session_id],
-            ).fetchall()
+            # The program's minimum group size locks when its first pulse opens: a change of it
+            # at this very moment must conflict with this opening.
+            lock_min_cell_size(cur, session_id)
             cap_row = cur.execute(_CAP, {"session": session_id}).fetchone()
             cur.execute(
                 "INSERT INTO pulse_windows (session_id, room_code, opened_at, closes_at, cap,"
@@ -451,15 +446,6 @@ class PulseQueries(StoreBase):
         """The cap a pulse opening now would get."""
         row = self._one(_CAP, {"session": session_id})
         return int(row[0]) if row else 0
-
-    def program_pulse_opened(self, program_id: int) -> bool:
-        """Whether any pulse of the program has ever opened: its minimum group size is locked."""
-        row = self._one(
-            "SELECT EXISTS (SELECT 1 FROM pulse_windows w JOIN sessions s ON s.id = w.session_id"
-            " JOIN cohorts c ON c.id = s.cohort_id WHERE c.program_id = ?)",
-            [program_id],
-        )
-        return bool(row and row[0])
 
     def store_closed_pulse(
         self,

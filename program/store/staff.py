@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
 from program.errors import Conflict, NotFound
 from program.models import (
@@ -13,22 +13,32 @@ from program.models import (
 )
 from program.store.base import Cursor, StoreBase
 
+# What a StaffUser is made of, in `_staff`'s order; never the password hash.
+_STAFF_COLUMNS = "id, username, display_name, role, email, active"
+_STAFF = "SELECT " + _STAFF_COLUMNS + " FROM staff_users"
+
+
+class SignIn(NamedTuple):
+    """A staff member's sign-in session as the server keeps it."""
+
+    user_id: int
+    last_seen: dt.datetime
+    revoked: bool
+
+
+def _staff(row: tuple[Any, ...]) -> StaffUser:
+    return StaffUser(
+        id=row[0],
+        username=row[1],
+        display_name=row[2],
+        role=Role(row[3]),
+        email=row[4],
+        active=row[5],
+    )
+
 
 class StaffQueries(StoreBase):
     # ----------------------------------------------------------------------- staff
-
-    _STAFF = "SELECT id, username, display_name, role, email, active FROM staff_users"
-
-    @staticmethod
-    def _staff(row: tuple[Any, ...]) -> StaffUser:
-        return StaffUser(
-            id=row[0],
-            username=row[1],
-            display_name=row[2],
-            role=Role(row[3]),
-            email=row[4],
-            active=row[5],
-        )
 
     def create_staff_user(
         self,
@@ -57,31 +67,31 @@ class StaffQueries(StoreBase):
                 raise Conflict(f"The email {email!r} already belongs to {owner[0]!r}.")
             row = cur.execute(
                 "INSERT INTO staff_users (username, display_name, role, email, password_hash)"
-                " VALUES (?, ?, ?, ?, ?) RETURNING id, username, display_name, role, email, active",
+                " VALUES (?, ?, ?, ?, ?) RETURNING " + _STAFF_COLUMNS,
                 [username, display_name, role.value, email, password_hash],
             ).fetchone()
             assert row is not None
             self._audit(cur, actor, "create staff user", "staff_user", row[0], f"role={role.value}")
-            return self._staff(row)
+            return _staff(row)
 
         return self.write(unit)
 
     def staff_user(self, user_id: int) -> StaffUser:
-        row = self._one(f"{self._STAFF} WHERE id = ?", [user_id])
+        row = self._one(_STAFF + " WHERE id = ?", [user_id])
         if row is None:
             raise NotFound(f"No staff member with id {user_id}.")
-        return self._staff(row)
+        return _staff(row)
 
     def staff_user_by_username(self, username: str) -> StaffUser | None:
-        row = self._one(f"{self._STAFF} WHERE lower(username) = lower(?)", [username])
-        return self._staff(row) if row else None
+        row = self._one(_STAFF + " WHERE lower(username) = lower(?)", [username])
+        return _staff(row) if row else None
 
     def password_hash(self, user_id: int) -> str | None:
         row = self._one("SELECT password_hash FROM staff_users WHERE id = ?", [user_id])
         return row[0] if row else None
 
     def staff_users(self) -> list[StaffUser]:
-        return [self._staff(r) for r in self._rows(f"{self._STAFF} ORDER BY username")]
+        return [_staff(r) for r in self._rows(_STAFF + " ORDER BY username")]
 
     def count_staff_users(self) -> int:
         row = self._one("SELECT count(*) FROM staff_users")
@@ -98,13 +108,13 @@ class StaffQueries(StoreBase):
 
         self.write(unit)
 
-    def staff_session(self, token_hash: str) -> tuple[int, dt.datetime, bool] | None:
-        """(user id, last seen, revoked) of a sign-in session."""
+    def staff_session(self, token_hash: str) -> SignIn | None:
+        """The sign-in session of a token's hash, if there is one."""
         row = self._one(
             "SELECT user_id, last_seen_at, revoked FROM staff_sessions WHERE token_hash = ?",
             [token_hash],
         )
-        return (row[0], row[1], row[2]) if row else None
+        return SignIn(int(row[0]), row[1], bool(row[2])) if row else None
 
     def touch_staff_session(self, token_hash: str, now: dt.datetime) -> None:
         def unit(cur: Cursor) -> None:
@@ -142,8 +152,8 @@ class StaffQueries(StoreBase):
     # ----------------------------------------------------------------------- staff administration
 
     def staff_user_by_email(self, email: str) -> StaffUser | None:
-        row = self._one(f"{self._STAFF} WHERE lower(email) = lower(?)", [email])
-        return self._staff(row) if row else None
+        row = self._one(_STAFF + " WHERE lower(email) = lower(?)", [email])
+        return _staff(row) if row else None
 
     def staff_with_password(self) -> set[int]:
         """Ids of the accounts that have a password (the others sign in with single sign-on only)."""
@@ -194,15 +204,14 @@ class StaffQueries(StoreBase):
             if not active:
                 self._keep_an_admin(cur, user_id, "deactivated")
             row = cur.execute(
-                "UPDATE staff_users SET active = ? WHERE id = ?"
-                " RETURNING id, username, display_name, role, email, active",
+                "UPDATE staff_users SET active = ? WHERE id = ? RETURNING " + _STAFF_COLUMNS,
                 [active, user_id],
             ).fetchone()
             if row is None:
                 raise NotFound(f"No staff member with id {user_id}.")
             action = "reactivate staff user" if active else "deactivate staff user"
             self._audit(cur, actor, action, "staff_user", user_id, row[1])
-            return self._staff(row)
+            return _staff(row)
 
         return self.write(unit)
 
@@ -222,8 +231,7 @@ class StaffQueries(StoreBase):
                 ).fetchall()
                 dropped = len(gone)
             row = cur.execute(
-                "UPDATE staff_users SET role = ? WHERE id = ?"
-                " RETURNING id, username, display_name, role, email, active",
+                "UPDATE staff_users SET role = ? WHERE id = ? RETURNING " + _STAFF_COLUMNS,
                 [role.value, user_id],
             ).fetchone()
             assert row is not None
@@ -231,7 +239,7 @@ class StaffQueries(StoreBase):
             if dropped:
                 detail += f"; no longer leads {dropped} program(s)"
             self._audit(cur, actor, "change role", "staff_user", user_id, detail)
-            return self._staff(row)
+            return _staff(row)
 
         return self.write(unit)
 
@@ -245,15 +253,14 @@ class StaffQueries(StoreBase):
                 if taken:
                     raise Conflict(f"The email {email!r} already belongs to {taken[0]!r}.")
             row = cur.execute(
-                "UPDATE staff_users SET email = ? WHERE id = ?"
-                " RETURNING id, username, display_name, role, email, active",
+                "UPDATE staff_users SET email = ? WHERE id = ? RETURNING " + _STAFF_COLUMNS,
                 [email, user_id],
             ).fetchone()
             if row is None:
                 raise NotFound(f"No staff member with id {user_id}.")
             action = "set email" if email else "clear email"
             self._audit(cur, actor, action, "staff_user", user_id, row[1])
-            return self._staff(row)
+            return _staff(row)
 
         return self.write(unit)
 

@@ -30,11 +30,11 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, Request, expect
 
 from headers import HEADERS, POLICY
 from program import cohorts, pulse, session_runner
-from program.accounts import create_user
 from program.demo import DEMO_PASSWORD
 from program.markup import WORD_JOINER
 from program.models import Actor, AttendanceMark, Mark, Role
 from program.settings import Settings
+from program.staff import create_user
 from program.store import Store
 from scripts.appserver import CHROMIUM, Server, seed_demo
 from tests.browser.conftest import sign_in

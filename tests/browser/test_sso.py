@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 import ui
-from program import admin, sso
+from program import sso, staff
 from program.store import Store
 from scripts.appserver import Server, running, seed_demo
 from tests.browser.conftest import _require_chromium
@@ -42,7 +42,7 @@ def _give_maya_an_email(database: Path) -> None:
         admin_user = store.staff_user_by_username("admin")
         maya = store.staff_user_by_username("maya")
         assert admin_user is not None and maya is not None
-        admin.set_staff_email(store, admin_user, maya.id, MAYA_EMAIL)
+        staff.set_staff_email(store, admin_user, maya.id, MAYA_EMAIL)
     finally:
         store.close()
 
