@@ -302,6 +302,7 @@ def test_no_answer_is_ever_singled_out_but_one_at_an_end_and_that_one_by_chance(
         assert chance[0] == chance[TOP] == 0, chance
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [K, K + 1])
 def test_the_attackers_best_singles_out_a_last_0_as_often_as_the_table_says(base, folder, n):
     chance = attack(base, folder, BEST[n]).singled_out()
@@ -309,6 +310,7 @@ def test_the_attackers_best_singles_out_a_last_0_as_often_as_the_table_says(base
     assert chance[0] == pytest.approx(1 / (n * release_step(n, 0, TOP)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [K, K + 1])
 def test_with_the_others_at_the_top_an_answer_at_the_top_keeps_half_the_scale(base, folder, n):
     found = attack(base, folder, ALL_AT_THE_TOP[n]).could_be()
