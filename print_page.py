@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 import ui
 from program import auth, printing
-from program.errors import NotFound, ProgramError
+from program.errors import NotFound, PdfUnavailable, ProgramError
 from program.views.printing import printed_guide
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -72,7 +72,7 @@ async def _answer(request: Request, html: str, filename: str) -> Response:
         return HTMLResponse(html, headers=NO_STORE)
     try:
         document = await run_in_threadpool(printing.pdf, html)
-    except printing.PdfUnavailable as exc:
+    except PdfUnavailable as exc:
         return _notice(str(exc), 503)
     return Response(
         document,

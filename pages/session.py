@@ -12,7 +12,7 @@ import streamlit as st
 
 import ui
 from program import auth, cards, cohorts, i18n, participant, printing, pulse, session_runner
-from program.errors import ProgramError
+from program.errors import NotesChanged, ProgramError
 from program.models import AttendanceMark, Mark, Role, SessionRecord, SessionStatus
 from program.views import session as session_view
 
@@ -132,7 +132,7 @@ def save_notes() -> None:
         session_runner.save_notes(
             store, viewer, sid, st.session_state[key], st.session_state[f"seen_{key}"]
         )
-    except session_runner.NotesChanged as exc:
+    except NotesChanged as exc:
         # Keep what this facilitator wrote in the box and show the other version beside it; the
         # next change is saved over the other version, which they have now seen.
         st.session_state[f"seen_{key}"] = exc.theirs

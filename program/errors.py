@@ -43,6 +43,26 @@ class UnreadableData(InvalidInput):
     """A backup's files cannot be read, or their rows do not fit this app's tables."""
 
 
+class PdfUnavailable(ProgramError):
+    title = "The PDF cannot be made here"
+
+
+class NotYetDue(InvalidInput):
+    """A session planned for a later day: it can be moved to today."""
+
+
+NOTES_CHANGED = "Someone else changed these notes since you opened them."
+
+
+class NotesChanged(Conflict):
+    """Someone else saved a session's notes since the writer last saw them; `theirs` is what
+    they saved, to merge with what the writer typed."""
+
+    def __init__(self, theirs: str) -> None:
+        super().__init__(NOTES_CHANGED)
+        self.theirs = theirs
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong in a curriculum or instrument file."""

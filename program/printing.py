@@ -28,7 +28,7 @@ import jinja2
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
-from program.errors import ProgramError
+from program.errors import PdfUnavailable
 from program.guides import pulse_lines, session_label, timed_agenda
 from program.markup import guide_markdown
 from program.models import CurriculumBundle
@@ -45,10 +45,6 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")
 
 SAFETY_TITLE = "Safety first: read before the session"
 PRINT_TIP = "Choose A4 and no headers or footers in the print dialog."
-
-
-class PdfUnavailable(ProgramError):
-    title = "The PDF cannot be made here"
 
 
 def render(template: str, **context: Any) -> str:

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from program import access
-from program.errors import Conflict, InvalidInput
+from program.errors import NOTES_CHANGED, Conflict, InvalidInput, NotesChanged, NotYetDue
 from program.models import (
     Actor,
     AttendanceMark,
@@ -21,7 +21,6 @@ from program.models import (
     StaffUser,
 )
 from program.store import Store
-from program.store.cohorts import NOTES_CHANGED
 
 # A session may be marked held on its day or after; a day's grace covers time zones and late nights.
 HELD_GRACE = dt.timedelta(days=1)
@@ -36,10 +35,6 @@ def check_holdable(record: SessionRecord, today: dt.date) -> None:
             f"This session is planned for {record.scheduled_date:%A %d %B %Y}. If the group met"
             " today instead, move it to today first."
         )
-
-
-class NotYetDue(InvalidInput):
-    """A session planned for a later day: it can be moved to today."""
 
 
 @dataclass(frozen=True)
@@ -192,14 +187,6 @@ def all_present(members: list[RosterMember]) -> dict[int, AttendanceMark]:
 # row: two facilitators marking one session at once keep each other's marks, and the last one
 # to mark the same person is the one kept. Notes are one text, so they are saved only over the
 # version the writer last saw (NotesChanged otherwise, with both versions to merge).
-
-
-class NotesChanged(Conflict):
-    """Someone else saved the notes since the writer last saw them."""
-
-    def __init__(self, theirs: str) -> None:
-        super().__init__(NOTES_CHANGED)
-        self.theirs = theirs
 
 
 def _live_session(store: Store, viewer: StaffUser, session_id: int) -> tuple[Cohort, SessionRecord]:

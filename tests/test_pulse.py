@@ -24,7 +24,14 @@ import markupsafe
 import pytest
 
 from program import cards, cohorts, library, pulse, session_runner
-from program.errors import AccessDenied, Conflict, InvalidInput, PulseFull, PulseUnavailable
+from program.errors import (
+    AccessDenied,
+    Conflict,
+    InvalidInput,
+    NotYetDue,
+    PulseFull,
+    PulseUnavailable,
+)
 from program.models import (
     Actor,
     AttendanceMark,
@@ -1314,7 +1321,7 @@ def test_a_pulse_opens_only_when_its_session_could_be_held(store: Store, group: 
     cannot be held; "we met today instead" moves the session, and then it opens."""
     five, six = (store.session(group.session(n)) for n in (5, 6))
     early = dt.datetime.combine(six.scheduled_date - dt.timedelta(days=3), dt.time(19))
-    with pytest.raises(session_runner.NotYetDue):
+    with pytest.raises(NotYetDue):
         pulse.open_pulse(store, group.settings, group.facilitator, six.id, early)
     assert store.pulse_window(six.id) is None
     cohorts.met_today(store, group.facilitator, six.id, early.date(), shift_later=False)

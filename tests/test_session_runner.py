@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from program import cohorts, session_runner
-from program.errors import AccessDenied, Conflict, InvalidInput
+from program.errors import AccessDenied, Conflict, InvalidInput, NotesChanged, NotYetDue
 from program.models import (
     Actor,
     AttendanceMark,
@@ -363,7 +363,7 @@ def test_notes_are_saved_only_over_the_version_their_writer_saw(s):
     sid = s.session(1).id
     session_runner.save_notes(s.store, s.maya, sid, "Room was cold.", seen="")
     # Sam wrote from the empty notes too: refused, with Maya's version to merge.
-    with pytest.raises(session_runner.NotesChanged) as refused:
+    with pytest.raises(NotesChanged) as refused:
         session_runner.save_notes(s.store, s.maya, sid, "Bring tea.", seen="")
     assert refused.value.theirs == "Room was cold."
     assert s.store.session(sid).notes == "Room was cold."
@@ -399,7 +399,7 @@ def test_a_mark_that_does_not_fit_is_refused_and_nothing_changes(s, action, erro
 def test_marking_held_needs_its_day_and_its_attendance(s):
     sid = s.session(2).id
     day = s.session(2).scheduled_date
-    with pytest.raises(session_runner.NotYetDue, match="If the group met today instead"):
+    with pytest.raises(NotYetDue, match="If the group met today instead"):
         session_runner.mark_held(s.store, s.maya, sid, day - dt.timedelta(days=2))
     with pytest.raises(InvalidInput, match="needs its attendance"):
         session_runner.mark_held(s.store, s.maya, sid, day)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from program.errors import Conflict, NotFound
+from program.errors import NOTES_CHANGED, Conflict, NotFound
 from program.models import (
     Actor,
     AttendanceMark,
@@ -21,8 +21,6 @@ from program.store.base import Cursor, StoreBase
 from program.store.programs import add_program_facilitators
 
 # md5 of everything a session form shows; cheap, and only compared for equality.
-NOTES_CHANGED = "Someone else changed these notes since you opened them."
-
 _REVISION = (
     "SELECT md5(concat_ws('|',"
     " (SELECT status || notes || scheduled_date FROM sessions WHERE id = ?),"
