@@ -240,7 +240,7 @@ def bad(changes: list[tuple[str, str]], line: int, path: str, message: str, on_l
     return Bad(edit(BASE, *changes), line, path, message, on_line)
 
 
-SYNTAX = "YAML syntax: mapping values are not allowed here"
+SYNTAX = "YAML syntax: mapping values are not allowed"
 SLUG = "must be lowercase letters, digits, '-' or '_', starting with a letter or digit"
 NUMBERING = "sessions must be numbered 1, 2, 3, … in order (0 only for an orientation)"
 AT_WORD = "must be every, first, middle, last or a session number"
