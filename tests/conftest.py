@@ -84,6 +84,22 @@ def no_failed_signins() -> None:
     auth.forget_failed_signins()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def components_scanned_once() -> Iterator[None]:
+    """Every AppTest run scans each installed package's metadata for Streamlit components, about
+    a third of a second each time, and the answer cannot change while the tests run: scan once.
+    """
+    from streamlit.components.v2 import manifest_scanner
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            manifest_scanner,
+            "scan_component_manifests",
+            functools.cache(manifest_scanner.scan_component_manifests),
+        )
+        yield
+
+
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One empty database with every migration applied, made once per test process. Copying it

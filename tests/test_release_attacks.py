@@ -319,6 +319,7 @@ def test_with_the_others_at_the_top_an_answer_at_the_top_keeps_half_the_scale(ba
             assert len(band) >= TOP / 2, found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [K - 1, K, K + 1])
 def test_other_cohorts_rows_do_not_move_with_this_cells_answers_or_draw(base, folder, n):
     found = attack(base, folder, ALL_AT_THE_TOP[n]).could_be(("other cohorts' rows",))
