@@ -468,3 +468,76 @@ def test_sql_statements_live_only_in_the_store(path: Path) -> None:
         if SQL_STATEMENT.search(node.value)
     ]
     assert not found, "\n".join(map(str, found))
+
+
+# --------------------------------------------------------------------------- pages only draw
+
+# The scripts Streamlit or the HTTP routes run for a screen. They draw what a view function of
+# program/ returns; every read and write, and the access check with it, happens in program/.
+SCREENS = sorted(
+    [*ROOT.glob("pages/*.py")]
+    + [ROOT / name for name in ("home.py", "pulse_page.py", "print_page.py", "projector.py")]
+)
+# Names a screen may give the shared store, which it only passes on to program/.
+STORE_NAMES = {"store", "_store"}
+
+
+def _is_store(node: ast.expr) -> bool:
+    """`store`, `_store` or `ui.store()`."""
+    if isinstance(node, ast.Name):
+        return node.id in STORE_NAMES
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "store"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "ui"
+    )
+
+
+def store_uses(tree: ast.Module) -> list[tuple[int, str]]:
+    """Where a screen reaches into the store itself: a method or attribute of the store object,
+    or anything of program.store imported but the `Store` type for annotations."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _is_store(node.value):
+            found.append((node.lineno, f"store.{node.attr}"))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("program.store"):
+            others = [a.name for a in node.names if a.name != "Store"]
+            if others or node.module != "program.store":
+                found.append((node.lineno, f"imports {node.module}: {', '.join(others)}"))
+        elif isinstance(node, ast.Import):
+            found += [
+                (node.lineno, f"imports {a.name}")
+                for a in node.names
+                if a.name.startswith("program.store")
+            ]
+    return sorted(found)
+
+
+def test_the_store_rule_catches_a_screen_reaching_into_the_store() -> None:
+    source = (
+        "from program.store import Store\n"
+        "from program.store.pulse import PulseQueries\n"
+        "import ui\n"
+        "store = ui.store()\n"
+        "def draw(store: Store) -> None:\n"
+        "    views.session_choice(store, viewer, 3)\n"
+        "    store.sessions(3)\n"
+        "    ui.store().data_version()\n"
+        "    print(store.path)\n"
+    )
+    assert store_uses(ast.parse(source)) == [
+        (2, "imports program.store.pulse: PulseQueries"),
+        (7, "store.sessions"),
+        (8, "store.data_version"),
+        (9, "store.path"),
+    ]
+
+
+@pytest.mark.parametrize("path", SCREENS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_screens_never_touch_the_store(path: Path) -> None:
+    """Pages draw; program/ decides. A screen gets the shared store from ui.store() and hands
+    it to program/ (views, or the domain module of what it changes), never calls it."""
+    found = [Finding(path, line, what) for line, what in store_uses(parse(path))]
+    assert not found, "\n".join(map(str, found))
