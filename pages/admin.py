@@ -105,7 +105,13 @@ def staff_section() -> None:
         if st.form_submit_button("Create account", type="primary"):
             with ui.shown_errors():
                 user = staff.create_staff(
-                    store, viewer, username, display_name, role, password or None, email
+                    store,
+                    viewer,
+                    username,
+                    display_name,
+                    role or Role.FACILITATOR,
+                    password or None,
+                    email,
                 )
                 done(f"Created {ROLE_LABELS[user.role].lower()} account {user.username}.")
 
@@ -135,7 +141,7 @@ def staff_section() -> None:
             )
             if st.form_submit_button("Change role"):
                 with ui.shown_errors():
-                    changed = staff.change_role(store, viewer, user.id, new_role)
+                    changed = staff.change_role(store, viewer, user.id, new_role or user.role)
                     done(f"{changed.username} is now a {ROLE_LABELS[changed.role].lower()}.")
         with st.form(key(f"password_{user.id}")):
             first = st.text_input(

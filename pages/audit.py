@@ -41,7 +41,7 @@ with ui.shown_errors():
     )
     dates = when.date_input(
         "Dates",
-        value=(),
+        value=[],
         max_value=dt.date.today(),
         format="YYYY-MM-DD",
         key="audit_dates",

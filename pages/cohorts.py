@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 from program import cohorts
-from program.models import SessionStatus
+from program.models import Cohort, SessionStatus
 from program.views import cohorts as cohort_views
 
 viewer = ui.page("Cohorts", ui.STAFF)
@@ -103,7 +103,7 @@ with st.expander("Create a cohort", expanded=not overview, icon=":material/group
                     key="new_cohort_roster",
                 )
             if st.form_submit_button("Create cohort", type="primary"):
-                made = []
+                made: list[Cohort] = []
                 if ui.attempt(
                     lambda: made.append(
                         cohorts.create_cohort(

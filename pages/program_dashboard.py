@@ -14,6 +14,7 @@ import ui
 from program import charts, comparison, exports, method, printing, reports
 from program.errors import ProgramError
 from program.models import Role, StaffUser
+from program.program_results import Selection
 from program.trends import composition_drops
 from program.views import CacheKey, cache_key
 from program.views import program_dashboard as dashboard
@@ -34,7 +35,7 @@ METRIC_WIDTH = 105  # pixels: three figures side by side in a box, on a phone as
 # are never cached.
 @st.cache_data(ttl=600, show_spinner=False)
 def load_figures(
-    key: CacheKey, viewer_id: int, _viewer: StaffUser, selection: dashboard.Selection
+    key: CacheKey, viewer_id: int, _viewer: StaffUser, selection: Selection
 ) -> dashboard.DashboardFigures:
     del key, viewer_id  # only part of the cache key
     return dashboard.figures(ui.store(), _viewer, selection)

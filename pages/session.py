@@ -6,14 +6,22 @@ the store: when someone else changed a mark since this page last saw it, the new
 """
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
 import ui
 from program import auth, cards, cohorts, i18n, participant, printing, pulse, session_runner
 from program.errors import NotesChanged, ProgramError
-from program.models import AttendanceMark, Mark, Role, SessionRecord, SessionStatus
+from program.models import (
+    AttendanceMark,
+    Instrument,
+    Item,
+    Mark,
+    Role,
+    SessionRecord,
+    SessionStatus,
+)
 from program.views import session as session_view
 
 viewer = ui.page("Run a session", frozenset({Role.FACILITATOR}))
@@ -227,7 +235,7 @@ UNREACHABLE = (
 )
 
 
-def languages_said(items: list) -> str:
+def languages_said(items: Sequence[tuple[Instrument, Item]]) -> str:
     """Which languages people can answer this pulse in, and what stays in its own language."""
     offers = participant.offers(items, i18n.languages(pseudo=ui.settings().pseudo_languages))
     names = ", ".join(o.language.name for o in offers)

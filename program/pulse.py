@@ -403,7 +403,7 @@ def answer_key(instrument: Instrument, item: Item) -> str:
 PREFER_NOT_TO_SAY = "skip"  # what the page sends for "Prefer not to say": the same as no answer
 
 
-def check_answers(invitation: Invitation, raw: dict[str, object]) -> dict[tuple[str, str], int]:
+def check_answers(invitation: Invitation, raw: Mapping[str, object]) -> dict[tuple[str, str], int]:
     """The answers given, each a whole number on its question's scale; every question may be
     skipped (left out, None, or "Prefer not to say"). Anything else refuses the whole response."""
     expected = {answer_key(i, item): (i, item) for i, item in invitation.items}
@@ -426,7 +426,7 @@ def check_answers(invitation: Invitation, raw: dict[str, object]) -> dict[tuple[
 def submit(
     store: Store,
     invitation: Invitation,
-    raw: dict[str, object],
+    raw: Mapping[str, object],
     at: dt.datetime,
     typed_in: bool = False,
 ) -> None:
@@ -448,7 +448,7 @@ def enter_paper_card(
     viewer: StaffUser,
     session_id: int,
     card_code: str,
-    raw: dict[str, object],
+    raw: Mapping[str, object],
     at: dt.datetime,
 ) -> None:
     """Type in an anonymous paper card from the collection box: it redeems that card's code.
