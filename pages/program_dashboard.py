@@ -28,7 +28,7 @@ METRIC_WIDTH = 105  # pixels: three figures side by side in a box, on a phone as
 
 
 # Cached with st.cache_data: the figures are frozen dataclasses and pydantic models, which pickle
-# (15 kB on the demo), and the call takes 80–90 ms on the demo and grows with the number of cohorts.
+# small, and the call grows with the number of cohorts (benchmarks/RESULTS.md has its times).
 # The key holds the database path and its data version (views.cache_key: the version changes
 # whenever a shown number may), the viewer's id and the selection; the viewer itself is left out
 # of the key (its leading underscore). The access check runs inside the cached call, and errors

@@ -82,8 +82,9 @@ class ComparisonTable(Sequence[ComparisonRow]):
     """The cohort comparison, one row per released cell: kept as columns, made into rows on use.
 
     A program has tens of thousands of released cells. The dashboard page caches its results
-    with st.cache_data, which pickles them once and unpickles a copy on every rerun: as 90,000
-    row objects that took 0.6–0.9 s at 5,000 cohorts, as a few arrays it takes milliseconds.
+    with st.cache_data, which pickles them once and unpickles a copy on every rerun: tens of
+    thousands of row objects made each rerun slow, a few arrays unpickle at once (the page's
+    rerender time is in benchmarks/RESULTS.md).
     Each copy builds its rows once, the first time one is read; they are never pickled.
     """
 

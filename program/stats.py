@@ -411,7 +411,8 @@ def _check_share(part: int, whole: int, part_name: str, whole_name: str) -> None
 @lru_cache(maxsize=4096)
 def t_quantile(df: float) -> float:
     """The two-sided 95% critical value of Student's t with `df` degrees of freedom."""
-    # scipy's ppf costs ~0.4 ms a call; dashboards ask for the same few df thousands of times.
+    # scipy's ppf is slow for a number asked so often: dashboards ask for the same few df
+    # thousands of times a render.
     return float(scipy_stats.t.ppf((1 + CONFIDENCE) / 2, df))
 
 

@@ -67,9 +67,9 @@ class _Pending:
 class _WindowQueue:
     """Submissions to one pulse window, written in batches (group commit).
 
-    A room's phones answer within the same minute. Each transaction costs a few milliseconds
-    whatever it holds, so one submission per transaction queued them for up to a second (p95
-    0.4 s with 200 at once). Instead, whoever holds `writing` takes every submission waiting
+    A room's phones answer within the same minute. Each transaction has a cost whatever it
+    holds, so one submission per transaction queued a roomful behind each other (the load test
+    in benchmarks/ measures it). Instead, whoever holds `writing` takes every submission waiting
     and stores them in one transaction; the rest wait for that, then find theirs done. The
     window's counter row and the cap are still checked inside the transaction, so this is about
     speed only: correctness does not rest on the queue.
