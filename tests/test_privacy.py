@@ -511,6 +511,52 @@ def test_no_page_or_view_reads_cells_one_by_one():
     assert offenders == []
 
 
+def program_cells_calls(tree: ast.Module) -> list[tuple[int, bool]]:
+    """Each call of `.program_cells(...)`: its line, and whether its result goes straight into
+    `release_frame(...)` as the first argument (the only way its n and sums may be read)."""
+    released = set()
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name | ast.Attribute)
+            and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr)
+            == "release_frame"
+            and node.args
+        ):
+            released.add(id(node.args[0]))
+    return sorted(
+        (node.lineno, id(node) in released)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "program_cells"
+    )
+
+
+def test_the_program_cells_rule_catches_a_read_that_skips_the_release_engine():
+    source = (
+        "marked = release_frame(store.program_cells(ids, plan), k)\n"
+        "raw = store.program_cells(ids, plan)\n"
+        "print(raw['total'].sum())\n"
+    )
+    assert program_cells_calls(ast.parse(source)) == [(1, True), (2, False)]
+
+
+def test_program_cells_is_read_only_through_the_release_engine():
+    """`Store.program_cells` hands back n and the sum of every cell, held back or not. Outside
+    the store it is called in one place, program/cells.py, straight into `release_frame`, which
+    drops what may not be shown before anything else sees it."""
+    callers = {}
+    for path in [*ROOT.glob("*.py"), *ROOT.glob("pages/*.py"), *ROOT.glob("ui/*.py")]:
+        callers[path] = program_cells_calls(ast.parse(path.read_text(encoding="utf-8")))
+    for path in ROOT.glob("program/**/*.py"):
+        if "store" not in path.relative_to(ROOT).parts:
+            callers[path] = program_cells_calls(ast.parse(path.read_text(encoding="utf-8")))
+    found = {p.relative_to(ROOT).as_posix(): c for p, c in callers.items() if c}
+    assert list(found) == ["program/cells.py"]
+    assert all(straight for _, straight in found["program/cells.py"])
+
+
 def frame_of(cells: list[StoredCell]) -> pd.DataFrame:
     return pd.DataFrame(
         {
