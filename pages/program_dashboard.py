@@ -320,37 +320,35 @@ st.caption(
     "Exactly the released figures shown above, as CSV. Never single responses, never names, never"
     " a left-out cell. Every download is recorded in the audit log."
 )
-downloads = st.columns(3)
-downloads[0].download_button(
-    "Headline figures (CSV)",
-    data=exports.program_headline_csv(results, curriculum),
-    file_name=f"program-{program.id}-headline.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    on_click=record_export,
-    args=("program headline csv", program.id),
-    key="csv-headline",
+# (label, data, file and audit name, widget key, made of the trend rows): the three files differ
+# in nothing else. A file made of trend rows has nothing to hold when there are none.
+csv_downloads: tuple[tuple[str, str | Callable[[], str], str, str, bool], ...] = (
+    (
+        "Headline figures (CSV)",
+        exports.program_headline_csv(results, curriculum),
+        "headline",
+        "headline",
+        False,
+    ),
+    ("Pooled trends (CSV)", exports.pooled_trends_csv(results), "pooled-trends", "trends", True),
+    (
+        "Cohort comparison (CSV)",
+        # Built only when clicked: at thousands of cohorts it takes most of a second.
+        lambda: exports.cohort_comparison_csv(results),
+        "cohort-comparison",
+        "comparison",
+        True,
+    ),
 )
-downloads[1].download_button(
-    "Pooled trends (CSV)",
-    data=exports.pooled_trends_csv(results),
-    file_name=f"program-{program.id}-pooled-trends.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    on_click=record_export,
-    args=("program pooled trends csv", program.id),
-    key="csv-trends",
-    disabled=not results.table,
-)
-downloads[2].download_button(
-    "Cohort comparison (CSV)",
-    # Built only when clicked: at thousands of cohorts it takes most of a second.
-    data=lambda: exports.cohort_comparison_csv(results),
-    file_name=f"program-{program.id}-cohort-comparison.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    on_click=record_export,
-    args=("program cohort comparison csv", program.id),
-    key="csv-comparison",
-    disabled=not results.table,
-)
+for column, (label, data, name, key, of_trends) in zip(st.columns(3), csv_downloads, strict=True):
+    column.download_button(
+        label,
+        data=data,
+        file_name=f"program-{program.id}-{name}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click=record_export,
+        args=(f"program {name.replace('-', ' ')} csv", program.id),
+        key=f"csv-{key}",
+        disabled=of_trends and not results.table,
+    )
