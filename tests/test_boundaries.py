@@ -303,12 +303,12 @@ def is_sql(node: ast.JoinedStr, safety: SqlSafety) -> bool:
 
 # Functions reviewed by hand that build SQL from names a static check cannot follow: the cohort
 # deletion finds the tables to clear in DuckDB's catalog (columns named in COHORT_LINKS), quotes
-# them with `_name`, and passes the cohort's keys as named parameters. A function added here needs
+# them with `_name`, and passes the cohort's keys as named parameters; the one statement
+# run on them is a count or a delete, fixed by its Literal type. A function added here needs
 # the same review: every interpolated piece must come from the source or the catalog, never a person.
 REVIEWED = {
     ("program/store/deletion.py", "_cohort_rows"),
-    ("program/store/deletion.py", "cohort_data_counts"),
-    ("program/store/deletion.py", "delete_cohort_data"),
+    ("program/store/deletion.py", "_on_cohort_rows"),
 }
 
 

@@ -8,7 +8,7 @@ quoted with `_name` before use; the cohort's keys go in as named parameters.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from program.errors import Conflict, NotFound
 from program.models import Actor
@@ -91,17 +91,26 @@ class DeletionQueries(StoreBase):
             out.append(CohortRows(table, condition, {c: keys[c] for c in columns}))
         return out
 
+    @classmethod
+    def _on_cohort_rows(
+        cls, cur: Cursor, cohort_id: int, verb: Literal["SELECT count(*)", "DELETE"]
+    ) -> dict[str, int]:
+        """`verb ... FROM <table> WHERE <the cohort's rows>` on each table holding rows of the
+        cohort: "SELECT count(*)" to count them, "DELETE" to remove them (DuckDB answers a
+        DELETE with how many rows it removed). Table name -> that number."""
+        counts = {}
+        for rows in cls._cohort_rows(cur, cohort_id):
+            row = cur.execute(
+                f"{verb} FROM {_name(rows.table)} WHERE {rows.condition}", rows.params
+            ).fetchone()
+            counts[rows.table] = int(row[0]) if row else 0
+        return counts
+
     def cohort_data_counts(self, cohort_id: int) -> dict[str, int]:
         """How many rows of each table deleting the cohort's data would remove."""
         cur = self.cursor()
         try:
-            counts = {}
-            for rows in self._cohort_rows(cur, cohort_id):
-                row = cur.execute(
-                    f"SELECT count(*) FROM {_name(rows.table)} WHERE {rows.condition}", rows.params
-                ).fetchone()
-                counts[rows.table] = int(row[0]) if row else 0
-            return counts
+            return self._on_cohort_rows(cur, cohort_id, "SELECT count(*)")
         finally:
             cur.close()
 
@@ -119,12 +128,7 @@ class DeletionQueries(StoreBase):
                 raise NotFound(f"No cohort with id {cohort_id}; it may have been deleted already.")
             if row[0] != name:
                 raise Conflict("The cohort was renamed meanwhile. Check the name and try again.")
-            counts = {}
-            for rows in self._cohort_rows(cur, cohort_id):
-                done = cur.execute(
-                    f"DELETE FROM {_name(rows.table)} WHERE {rows.condition}", rows.params
-                ).fetchone()
-                counts[rows.table] = int(done[0]) if done else 0
+            counts = self._on_cohort_rows(cur, cohort_id, "DELETE")
             summary = ", ".join(f"{t}={n}" for t, n in without_answer_counts(counts).items() if n)
             if any(counts.get(t) for t in ANSWER_TABLES):
                 summary += ", and its anonymous pulse answers (not counted)"
