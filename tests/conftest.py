@@ -11,46 +11,9 @@ import pytest
 from argon2 import PasswordHasher
 
 from program import staff
-from program.curriculum import load_curriculum_file
-from program.library import save_bundle
-from program.models import Actor, CurriculumBundle, CurriculumVersion
 from program.settings import get_settings
 from program.store import Store
-
-ROOT = Path(__file__).resolve().parent.parent
-CURRICULA = ROOT / "curricula"
-INSTRUMENTS = CURRICULA / "instruments"
-BUNDLED = CURRICULA / "collective-healing.yaml"
-# A rounding draw just under a half: a released mean is then the grid point nearest the true
-# mean, halves up, so a test can state it by hand (program/privacy.py rounds up when draw < f).
-NEAREST_DRAW = 0.4999
-
-
-@functools.cache
-def _bundled() -> CurriculumBundle:
-    return load_curriculum_file(BUNDLED)
-
-
-def load_bundled(store: Store) -> CurriculumVersion:
-    """Store the bundled curriculum, as library.load_curriculum does, parsing the file only once
-    per test run (it takes most of a second)."""
-    version, _ = save_bundle(
-        store, Actor.system(), _bundled(), BUNDLED.name, BUNDLED.read_text(encoding="utf-8")
-    )
-    return version
-
-
-def pin_draws(store: Store, session_id: int, draw: float = NEAREST_DRAW) -> None:
-    """Set the rounding draw of every cell of a closed session, which the store drew at random
-    when the pulse closed, so a test knows which way its released means round."""
-    cur = store.cursor()
-    try:
-        cur.execute(
-            "UPDATE cell_summaries SET rounding_draw = ? WHERE session_id = ?", [draw, session_id]
-        )
-    finally:
-        cur.close()
-
+from tests.factories.paths import CURRICULA
 
 # Tests hash passwords with argon2id at its lowest cost (1 pass over 1 MiB): the same code and
 # format, a thousandth of the time. A test about the real cost or memory of hashing is marked
@@ -129,27 +92,3 @@ def make_staff(store: Store):  # type: ignore[no-untyped-def]
         return create_user(store, Actor.system(), username, username.title(), role, password)
 
     return make
-
-
-def signed_in(at, store: Store, user) -> None:  # type: ignore[no-untyped-def]
-    """Sign `user` in to an AppTest session (AppTest cannot send the browser's cookie)."""
-    import ui
-    from program import auth
-
-    at.session_state[ui.TOKEN_KEY] = auth.start_session(store, user)
-
-
-def app_test(path: str, store: Store, user=None):  # type: ignore[no-untyped-def]
-    """An AppTest of a page script, signed in as `user` if given, with ui's store cleared."""
-    from streamlit.testing.v1 import AppTest
-
-    import ui
-
-    ui._store_at.cache_clear()
-    # Pages are reached through the entry script, as in the browser, so sidebar links resolve.
-    at = AppTest.from_file(str(ROOT / "home.py"), default_timeout=30)
-    if path != "home.py":
-        at.switch_page(path)
-    if user is not None:
-        signed_in(at, store, user)
-    return at

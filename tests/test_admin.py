@@ -29,7 +29,7 @@ from program.models import (
 from program.settings import get_settings
 from program.staff import password_matches
 from program.store import Store
-from tests.conftest import CURRICULA
+from tests.factories.paths import CURRICULA
 
 SYSTEM = Actor.system()
 PASSWORD = "a long enough password"

@@ -11,7 +11,8 @@ from program import programs
 from program.library import load_curriculum
 from program.models import Actor, Cohort, Role, ScoredResponse, StaffUser
 from program.store import Store
-from tests.conftest import CURRICULA, app_test
+from tests.factories.pages import app_test
+from tests.factories.paths import CURRICULA
 
 TABS = ["Staff", "Programs", "Privacy", "Backup", "Delete cohort data"]
 REFUSAL = "not part of your role"

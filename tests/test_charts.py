@@ -10,7 +10,7 @@ from program.cohort_results import SessionAttendance
 from program.models import SessionStatus
 from program.privacy import PooledFigure
 from program.stats import pool
-from tests.test_results import _series_from_means
+from tests.factories.results import series_from_means
 
 
 def test_every_builder_makes_a_spec_that_passes_the_vega_lite_schema() -> None:
@@ -21,7 +21,7 @@ def test_every_builder_makes_a_spec_that_passes_the_vega_lite_schema() -> None:
         charts.attendance_chart(rows),
         charts.retention_chart({1: 1.0, 2: 0.9, 3: 0.8}),
         charts.fidelity_chart({1: 1.0, 2: None, 3: 0.5}),
-        charts.measure_trend(_series_from_means(7.5, 3.5, 20), 5),
+        charts.measure_trend(series_from_means(7.5, 3.5, 20), 5),
         charts.pooled_trend(
             [
                 PooledFigure("stress", n, pool([(8, 6.0), (6, 5.0), (7, 4.5)], (0, 10)), 1)
@@ -36,7 +36,7 @@ def test_every_builder_makes_a_spec_that_passes_the_vega_lite_schema() -> None:
 
 
 def test_a_trend_spaces_sessions_by_their_number() -> None:
-    spec = charts.measure_trend(_series_from_means(7.5, 3.5, 20), 5).to_dict(validate=False)
+    spec = charts.measure_trend(series_from_means(7.5, 3.5, 20), 5).to_dict(validate=False)
     encodings = [layer.get("encoding", {}).get("x") for layer in spec["layer"]]
     xs = [x for x in encodings if x]
     assert xs and all(x["type"] == "quantitative" for x in xs)

@@ -7,7 +7,6 @@ released aggregates only: no names, and no number from a held-back cell.
 
 from __future__ import annotations
 
-import ast
 import csv
 import datetime as dt
 import io
@@ -24,8 +23,8 @@ from program.exports import COHORT_CSV_HEADER, cohort_csv
 from program.privacy import ROUNDING_NOTE
 from program.settings import get_settings
 from program.store import Store
-from tests.conftest import ROOT, app_test
-from tests.test_results import (
+from tests.factories.pages import app_test, rendered_bytes, store_calls
+from tests.factories.results import (
     STRESS_FIRST,
     STRESS_LAST,
     WEEKS,
@@ -53,21 +52,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def store(settings_env: Path, template: Path) -> Iterator[Store]:
     yield from fresh_store(settings_env, template)
-
-
-def nodes(at: Any) -> Iterator[Any]:
-    stack = [at._tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(getattr(node, "children", {}).values())
-
-
-def rendered_bytes(at: Any) -> bytes:
-    """Everything the page sent to the browser: every element's message, charts included."""
-    return b"".join(
-        n.proto.SerializeToString() for n in nodes(at) if getattr(n, "proto", None) is not None
-    )
 
 
 def texts(at: Any) -> list[str]:
@@ -322,19 +306,6 @@ def test_the_sponsor_report_is_made_audited_and_linked(released):
     assert any(u.endswith("&format=pdf") for u in links)
     at.run()  # the next rerun (the audit event moved the data version): the links stay
     assert [b.proto.url for b in at.get("link_button")] == links
-
-
-def store_calls(page: str) -> list[str]:
-    """Every use of the page's store other than handing it to a function of program/: a call
-    on it, or an attribute read (its path, its data version)."""
-    tree = ast.parse((ROOT / page).read_text(encoding="utf-8"))
-    return [
-        f"{page}:{node.lineno} store.{node.attr}"
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Attribute)
-        and isinstance(node.value, ast.Name)
-        and node.value.id in {"store", "_store"}
-    ]
 
 
 def test_the_page_only_draws_what_the_cohort_view_returns():

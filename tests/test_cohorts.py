@@ -24,7 +24,7 @@ from program.models import (
 from program.session_runner import open_sheet, save_sheet
 from program.staff import create_user
 from program.store import Store
-from tests.conftest import load_bundled
+from tests.factories.stores import load_bundled
 
 WEDNESDAY = dt.date(2026, 3, 4)
 MONDAY = dt.date(2026, 3, 9)

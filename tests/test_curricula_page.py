@@ -16,7 +16,8 @@ from program.library import library_versions, load_curriculum, upload_curriculum
 from program.models import Actor, CurriculumVersion, Role
 from program.settings import get_settings
 from program.store import Store
-from tests.conftest import CURRICULA, INSTRUMENTS, app_test
+from tests.factories.pages import app_test
+from tests.factories.paths import CURRICULA, INSTRUMENTS
 
 BUNDLED = CURRICULA / "collective-healing.yaml"
 PAGE = "pages/curricula.py"

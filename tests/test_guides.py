@@ -10,7 +10,7 @@ import pytest
 from program import guides
 from program.curriculum import load_curriculum_file, load_instrument
 from program.models import Curriculum, CurriculumBundle
-from tests.conftest import CURRICULA, INSTRUMENTS
+from tests.factories.paths import CURRICULA, INSTRUMENTS
 
 
 def small_bundle() -> CurriculumBundle:

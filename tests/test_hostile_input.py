@@ -31,7 +31,7 @@ from program.models import Actor, AttendanceMark, Mark, Role
 from program.settings import get_settings
 from program.staff import create_user
 from program.store import Store
-from tests.conftest import CURRICULA, INSTRUMENTS, ROOT
+from tests.factories.paths import CURRICULA, INSTRUMENTS, ROOT
 
 CURRICULUM = CURRICULA / "collective-healing.yaml"
 BASE_TEXT = CURRICULUM.read_text(encoding="utf-8")

@@ -26,7 +26,7 @@ from program import backup, deletion, programs, pulse
 from program.errors import InvalidInput, PulseFull, PulseUnavailable
 from program.models import Actor, Role
 from program.store import Store
-from tests.test_pulse import (
+from tests.factories.pulses import (
     NOW,
     Group,
     build_template,
@@ -152,7 +152,7 @@ _CRASH = """
 import os, sys
 from program import pulse
 from program.store import Store
-from tests.test_pulse import NOW, fill
+from tests.factories.pulses import NOW, fill
 store = Store(sys.argv[1])
 invitation = pulse.resolve_code(store, sys.argv[2], NOW)
 for seed in range(int(sys.argv[3])):

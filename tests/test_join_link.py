@@ -16,8 +16,8 @@ from streamlit.testing.v1 import AppTest
 from program import auth, pulse
 from program.settings import Settings, get_settings
 from program.store import Store
-from tests.conftest import app_test
-from tests.test_pulse import FACILITATOR, Group, build_template, make_group
+from tests.factories.pages import app_test
+from tests.factories.pulses import FACILITATOR, Group, build_template, make_group
 
 LAN = "http://192.168.1.20:8501"
 WARNING = (

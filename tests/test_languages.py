@@ -23,10 +23,11 @@ from program.curriculum import load_instrument
 from program.errors import CurriculumError
 from program.i18n import Language
 from program.store import Store
-from tests import test_participant_page as on_the_page
-from tests.conftest import ROOT, app_test
-from tests.test_participant_page import Page, choose, now, read, send, visit
-from tests.test_pulse import Group
+from tests.factories import pulse_page as on_the_page
+from tests.factories.pages import app_test
+from tests.factories.paths import ROOT
+from tests.factories.pulse_page import Page, choose, now, read, send, visit
+from tests.factories.pulses import Group
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")
 

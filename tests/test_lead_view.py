@@ -24,7 +24,7 @@ from program.program_results import Selection, program_results
 from program.settings import get_settings
 from program.stats import pool, pool_change
 from program.trends import MIN_GROUPS, Change, composition_drops, shown_interval
-from tests.test_program_results import add_cohort, closed_pulse, make_world, results, roster
+from tests.factories.programs import add_cohort, closed_pulse, make_world, results, roster
 
 TODAY = dt.date(2026, 11, 27)
 FINISHED = (60, 480)  # every generated group started long enough ago to have finished

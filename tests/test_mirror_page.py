@@ -19,9 +19,8 @@ from program import pulse
 from program.privacy import ROUNDING_NOTE
 from program.settings import get_settings
 from program.store import Store
-from tests.conftest import app_test
-from tests.test_cohort_dashboard_page import rendered_bytes, store_calls
-from tests.test_results import (
+from tests.factories.pages import app_test, rendered_bytes, store_calls
+from tests.factories.results import (
     Group,
     build_template,
     fresh_store,

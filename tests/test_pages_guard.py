@@ -5,7 +5,7 @@ import ast
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.factories.paths import ROOT
 
 PAGE_FILES = sorted((ROOT / "pages").glob("*.py"))
 GUARDS = {"page"}

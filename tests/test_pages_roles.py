@@ -27,7 +27,9 @@ from program.models import (
 from program.settings import get_settings
 from program.staff import create_user
 from program.store import Store
-from tests.conftest import ROOT, app_test, load_bundled
+from tests.factories.pages import app_test
+from tests.factories.paths import ROOT
+from tests.factories.stores import load_bundled
 
 SECRET = "Zebedee-Secret"
 OTHER_SECRET = "Yolanda-Other"

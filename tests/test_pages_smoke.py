@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import ROOT, app_test
+from tests.factories.pages import app_test
+from tests.factories.paths import ROOT
 
 PAGES = sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "pages").glob("*.py"))
 STAFF_PAGES = PAGES  # every page is for staff; the participant's pulse is pulse_page.py

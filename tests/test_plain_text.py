@@ -13,36 +13,34 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from markupsafe import escape
 from streamlit.testing.v1 import AppTest
 
-from program import cohorts, guides, library, pulse
+from program import cohorts, guides, pulse
 from program.markup import WORD_JOINER, guide_markdown, plain
-from program.models import Actor, CurriculumVersion, Role, StaffUser
+from program.models import Actor, Role, StaffUser
 from program.settings import get_settings
 from program.store import Store
-from tests.conftest import BUNDLED, INSTRUMENTS, app_test, load_bundled
+from tests.factories.hostile import (
+    COHORT,
+    HOSTILE,
+    INSTRUMENT_TITLE,
+    ITEM,
+    MEMBER,
+    NOTES,
+    PROGRAM,
+    RECALL,
+    SCALE_LABEL,
+    STAFF_NAME,
+    TITLE,
+    hostile_version,
+)
+from tests.factories.pages import app_test
 
 SYSTEM = Actor.system()
-COHORT = "![x](http://evil.test/x.png)"
-MEMBER = "[click](javascript:alert(1))"
-TITLE = "Arriving ![p](http://evil.test/px.png)"
-PROGRAM = "Northside <img src=http://evil.test/p.png> [site](http://evil.test)"
-STAFF_NAME = "Maya ![m](http://evil.test/m.png)"
-NOTES = (
-    "**Say** hello. ![i](http://evil.test/i.png) See [the sheet](https://evil.test/sheet) or"
-    " <https://evil.test/auto>, www.evil.test and help@evil.test.\n\n> A quote stays a quote."
-)
-ITEM = "I have felt ![q](http://evil.test/q.png) cheerful"
-SCALE_LABEL = "All of the [time](http://evil.test/t)"
-INSTRUMENT_TITLE = "WHO-5 ![w](http://evil.test/w.png)"
-RECALL = "Over the last [two weeks](http://evil.test/r)"
-HOSTILE = (COHORT, MEMBER, TITLE, PROGRAM, STAFF_NAME, ITEM, SCALE_LABEL, INSTRUMENT_TITLE, RECALL)
 
 # --------------------------------------------------------------------------- what inert means
 
@@ -116,31 +114,6 @@ def test_session_guides_and_their_downloads_hold_no_image_or_link(store: Store) 
 
 
 # --------------------------------------------------------------------------- a hostile world
-
-
-def hostile_version(store: Store) -> CurriculumVersion:
-    """The bundled curriculum with a remote image in session 1's title and notes, and an
-    instrument whose title, recall, item and scale label carry images and links."""
-    load_bundled(store)
-    folder = Path(store.path).parent / "instruments"
-    folder.mkdir(exist_ok=True)
-    for source in INSTRUMENTS.glob("*.yaml"):
-        doc = yaml.safe_load(source.read_text(encoding="utf-8"))
-        if doc["id"] == "who5":
-            doc["version"] = "hostile"
-            doc["title"], doc["recall"] = INSTRUMENT_TITLE, RECALL
-            doc["items"][0]["text"] = ITEM
-            doc["scale"]["labels"][5] = SCALE_LABEL
-        (folder / source.name).write_text(yaml.safe_dump(doc, allow_unicode=True), "utf-8")
-    doc = yaml.safe_load(BUNDLED.read_text(encoding="utf-8"))
-    doc["version"] = "hostile"
-    (session,) = [s for s in doc["sessions"] if s["number"] == 1]
-    session["title"] = TITLE
-    session["agenda"][0]["notes"] = NOTES
-    text = yaml.safe_dump(doc, allow_unicode=True, sort_keys=False)
-    version, created = library.upload_curriculum(store, SYSTEM, "hostile.yaml", text, folder)
-    assert created
-    return version
 
 
 @dataclass

@@ -28,7 +28,8 @@ from program.curriculum import load_curriculum_file
 from program.models import CurriculumBundle
 from program.settings import get_settings
 from program.store import Store
-from tests.conftest import ROOT, load_bundled
+from tests.factories.paths import ROOT
+from tests.factories.stores import load_bundled
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")
 

@@ -40,7 +40,8 @@ from program.privacy import (
     suppression_reason,
 )
 from program.stats import reference_change, t_quantile
-from tests.conftest import NEAREST_DRAW, ROOT
+from tests.factories.paths import ROOT
+from tests.factories.stores import NEAREST_DRAW
 
 SCALE = {"m": (0.0, 10.0)}
 draws = st.floats(0, 1, exclude_max=True)

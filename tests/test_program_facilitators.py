@@ -21,7 +21,8 @@ from program.errors import AccessDenied, Conflict, InvalidInput, NotFound
 from program.models import Actor, CurriculumVersion, Program, Role, StaffUser
 from program.staff import deactivate_staff
 from program.store import Store
-from tests.conftest import app_test, load_bundled
+from tests.factories.pages import app_test
+from tests.factories.stores import load_bundled
 
 SYSTEM = Actor.system()
 MONDAY = dt.date(2026, 3, 2)

@@ -23,8 +23,8 @@ from program import auth, pulse
 from program.models import Role, StaffUser
 from program.settings import get_settings
 from program.store import Store
-from tests.conftest import app_test
-from tests.test_pulse import NAMES, Group, build_template, make_group, staff
+from tests.factories.pages import app_test
+from tests.factories.pulses import NAMES, Group, build_template, make_group, staff
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`")
 

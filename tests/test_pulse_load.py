@@ -22,7 +22,7 @@ from program import pulse, session_runner
 from program.errors import PulseFull
 from program.models import Actor
 from program.store import Store
-from tests.test_pulse import (
+from tests.factories.pulses import (
     NOW,
     Group,
     build_template,

@@ -18,8 +18,8 @@ from streamlit.testing.v1 import AppTest
 from program import pulse
 from program.models import Role
 from program.store import Store
-from tests.conftest import app_test
-from tests.test_pulse import Group, build_template, fill, make_group, staff
+from tests.factories.pages import app_test
+from tests.factories.pulses import Group, build_template, fill, make_group, staff
 
 
 @pytest.fixture(scope="module")

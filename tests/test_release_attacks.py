@@ -49,9 +49,7 @@ from program.release_arithmetic import Scale, rows
 from program.staff import create_user
 from program.stats import summarize_sums
 from program.store import Store
-from tests.conftest import pin_draws
-from tests.test_program_results import (
-    SYSTEM,
+from tests.factories.programs import (
     World,
     add_cohort,
     answers,
@@ -62,6 +60,7 @@ from tests.test_program_results import (
     roster,
     session_id,
 )
+from tests.factories.stores import SYSTEM, pin_draws
 
 K = 5
 TOP = 10

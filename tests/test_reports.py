@@ -14,8 +14,8 @@ from pypdf import PdfReader
 from program import printing, reports
 from program.cohort_results import cohort_results
 from program.trends import Change
-from tests.test_program_dashboard_page import SECRET, opened, page_text, populated
-from tests.test_program_results import add_cohort, closed_pulse, make_world, results, roster
+from tests.factories.program_dashboard import SECRET, opened, page_text, populated
+from tests.factories.programs import add_cohort, closed_pulse, make_world, results, roster
 
 MADE = dt.datetime(2026, 11, 27, 10, 0)
 

@@ -1,7 +1,7 @@
 """The published JSON Schemas match the models, and the bundled files say where theirs is."""
 
 from program.curriculum import bundled_files, json_schemas
-from tests.conftest import CURRICULA, ROOT
+from tests.factories.paths import CURRICULA, ROOT
 
 
 def test_checked_in_schemas_are_current():

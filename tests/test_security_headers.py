@@ -19,7 +19,7 @@ from streamlit import config
 
 import routes
 from headers import HEADERS, POLICY, SecurityHeaders
-from tests.conftest import ROOT
+from tests.factories.paths import ROOT
 
 
 async def hello(request: Request) -> PlainTextResponse:

@@ -22,7 +22,7 @@ from program.models import (
 from program.session_runner import open_sheet, save_sheet
 from program.staff import create_user
 from program.store import Store
-from tests.conftest import load_bundled
+from tests.factories.stores import load_bundled
 
 DAY1 = dt.date(2026, 3, 9)  # a Monday: session 1 of the cohort below
 PRESENT = AttendanceMark(status=Mark.PRESENT)

@@ -1,7 +1,7 @@
 """Every setting is documented in the README."""
 
 from program.settings import Settings
-from tests.conftest import ROOT
+from tests.factories.paths import ROOT
 
 
 def test_every_setting_is_documented_in_the_readme():

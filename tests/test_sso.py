@@ -18,7 +18,7 @@ from program.models import Actor, Role, StaffUser
 from program.settings import Settings, get_settings
 from program.staff import create_user
 from program.store import Store
-from tests.conftest import app_test
+from tests.factories.pages import app_test
 
 T0 = dt.datetime(2026, 3, 2, 10, 0)
 AUTH = {

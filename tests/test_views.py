@@ -18,7 +18,7 @@ from program.store import Store
 from program.views import cache_key, curricula, home, program_dashboard, projector, session
 from program.views import cohorts as cohort_views
 from program.views.printing import printed_guide
-from tests.test_pulse import Group, build_template, make_group, staff
+from tests.factories.pulses import Group, build_template, make_group, staff
 
 
 @pytest.fixture(scope="module")
