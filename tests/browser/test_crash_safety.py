@@ -28,8 +28,16 @@ from program.models import Mark
 from program.settings import Settings
 from program.store import Store
 from scripts.appserver import CHROMIUM, Server, healthy, run_program, seed_demo
-from tests.browser.conftest import answer_every_question, send_answers, sign_in
-from tests.browser.test_journeys import WAIT, choose, phone, settle, show_tab
+from tests.browser.steps import (
+    WAIT,
+    answer_every_question,
+    choose,
+    phone,
+    send_answers,
+    settle,
+    show_tab,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 

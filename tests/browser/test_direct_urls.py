@@ -26,8 +26,7 @@ from program.models import AttendanceMark, Mark
 from program.settings import Settings
 from program.store import Store
 from scripts.appserver import CHROMIUM, Server, seed_demo
-from tests.browser.conftest import questions_of, sign_in
-from tests.browser.test_journeys import WAIT, choose, settle
+from tests.browser.steps import WAIT, choose, questions_of, settle, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -26,18 +26,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from program import demo
 from program.demo import DEMO_PASSWORD
 from scripts.appserver import CHROMIUM, Server, seed_demo
-from tests.browser.conftest import answer_every_question, questions_of, send_answers, sign_in
+from tests.browser.steps import (
+    WAIT,
+    answer_every_question,
+    choose,
+    main,
+    move_date,
+    phone,
+    questions_of,
+    send_answers,
+    settle,
+    show_tab,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
-WAIT = 20_000
-PHONE = {"width": 390, "height": 844}
 COHORT = "E2E cohort"
 PROGRAM = "Community pain collective"
 # Distinctive names, so finding one in a page or a file cannot be a coincidence.
@@ -87,58 +97,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 # --------------------------------------------------------------------------- page helpers
 
 
-def main(page: Page) -> Locator:
-    return page.get_by_test_id("stMain")
-
-
 def sidebar(page: Page) -> Locator:
     return page.get_by_test_id("stSidebar")
-
-
-def settle(page: Page) -> None:
-    """Wait until the app has finished running its script (reruns redraw the page)."""
-    page.wait_for_timeout(300)  # a click's rerun may not have started yet
-    expect(page.get_by_test_id("stApp")).to_have_attribute(
-        "data-test-script-state", "notRunning", timeout=WAIT
-    )
-
-
-def choose(
-    page: Page, label: str, option: str | re.Pattern[str], where: Locator | None = None
-) -> None:
-    """Pick an option of a Streamlit (BaseWeb) selectbox in the main area (or `where`)."""
-    box = (where or main(page)).get_by_role("combobox", name=label, exact=True)
-    deadline = time.monotonic() + WAIT / 1000
-    while True:
-        # A rerun that redraws the page while the list is open closes it again: retry.
-        settle(page)
-        box.click()
-        try:
-            page.get_by_role("option", name=option).click(timeout=3000)
-            break
-        except PlaywrightTimeout:
-            if time.monotonic() > deadline:
-                raise
-            page.keyboard.press("Escape")
-    expect(box).to_have_value(option)
-    settle(page)
-
-
-def show_tab(page: Page, name: str | re.Pattern[str], showing: str) -> Locator:
-    """Select a tab once the page is quiet and return its panel (a late rerun may redraw it)."""
-    deadline = time.monotonic() + WAIT / 1000
-    while True:
-        settle(page)
-        page.get_by_role("tab", name=name).click()
-        panel = page.get_by_role("tabpanel", name=name)
-        try:
-            expect(panel.get_by_text(showing).first).to_be_visible(timeout=3000)
-            settle(page)
-            if panel.get_by_text(showing).first.is_visible():
-                return panel
-        except AssertionError:
-            if time.monotonic() > deadline:
-                raise
 
 
 def staff_page(page: Page, server: Server, username: str, path: str, heading: str) -> None:
@@ -207,13 +167,6 @@ def save_attendance_and_mark_held(page: Page, present: int, cohort: str = COHORT
     expect(page.get_by_text(f"{cohort} · held")).to_be_visible()
     expect(held).to_have_count(0)
     settle(page)
-
-
-def phone(browser: Browser) -> tuple[BrowserContext, Page]:
-    context = browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
-    )
-    return context, context.new_page()
 
 
 def answer_on_phones(browser: Browser, server: Server, code: str, phones: int) -> list[int]:
@@ -409,15 +362,6 @@ def test_b_eight_phones_answer_then_results_appear_after_close(
     expect(mirror.get_by_text("Session 1:")).to_be_visible(timeout=WAIT)
     expect(mirror.locator(".line")).to_have_count(5)
     expect(mirror.get_by_text(re.compile("only when at least 5 people answered"))).to_be_visible()
-
-
-def move_date(page: Page, field: Locator, day: dt.date) -> None:
-    """Type a date into a Streamlit date field (day, month and year segments)."""
-    field.get_by_role("spinbutton").first.click()
-    page.keyboard.type(f"{day:%d%m%Y}")
-    # The field hands its value to the app only when it loses focus.
-    page.get_by_role("heading", level=1).first.click()
-    settle(page)
 
 
 def reschedule_session_2_to_tomorrow(page: Page, server: Server) -> dt.date:

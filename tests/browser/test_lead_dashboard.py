@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, FloatRect, Locator, Page, ViewportSize,
 from pypdf import PdfReader
 
 from program.demo import DEMO_PASSWORD
-from tests.browser.conftest import sign_in
+from tests.browser.steps import sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -36,7 +36,7 @@ from program.settings import Settings
 from program.store import Store
 from program.store.ballots import BallotBox
 from scripts.appserver import CHROMIUM, Server, seed_demo
-from tests.browser.conftest import sign_in
+from tests.browser.steps import sign_in
 
 pytestmark = pytest.mark.browser
 

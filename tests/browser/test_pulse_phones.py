@@ -28,8 +28,7 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
 from program import demo, pulse
 from program.demo import DEMO_PASSWORD
-from tests.browser.conftest import answer_every_question, send_answers, sign_in
-from tests.browser.test_journeys import move_date
+from tests.browser.steps import answer_every_question, move_date, send_answers, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -37,9 +37,8 @@ from program.settings import Settings
 from program.staff import create_user
 from program.store import Store
 from scripts.appserver import CHROMIUM, Server, seed_demo
-from tests.browser.conftest import sign_in
-from tests.browser.test_journeys import WAIT, settle, show_tab
-from tests.test_plain_text import COHORT, MEMBER, hostile_version
+from tests.browser.steps import WAIT, settle, show_tab, sign_in
+from tests.factories.hostile import COHORT, MEMBER, hostile_version
 
 pytestmark = pytest.mark.browser
 

@@ -25,7 +25,7 @@ from program.demo import DEMO_PASSWORD
 from program.privacy import ROUNDING_NOTE
 from program.store import Store
 from scripts.appserver import CHROMIUM, Server, seed_demo
-from tests.browser.conftest import answer_every_question, sign_in
+from tests.browser.steps import answer_every_question, sign_in
 
 pytestmark = pytest.mark.browser
 

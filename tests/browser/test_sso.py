@@ -19,8 +19,8 @@ import ui
 from program import sso, staff
 from program.store import Store
 from scripts.appserver import Server, running, seed_demo
-from tests.browser.conftest import _require_chromium
 from tests.browser.fake_idp import FakeIdentityProvider
+from tests.browser.steps import require_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -64,7 +64,7 @@ def _secrets_toml(port: int, idp: FakeIdentityProvider) -> str:
 @pytest.fixture(scope="module")
 def sso_server() -> Iterator[SsoServer]:
     """The fake identity provider and a Streamlit server using it; both stopped at the end."""
-    _require_chromium()
+    require_chromium()
     with (
         tempfile.TemporaryDirectory(prefix="sso-browser-") as tmp,
         FakeIdentityProvider(CLIENT_ID, secrets.token_urlsafe(16), MAYA_EMAIL) as idp,

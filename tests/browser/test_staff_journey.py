@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from program.demo import DEMO_PASSWORD
-from tests.browser.conftest import sign_in
+from tests.browser.steps import sign_in
 
 pytestmark = pytest.mark.browser
 
