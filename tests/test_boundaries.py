@@ -541,3 +541,24 @@ def test_screens_never_touch_the_store(path: Path) -> None:
     it to program/ (views, or the domain module of what it changes), never calls it."""
     found = [Finding(path, line, what) for line, what in store_uses(parse(path))]
     assert not found, "\n".join(map(str, found))
+
+
+def test_no_test_module_imports_another_or_a_conftest() -> None:
+    """Shared builders live in tests/factories/ (and tests/browser/steps.py): a test module
+    imports them from there, never from another test module or a conftest."""
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.walk(parse(path)):
+            if isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+                if node.module in ("tests", "tests.browser"):
+                    names += [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            for name in names:
+                last = name.rsplit(".", 1)[-1]
+                if name.startswith("tests.") and (last.startswith("test_") or last == "conftest"):
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {name}")
+    assert not found, "\n".join(found)
