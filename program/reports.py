@@ -76,6 +76,25 @@ def grid_counts(grid: comparison.ComparisonGrid) -> list[GridCount]:
     return counts
 
 
+def _report_page(
+    name: str, what: str, context: str, made: dt.datetime, toolbar: str | None, **sections: Any
+) -> str:
+    """A printed report of `name` (a program or a cohort), called `what` in its title: both
+    kinds fill one template, in English, titled and dated the same way; `sections` are what the
+    template shows of them."""
+    return printing.render(
+        "print/report.html",
+        lang="en",
+        direction="ltr",
+        title=f"{name}: {what}",
+        toolbar=toolbar,
+        heading=name,
+        context=context,
+        made=made.strftime("%d %B %Y"),
+        **sections,
+    )
+
+
 def program_report(
     results: ProgramResults, curriculum: str, made: dt.datetime, toolbar: str | None = None
 ) -> str:
@@ -132,15 +151,12 @@ def program_report(
                     }
                 )
     headline = results.headline
-    return printing.render(
-        "print/report.html",
-        lang="en",
-        direction="ltr",
-        title=f"{results.program.name}: program report",
-        toolbar=toolbar,
-        heading=results.program.name,
-        context=f"Program report · {curriculum} · cohorts with {period}",
-        made=made.strftime("%d %B %Y"),
+    return _report_page(
+        results.program.name,
+        "program report",
+        f"Program report · {curriculum} · cohorts with {period}",
+        made,
+        toolbar,
         facts=[
             ("Cohorts in this report", f"{results.cohort_count}"),
             ("Running", f"{headline.cohorts_running}"),
@@ -196,16 +212,12 @@ def cohort_report(results: CohortResults, made: dt.datetime, toolbar: str | None
     retention = {a.number: a.rate for a in held if a.rate is not None}
     present = sum(a.present for a in held)
     possible = sum(a.enrolled for a in held)
-    return printing.render(
-        "print/report.html",
-        lang="en",
-        direction="ltr",
-        title=f"{cohort.name}: group report",
-        toolbar=toolbar,
-        heading=cohort.name,
-        context=f"Group report · {results.bundle.curriculum.title} · started"
-        f" {cohort.start_date:%d %B %Y}",
-        made=made.strftime("%d %B %Y"),
+    return _report_page(
+        cohort.name,
+        "group report",
+        f"Group report · {results.bundle.curriculum.title} · started {cohort.start_date:%d %B %Y}",
+        made,
+        toolbar,
         facts=[
             ("People enrolled", f"{results.enrolled}"),
             ("Sessions held", f"{len(held)}"),
