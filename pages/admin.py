@@ -1,13 +1,14 @@
 """Admin: staff accounts, programs, privacy settings, backups and deleting a cohort's data."""
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
 import ui
 from program import access, backup, deletion, programs, staff
 from program.errors import InvalidInput
-from program.models import Program, Role
+from program.models import Program, Role, StaffUser
 
 viewer = ui.page("Admin", frozenset({Role.ADMIN}))
 store = ui.store()
@@ -271,82 +272,98 @@ def programs_section() -> None:
                 with ui.shown_errors():
                     programs.set_program_description(store, viewer, program.id, new_description)
                     done(f"Saved the description of {program.name}.")
-        candidates = programs.lead_candidates(store, viewer, program.id)
-        with st.form(key(f"assign_{program.id}")):
-            st.markdown("**Assign a program lead**")
-            if not candidates:
-                st.caption(
-                    "Every active program lead already leads this program. Add a lead on the"
-                    " Staff tab, or give someone the program lead role."
-                )
-            lead = st.selectbox(
-                "Program lead",
-                candidates,
-                format_func=lambda u: f"{u.display_name} ({u.username})",
-                key=key(f"assign_{program.id}_value"),
-            )
-            if st.form_submit_button("Assign lead", disabled=not candidates) and lead:
-                with ui.shown_errors():
-                    programs.assign_program_lead(store, viewer, program.id, lead.id)
-                    done(f"{lead.display_name} now leads {program.name}.")
+        staff_choice_form(
+            f"assign_{program.id}",
+            "Assign a program lead",
+            "Program lead",
+            programs.lead_candidates(store, viewer, program.id),
+            "Assign lead",
+            act=lambda u: programs.assign_program_lead(store, viewer, program.id, u.id),
+            said=lambda u: f"{u.display_name} now leads {program.name}.",
+            when_none=(
+                "Every active program lead already leads this program. Add a lead on the"
+                " Staff tab, or give someone the program lead role."
+            ),
+        )
         if chosen.leads:
-            with st.form(key(f"unassign_{program.id}")):
-                st.markdown("**Remove a program lead**")
-                former = st.selectbox(
-                    "Current lead",
-                    chosen.leads,
-                    format_func=lambda u: f"{u.display_name} ({u.username})",
-                    key=key(f"unassign_{program.id}_value"),
-                )
-                if st.form_submit_button("Remove lead") and former:
-                    with ui.shown_errors():
-                        programs.unassign_program_lead(store, viewer, program.id, former.id)
-                        done(f"{former.display_name} no longer leads {program.name}.")
+            staff_choice_form(
+                f"unassign_{program.id}",
+                "Remove a program lead",
+                "Current lead",
+                chosen.leads,
+                "Remove lead",
+                act=lambda u: programs.unassign_program_lead(store, viewer, program.id, u.id),
+                said=lambda u: f"{u.display_name} no longer leads {program.name}.",
+            )
         program_facilitators_forms(program)
+
+
+def staff_choice_form(
+    form: str,
+    heading: str,
+    label: str,
+    people: Sequence[StaffUser],
+    button: str,
+    act: Callable[[StaffUser], object],
+    said: Callable[[StaffUser], str],
+    about: str | None = None,
+    when_none: str | None = None,
+) -> None:
+    """A form that picks one of `people` and does `act` to them, then confirms with `said`;
+    `about` explains the form, `when_none` says why the list is empty when it is."""
+    with st.form(key(form)):
+        st.markdown(f"**{heading}**")
+        if about:
+            st.caption(about)
+        if not people and when_none:
+            st.caption(when_none)
+        person = st.selectbox(
+            label,
+            people,
+            format_func=lambda u: f"{u.display_name} ({u.username})",
+            key=key(f"{form}_value"),
+        )
+        if st.form_submit_button(button, disabled=not people) and person:
+            with ui.shown_errors():
+                act(person)
+                done(said(person))
 
 
 def program_facilitators_forms(program: Program) -> None:
     """Who belongs to the program: facilitators create cohorts only in their programs."""
     members = programs.program_facilitators(store, viewer, program.id)
     outsiders = programs.facilitator_candidates(store, viewer, program.id)
-    with st.form(key(f"add_facilitator_{program.id}")):
-        st.markdown("**Add a facilitator to this program**")
-        st.caption(
+    staff_choice_form(
+        f"add_facilitator_{program.id}",
+        "Add a facilitator to this program",
+        "Facilitator",
+        outsiders,
+        "Add facilitator",
+        act=lambda u: programs.add_program_facilitator(store, viewer, program.id, u.id),
+        said=lambda u: f"{u.display_name} now belongs to {program.name}.",
+        about=(
             "Facilitators create cohorts only in the programs they belong to. A lead or admin who"
             " puts a facilitator on one of the program's cohorts adds them too."
-        )
-        if not outsiders:
-            st.caption(
-                "Every active facilitator already belongs to this program. Add a facilitator on"
-                " the Staff tab."
-            )
-        joining = st.selectbox(
-            "Facilitator",
-            outsiders,
-            format_func=lambda u: f"{u.display_name} ({u.username})",
-            key=key(f"add_facilitator_{program.id}_value"),
-        )
-        if st.form_submit_button("Add facilitator", disabled=not outsiders) and joining:
-            with ui.shown_errors():
-                programs.add_program_facilitator(store, viewer, program.id, joining.id)
-                done(f"{joining.display_name} now belongs to {program.name}.")
+        ),
+        when_none=(
+            "Every active facilitator already belongs to this program. Add a facilitator on"
+            " the Staff tab."
+        ),
+    )
     if members:
-        with st.form(key(f"remove_facilitator_{program.id}")):
-            st.markdown("**Remove a facilitator from this program**")
-            st.caption(
+        staff_choice_form(
+            f"remove_facilitator_{program.id}",
+            "Remove a facilitator from this program",
+            "Facilitator of this program",
+            members,
+            "Remove facilitator",
+            act=lambda u: programs.remove_program_facilitator(store, viewer, program.id, u.id),
+            said=lambda u: f"{u.display_name} no longer belongs to {program.name}.",
+            about=(
                 "They keep running the cohorts they already run, but cannot create new ones in"
                 " this program."
-            )
-            leaving = st.selectbox(
-                "Facilitator of this program",
-                members,
-                format_func=lambda u: f"{u.display_name} ({u.username})",
-                key=key(f"remove_facilitator_{program.id}_value"),
-            )
-            if st.form_submit_button("Remove facilitator") and leaving:
-                with ui.shown_errors():
-                    programs.remove_program_facilitator(store, viewer, program.id, leaving.id)
-                    done(f"{leaving.display_name} no longer belongs to {program.name}.")
+            ),
+        )
 
 
 # --------------------------------------------------------------------------- privacy
