@@ -65,7 +65,7 @@ def _view(request: Request) -> View:
         return screen.by_key(store, secret, int(session), key, base, dt.datetime.now())
     cookie = request.cookies.get(auth.COOKIE_NAME)
     token = auth.read_cookie(cookie, secret) if cookie else None
-    viewer = auth.resolve_session(store, settings, token) if token else None
+    viewer = auth.resolve_signin(store, settings, token) if token else None
     if viewer is None:
         return screen.GUEST
     if not known:

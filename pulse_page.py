@@ -233,7 +233,7 @@ async def send(
         # the answers given stay chosen, to be sent again.
         return again(lang.gettext(participant.refusal(str(exc)))), False
     receipt = participant.receipt(
-        invitation.min_cell_size,
+        invitation.min_group_size,
         invitation.card_hash is not None,
         lang,
         participant.remember_key(invitation),

@@ -105,7 +105,7 @@ async def signout(request: Request) -> Response:
     token = auth.read_cookie(request.cookies.get(auth.COOKIE_NAME), auth.session_secret(settings))
     if token:
         store = ui.store()
-        user = await run_in_threadpool(auth.resolve_session, store, settings, token)
+        user = await run_in_threadpool(auth.resolve_signin, store, settings, token)
         if user is not None:
             await run_in_threadpool(auth.sign_out, store, user, token)
     response.delete_cookie(auth.COOKIE_NAME, path="/")

@@ -477,7 +477,8 @@ def _check(dashboard: str, frames: dict[str, Any], ours: dict[tuple[str, str], A
                 raise AssertionError(f"{dashboard} enrolled counts differ")
         elif name == "cell_summaries":
             # The rounding draw is made at random at close: the pandas way has none to compare.
-            same_rows(f"{dashboard} {name}", [r[:4] for r in result], theirs)
+            summaries = [(r.session_id, r.instrument_id, r.n, r.total) for r in result]
+            same_rows(f"{dashboard} {name}", summaries, theirs)
         elif name in ("enrolled_counts", "completers"):
             if result != theirs:
                 raise AssertionError(f"{dashboard} enrolled_counts differ")
@@ -498,7 +499,7 @@ def _page(store: Any, user: Any, page: str, path: Path, cohort_id: int | None = 
     ui._store_at.cache_clear()
     at = AppTest.from_file(str(ROOT / "home.py"), default_timeout=900)
     at.switch_page(page)
-    at.session_state[ui.TOKEN_KEY] = auth.start_session(store, user)
+    at.session_state[ui.TOKEN_KEY] = auth.start_signin(store, user)
     if cohort_id is not None:
         at.session_state["dash_cohort"] = store.cohort(cohort_id)
     started = time.perf_counter()

@@ -68,7 +68,7 @@ def staff_section() -> None:
                 "Email (single sign-on)": a.user.email or "",
                 "Signs in with": a.sign_in,
                 "Status": "Active" if a.user.active else "Deactivated",
-                "Signed-in sessions": a.open_sessions,
+                "Open sign-ins": a.open_signins,
             }
             for a in accounts
         ],
@@ -161,7 +161,9 @@ def staff_section() -> None:
                 else:
                     with ui.shown_errors():
                         staff.reset_password(store, viewer, user.id, first)
-                        done(f"New password set for {user.username}; their sessions were ended.")
+                        done(
+                            f"New password set for {user.username}; they were signed out everywhere."
+                        )
         with st.form(key(f"email_{user.id}")):
             new_email = st.text_input(
                 "Email for single sign-on",
@@ -178,7 +180,7 @@ def staff_section() -> None:
                         else f"{changed.username} no longer signs in with single sign-on."
                     )
         if user.active:
-            st.caption("Deactivating ends their sessions at once; their history stays.")
+            st.caption("Deactivating signs them out at once; their history stays.")
             if st.button(
                 f"Deactivate {ui.plain(user.username)}",
                 key=key(f"deactivate_{user.id}"),
@@ -210,7 +212,7 @@ def programs_section() -> None:
                 {
                     "Program": o.program.name,
                     "Description": o.program.description,
-                    "Minimum group size": o.program.min_cell_size,
+                    "Minimum group size": o.program.min_group_size,
                     "Leads": ", ".join(u.display_name for u in o.leads),
                     "Facilitators": ", ".join(
                         u.display_name
@@ -232,19 +234,21 @@ def programs_section() -> None:
         description = st.text_area(
             "Description", key=key("program_description"), max_chars=programs.MAX_DESCRIPTION
         )
-        k = st.number_input(
+        min_group_size = st.number_input(
             "Minimum group size (k)",
-            min_value=programs.K_RANGE[0],
-            max_value=programs.K_RANGE[-1],
-            value=programs.DEFAULT_K,
+            min_value=programs.MIN_GROUP_SIZES[0],
+            max_value=programs.MIN_GROUP_SIZES[-1],
+            value=programs.DEFAULT_MIN_GROUP_SIZE,
             step=1,
-            key=key("program_k"),
+            key=key("program_min_group_size"),
             help="A result is shown only when at least this many people answered."
             " It locks when the program's first pulse response arrives.",
         )
         if st.form_submit_button("Create program", type="primary"):
             with ui.shown_errors():
-                program = programs.create_program(store, viewer, name, description, int(k))
+                program = programs.create_program(
+                    store, viewer, name, description, int(min_group_size)
+                )
                 done(f"Created the program {program.name}.")
     if not overview:
         return
@@ -371,11 +375,11 @@ def program_facilitators_forms(program: Program) -> None:
 
 def privacy_section() -> None:
     st.markdown(
-        f"Each program has a **minimum group size k** ({programs.K_RANGE[0]}–"
-        f"{programs.K_RANGE[-1]}, default {programs.DEFAULT_K}): a result about one"
-        " cohort's session is shown only when at least k people answered, and pooled figures use"
-        " only such results. k can change until the program's first pulse response arrives;"
-        " then it is locked, so results already seen never change meaning."
+        f"Each program has a **minimum group size** (k, {programs.MIN_GROUP_SIZES[0]}–"
+        f"{programs.MIN_GROUP_SIZES[-1]}, default {programs.DEFAULT_MIN_GROUP_SIZE}): a result"
+        " about one cohort's session is shown only when at least that many people answered, and"
+        " pooled figures use only such results. It can change until the program's first pulse"
+        " response arrives; then it is locked, so results already seen never change meaning."
     )
     overview = programs.programs_overview(store, viewer)
     if not overview:
@@ -385,8 +389,8 @@ def privacy_section() -> None:
         [
             {
                 "Program": o.program.name,
-                "Minimum group size": o.program.min_cell_size,
-                "State": "Locked" if o.k_locked else "Can change",
+                "Minimum group size": o.program.min_group_size,
+                "State": "Locked" if o.min_group_size_locked else "Can change",
             }
             for o in overview
         ],
@@ -403,20 +407,22 @@ def privacy_section() -> None:
         st.warning(status.explanation, icon=":material/lock:")
     else:
         st.info(status.explanation, icon=":material/lock_open:")
-    with st.form(key(f"k_{status.program.id}")):
-        k = st.number_input(
+    with st.form(key(f"min_group_size_{status.program.id}")):
+        min_group_size = st.number_input(
             "Minimum group size (k)",
-            min_value=programs.K_RANGE[0],
-            max_value=programs.K_RANGE[-1],
-            value=status.program.min_cell_size,
+            min_value=programs.MIN_GROUP_SIZES[0],
+            max_value=programs.MIN_GROUP_SIZES[-1],
+            value=status.program.min_group_size,
             step=1,
             disabled=status.locked,
-            key=key(f"k_{status.program.id}_value"),
+            key=key(f"min_group_size_{status.program.id}_value"),
         )
         if st.form_submit_button("Save minimum group size", disabled=status.locked):
             with ui.shown_errors():
-                program = programs.set_min_cell_size(store, viewer, status.program.id, int(k))
-                done(f"The minimum group size of {program.name} is now {program.min_cell_size}.")
+                program = programs.set_min_group_size(
+                    store, viewer, status.program.id, int(min_group_size)
+                )
+                done(f"The minimum group size of {program.name} is now {program.min_group_size}.")
 
 
 # --------------------------------------------------------------------------- backup

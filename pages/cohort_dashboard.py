@@ -65,11 +65,11 @@ def measure_spec(
     viewer_id: int,
     cohort_id: int,
     version: int,
-    k: int,
+    min_group_size: int,
 ) -> dict[str, Any]:
     """One measure's chart as a Vega-Lite spec, built when its tab is first chosen; `measure`
     (its id) is part of the cache's key, as the series itself is not hashed."""
-    spec: dict[str, Any] = charts.measure_trend(_series, k).to_dict(validate=False)
+    spec: dict[str, Any] = charts.measure_trend(_series, min_group_size).to_dict(validate=False)
     return spec
 
 
@@ -77,7 +77,13 @@ def draw(name: str, height: int, label: str, series: MeasureSeries | None = None
     """One chart of the page, and its PNG download."""
     spec = (
         measure_spec(
-            series, series.instrument.id, key.database, viewer.id, cohort.id, key.data_version, k
+            series,
+            series.instrument.id,
+            key.database,
+            viewer.id,
+            cohort.id,
+            key.data_version,
+            min_group_size,
         )
         if series is not None
         else specs[name]
@@ -100,7 +106,7 @@ with st.spinner("Loading the cohort's results…"):
         ui.show_error(exc)
         st.stop()
 
-k = data.k
+min_group_size = data.min_group_size
 specs = chart_specs(data, key.database, viewer.id, cohort.id, key.data_version)
 headline = data.headline
 # Streamlit fits title, axes and plot into the chart's height; 260 leaves a thin plot.
@@ -134,7 +140,7 @@ def png_button(chart: Any, name: str, label: str) -> None:
 
 st.caption(
     f"{ui.plain(data.bundle.curriculum.title)} · started {data.cohort.start_date:%d %B %Y} ·"
-    f" {data.cohort.status} · minimum group size for pulse results: {k}"
+    f" {data.cohort.status} · minimum group size for pulse results: {min_group_size}"
 )
 # A row that wraps instead of columns that stack: two figures a line on a phone, not one.
 figures_row = st.container(horizontal=True, gap="small")
@@ -300,9 +306,9 @@ def rounding_details(data: CohortResults) -> str:
         low, high = instrument.score_range
         bands = "; ".join(
             f"{first if first == last else f'{first}–{last}'} answers → {step:g}"
-            for first, last, step in step_bands(low, high, k, top)
+            for first, last, step in step_bands(low, high, min_group_size, top)
         )
-        sizes = range(k, top + 1)
+        sizes = range(min_group_size, top + 1)
         apart = grain(instrument)
         if all(shields_the_middle(n, low, high, apart) for n in sizes):
             chance = max(end_chance(n, low, high, apart) for n in sizes)
@@ -338,7 +344,7 @@ still_open = data.still_open
 if not released_any:
     if data.held_back:
         st.info(
-            f"Pulse results for this group are held back: fewer than {k} responses at every"
+            f"Pulse results for this group are held back: fewer than {min_group_size} responses at every"
             " session so far; nothing is shown so that nobody's answers can be singled out."
             " That is the privacy promise at work, not a problem with the group. Attendance and"
             " fidelity are about what you recorded, so they are shown in full.",
@@ -347,7 +353,7 @@ if not released_any:
     elif not still_open:
         st.info(
             "No pulse has closed yet. Results appear here after a session's pulse closes, for"
-            f" each question at least {k} people answered."
+            f" each question at least {min_group_size} people answered."
         )
     if still_open:
         st.info(
@@ -365,7 +371,7 @@ else:
   quarter of the scale as such answers usually do. Above each point, **n** is how many people
   answered. Sessions are spaced by their number, so a gap between sessions 1 and 3 is wider
   than one between 3 and 4.
-- A session is shown only when its pulse has closed and **at least {k} people** answered. A
+- A session is shown only when its pulse has closed and **at least {min_group_size} people** answered. A
   triangle at the bottom marks a session that is held back; hover it for the reason. A gap is
   not a low score.
 - The pale strip across the chart, around the first session's average, is **the smallest
@@ -444,7 +450,7 @@ if released_any:
     st.caption(
         "The CSV holds exactly the figures released on this page: attendance and agenda"
         " delivered by session, and each question's n, rounded average, the step it was rounded"
-        f" to and its 95% interval where at least {k} people answered. Held-back sessions are listed with their reason and no"
+        f" to and its 95% interval where at least {min_group_size} people answered. Held-back sessions are listed with their reason and no"
         " numbers, and no names are included. Every download is recorded in the audit log."
     )
 else:

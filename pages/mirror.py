@@ -130,10 +130,10 @@ def line_html(line: MirrorLine) -> str:
     )
 
 
-def promise(k: int) -> str:
+def promise(min_group_size: int) -> str:
     return (
         '<p class="promise">Nobody’s answers are shown here, only the group’s average, and only'
-        f" when at least {k} people answered. {html.escape(ROUNDING_NOTE)} No names, devices or"
+        f" when at least {min_group_size} people answered. {html.escape(ROUNDING_NOTE)} No names, devices or"
         " times are stored with the answers.</p>"
     )
 
@@ -161,7 +161,7 @@ if not view.lines:
     # Everything held back: a kind explanation, and nothing else.
     st.html(
         f'<section class="mirror">{heading}'
-        f'<p class="kind">This time, fewer than {view.k} people answered, so the group’s results'
+        f'<p class="kind">This time, fewer than {view.min_group_size} people answered, so the group’s results'
         " stay private: nothing is shown, so that nobody’s answers can be singled out. Thank you"
         " to everyone who took part.</p>"
         "</section>"
@@ -172,13 +172,13 @@ aside = ""
 if view.held_back:
     aside = (
         '<p class="aside">Some questions are not shown this time because fewer than'
-        f" {view.k} people answered them.</p>"
+        f" {view.min_group_size} people answered them.</p>"
     )
 st.html(
     f'<section class="mirror">{heading}<div class="lines">'
     + "".join(line_html(line) for line in view.lines)
     + "</div>"
     + aside
-    + promise(view.k)
+    + promise(view.min_group_size)
     + "</section>"
 )

@@ -122,14 +122,14 @@ except ProgramError as exc:
     st.stop()
 results, rule = shown.results, shown.completion_rule
 
-k = results.k
+min_group_size = results.min_group_size
 if not results.cohort_count:
     st.info("No cohort of this program started in the chosen period.", icon=":material/info:")
     st.stop()
 
 st.caption(
     f"{results.cohort_count} of {scope.cohort_count} cohorts in this view · a group's figures"
-    f" appear once at least {k} people answered"
+    f" appear once at least {min_group_size} people answered"
 )
 
 # --------------------------------------------------------------------------- headline
@@ -282,7 +282,7 @@ else:
     st.caption("  \n".join(reports.said(reports.grid_counts(grid))))
 
 with st.expander("How these figures are made", icon=":material/functions:"):
-    st.markdown(method.method_markdown(k, results.left_out))
+    st.markdown(method.method_markdown(min_group_size, results.left_out))
 
 # --------------------------------------------------------------------------- report
 curriculum = scope.curriculum_words(version_id)

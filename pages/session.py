@@ -310,7 +310,7 @@ def pulse_panel(session_id: int) -> None:
     """The pulse controls. Refreshes by itself so "enough responses" and auto-close stay current."""
     now = dt.datetime.now()
     status = pulse.pulse_status(store, viewer, session_id, now)
-    k = status.min_cell_size
+    min_group_size = status.min_group_size
     if not status.has_questions:
         st.info("The curriculum asks no pulse questions at this session.")
         return
@@ -334,7 +334,7 @@ def pulse_panel(session_id: int) -> None:
                 "Open the pulse near the end of the session, after attendance: it takes one"
                 " answer per person marked present when it opens. People answer on their phones"
                 " with the room code or QR code, or on a single-use card; results appear after it"
-                f" closes, and only if at least {k} people answered."
+                f" closes, and only if at least {min_group_size} people answered."
             )
             clicked = st.button("Open the pulse", type="primary", icon=":material/qr_code_2:")
         if not clicked or not ui.attempt(
@@ -403,9 +403,9 @@ def pulse_panel(session_id: int) -> None:
     if status.full:
         st.success("Everyone present has answered.", icon=":material/check_circle:")
     elif status.enough:
-        st.success(f"Enough responses to report: **yes** (at least {k}).")
+        st.success(f"Enough responses to report: **yes** (at least {min_group_size}).")
     else:
-        st.warning(f"Enough responses to report: **not yet** (needs {k}).")
+        st.warning(f"Enough responses to report: **not yet** (needs {min_group_size}).")
     if status.cards:
         use_code = st.toggle(
             "Let people use the room code too",
@@ -450,7 +450,7 @@ def pulse_panel(session_id: int) -> None:
                     f"Session {record.number}: {sheet.guide.title}",
                     [(c, pulse.join_link(base, c, card_lang)) for c in codes],
                     items,
-                    k,
+                    min_group_size,
                     lang,
                     list(offered.values()),
                     toolbar=printing.PRINT_TIP,

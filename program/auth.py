@@ -1,13 +1,16 @@
-"""Staff sign-in: password checks that cannot be raced, and revocable sessions.
+"""Staff sign-in: password checks that cannot be raced, and revocable sign-ins.
 
 Every refused sign-in looks the same from outside: an unknown username, a wrong password, a pause
 and a busy server all give the one message REFUSED, and an unknown username is checked against a
 dummy hash so it takes as long as a wrong password. How often a password may be tried is decided in
 memory by program/throttle.py, before the password is checked.
 
-The browser holds only a signed cookie naming a random session token; the server keeps a hash of
-the token, when it was last used and whether it was revoked. Signing out, an idle timeout or an
-admin deactivating the account ends the session on the server, whatever the cookie says.
+The browser holds only a signed cookie naming a random sign-in token; the server keeps a hash of
+the token, when it was last used and whether it was revoked (in the table `staff_sessions`).
+Signing out, an idle timeout or an admin deactivating the account ends the sign-in on the server,
+whatever the cookie says. The cookie (`program_session`), the key file (`session.key`) and the
+settings PROGRAM_SESSION_SECRET and PROGRAM_SESSION_IDLE_MINUTES keep their names: browsers and
+deployments hold them.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def sign_in(
     at: dt.datetime | None = None,
     client: str = LOCAL_CLIENT,
 ) -> str:
-    """Check a username and password; return a new session token or raise AccessDenied(REFUSED).
+    """Check a username and password; return a new sign-in token or raise AccessDenied(REFUSED).
 
     `client` is who is asking (the request's client address); it is kept only in memory, hashed.
     The attempt is counted as a failure before the password is checked and given back only if it
@@ -87,7 +90,7 @@ def sign_in(
         attempt.failed()
         raise AccessDenied(REFUSED)
     attempt.succeeded()
-    return start_session(store, user, at)
+    return start_signin(store, user, at)
 
 
 def _account(store: Store, name: str, password: str) -> tuple[StaffUser | None, str | None]:
@@ -115,37 +118,37 @@ def _is_text(value: str) -> bool:
     return True
 
 
-def start_session(store: Store, user: StaffUser, at: dt.datetime | None = None) -> str:
-    """Open a server-side session for a user who has proved who they are; return its token."""
+def start_signin(store: Store, user: StaffUser, at: dt.datetime | None = None) -> str:
+    """Record a sign-in on the server for a user who has proved who they are; return its token."""
     token = secrets.token_urlsafe(32)
-    store.start_staff_session(user, token_hash(token), at or now())
+    store.start_signin(user, token_hash(token), at or now())
     return token
 
 
-def resolve_session(
+def resolve_signin(
     store: Store, settings: Settings, token: str, at: dt.datetime | None = None
 ) -> StaffUser | None:
-    """The staff member a session token belongs to, or None if it ended, expired or is unknown."""
+    """The staff member a sign-in token belongs to, or None if it ended, expired or is unknown."""
     at = at or now()
     digest = token_hash(token)
-    found = store.staff_session(digest)
+    found = store.signin(digest)
     if found is None:
         return None
     if found.revoked:
         return None
     if at - found.last_seen > dt.timedelta(minutes=settings.session_idle_minutes):
-        store.end_staff_session(Actor.system(), digest, "session timed out")
+        store.end_signin(Actor.system(), digest, "session timed out")
         return None
     user = store.staff_user(found.user_id)
     if not user.active:
         return None
     if at - found.last_seen >= TOUCH_EVERY:
-        store.touch_staff_session(digest, at)
+        store.touch_signin(digest, at)
     return user
 
 
 def sign_out(store: Store, user: StaffUser, token: str) -> None:
-    store.end_staff_session(Actor.of(user), token_hash(token), "sign out")
+    store.end_signin(Actor.of(user), token_hash(token), "sign out")
 
 
 # --------------------------------------------------------------------------- the cookie

@@ -95,7 +95,7 @@ def card_sheet(
     title: str,
     links: list[tuple[str, str]],
     items: Sequence[tuple[Instrument, Item]],
-    min_cell_size: int,
+    min_group_size: int,
     lang: Language | None = None,
     offered: Sequence[Language] = (),
     toolbar: str | None = None,
@@ -114,7 +114,7 @@ def card_sheet(
         "also": lang.gettext(OTHER_LANGUAGES).format(languages=", ".join(o.name for o in others))
         if others
         else "",
-        "promise": lang.gettext(PROMISE).format(k=min_cell_size),
+        "promise": lang.gettext(PROMISE).format(k=min_group_size),
         "paper_title": lang.gettext(PAPER_TITLE),
         "paper_how": lang.gettext(PAPER_HOW),
     }

@@ -2,8 +2,8 @@
 
 The cohort dashboard (one cohort), the group mirror (built on it) and the program dashboard
 (thousands of cohorts) all read cells as columns through `release_cohorts`: the store's frozen
-n, Σ and rounding draw of each cell (`Store.program_cells`), marked released or left out by k
-(`privacy.release_frame`), and the released ones summarised (`privacy.released_frame`). So one
+n, Σ and rounding draw of each cell (`Store.program_cells`), marked released or left out by
+the program's minimum group size (`privacy.release_frame`), and the released ones summarised (`privacy.released_frame`). So one
 cell shows the same figure on every page, by construction rather than by a test alone; the
 sums and draws go no further than this module.
 """
@@ -33,7 +33,7 @@ class Cells(NamedTuple):
 
 
 def plan(bundles: Mapping[int, CurriculumBundle]) -> pd.DataFrame:
-    """What each curriculum version asks at each session: (version_id, session_number, measure).
+    """What each curriculum version asks at each session, with the columns `PLAN_COLUMNS`.
 
     The measure is categorical, so DuckDB hands it back as a category too: turning a text column
     of a hundred thousand cells into Python strings took a third of the query's time at scale.
@@ -58,11 +58,12 @@ def release_cohorts(
     store: Store,
     cohort_ids: Sequence[int],
     asked: pd.DataFrame,
-    k: int,
+    min_group_size: int,
     bounds: Mapping[str, Bounds],
 ) -> Cells:
-    """Every pulse cell of these cohorts that `asked` (a `plan`) schedules, released by k."""
-    marked = release_frame(store.program_cells(list(cohort_ids), asked), k)
+    """Every pulse cell of these cohorts that `asked` (a `plan`) schedules, released by the
+    program's minimum group size."""
+    marked = release_frame(store.program_cells(list(cohort_ids), asked), min_group_size)
     released = released_frame(marked, bounds)
     left_out = marked.loc[~marked["released"], LEFT_OUT_COLUMNS].reset_index(drop=True)
     return Cells(released, left_out)

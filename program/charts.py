@@ -46,7 +46,7 @@ def _count_row(base: alt.Chart, x: alt.X, y_scale: alt.Scale, top: float, field:
     )
 
 
-def measure_trend(series: MeasureSeries, k: int) -> Any:
+def measure_trend(series: MeasureSeries, min_group_size: int) -> Any:
     """The group's rounded mean by session with its 95% interval as a band and n above each
     point; the tooltip shows each figure with the decimals of the step it was rounded to."""
     instrument = series.instrument
@@ -127,7 +127,7 @@ def measure_trend(series: MeasureSeries, k: int) -> Any:
     subtitle = (
         f"Group average (rounded) with 95% interval; {direction}. Shaded strip: first session ± the smallest"
         f" change that matters ({instrument.minimal_important_change:g}). Triangles: not shown"
-        f" (fewer than {k} responses, or still open)."
+        f" (fewer than {min_group_size} responses, or still open)."
     )
     return _style(alt.layer(*layers), instrument.title, subtitle)
 

@@ -113,7 +113,7 @@ class CohortHeadline:
 class CohortResults:
     cohort: Cohort
     bundle: CurriculumBundle
-    k: int
+    min_group_size: int
     enrolled: int
     attendance: list[SessionAttendance]
     who_came: dict[str, dict[int, str]]  # display name -> session number -> status
@@ -135,7 +135,7 @@ class CohortResults:
 # --------------------------------------------------------------------------- cells
 
 
-def _release(frames: cells.Cells, k: int) -> Release:
+def _release(frames: cells.Cells, min_group_size: int) -> Release:
     """The cohort's released and left-out cells as objects, in session and measure order."""
     released, left_out = frames
     shown = released.assign(measure=released["measure"].astype(str)).sort_values(
@@ -145,7 +145,7 @@ def _release(frames: cells.Cells, k: int) -> Release:
         ["session_number", "measure"], kind="stable"
     )
     return Release(
-        k,
+        min_group_size,
         tuple(
             ReleasedCell(
                 int(row.cohort_id),
@@ -218,10 +218,12 @@ def cohort_results(store: Store, viewer: StaffUser, cohort_id: int) -> CohortRes
     program = store.program(cohort.program_id)
     bundle = store.curriculum_bundle(cohort.curriculum_version_id)
     bundles = {cohort.curriculum_version_id: bundle}
-    k = program.min_cell_size
+    min_group_size = program.min_group_size
     release = _release(
-        cells.release_cohorts(store, [cohort.id], cells.plan(bundles), k, cells.scales(bundles)),
-        k,
+        cells.release_cohorts(
+            store, [cohort.id], cells.plan(bundles), min_group_size, cells.scales(bundles)
+        ),
+        min_group_size,
     )
     enrolled = store.enrolled_counts([cohort.id]).get(cohort.id, 0)
     dates = {s.number: s for s in store.sessions(cohort.id)}
@@ -268,7 +270,7 @@ def cohort_results(store: Store, viewer: StaffUser, cohort_id: int) -> CohortRes
     return CohortResults(
         cohort=cohort,
         bundle=bundle,
-        k=k,
+        min_group_size=min_group_size,
         enrolled=enrolled,
         attendance=attendance,
         who_came=who_came,

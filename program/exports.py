@@ -47,7 +47,7 @@ def program_headline_csv(results: ProgramResults, curriculum: str = "all version
         ("Curriculum version", _csv_text(curriculum)),
         ("Cohorts starting from", str(selection.started_from or "any date")),
         ("Cohorts starting until", str(selection.started_to or "any date")),
-        ("Minimum group size k", str(results.k)),
+        ("Minimum group size k", str(results.min_group_size)),
         ("Cohorts running", str(headline.cohorts_running)),
         ("Cohorts finished", str(headline.cohorts_finished)),
         ("Cohorts scheduled", str(headline.cohorts_scheduled)),

@@ -6,8 +6,8 @@ from __future__ import annotations
 from program.trends import MIN_GROUPS
 
 
-def method_sections(k: int, left_out: int) -> list[tuple[str, str]]:
-    """(heading, Markdown) pairs. `k` is the program's minimum group size, `left_out` how many
+def method_sections(min_group_size: int, left_out: int) -> list[tuple[str, str]]:
+    """(heading, Markdown) pairs. `min_group_size` is the program's, `left_out` how many
     group-session-measure figures the view leaves out."""
     left = (
         "Nothing is left out of this view."
@@ -20,7 +20,7 @@ def method_sections(k: int, left_out: int) -> list[tuple[str, str]]:
             "What is shown and what is held back",
             f"""
 One group's answers to one measure at one session are shown only once the session's pulse has
-closed and at least **{k} people** answered (the program's minimum group size, set by an admin
+closed and at least **{min_group_size} people** answered (the program's minimum group size, set by an admin
 between 3 and 10). Below that an average could point to one person, so it is held back: not
 estimated, not shown, not counted into any figure on this page or in any download. {left}
 No figure here is built from a single answer, and no name from any roster appears.
@@ -76,8 +76,9 @@ scale, which is cautious. "?" marks a change whose range includes zero.
     ]
 
 
-def method_markdown(k: int, left_out: int) -> str:
+def method_markdown(min_group_size: int, left_out: int) -> str:
     """The sections as one Markdown text, headings in bold."""
     return "\n\n".join(
-        f"**{heading}.** {' '.join(body.split())}" for heading, body in method_sections(k, left_out)
+        f"**{heading}.** {' '.join(body.split())}"
+        for heading, body in method_sections(min_group_size, left_out)
     )

@@ -57,7 +57,7 @@ class MirrorLine:
 class Mirror:
     session_number: int
     session_title: str
-    k: int
+    min_group_size: int
     lines: list[MirrorLine]
     held_back: list[str]  # measures not shown, with the kind reason
 
@@ -163,4 +163,4 @@ def mirror(store: Store, viewer: StaffUser, session_id: int) -> Mirror:
                 change,
             )
         )
-    return Mirror(record.number, title, results.k, lines, held_back)
+    return Mirror(record.number, title, results.min_group_size, lines, held_back)

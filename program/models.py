@@ -418,7 +418,7 @@ class Program(Record):
     id: int
     name: str
     description: str
-    min_cell_size: int
+    min_group_size: int
 
 
 class Cohort(Record):

@@ -345,7 +345,7 @@ def question_page(
     already in `lang`) and at the top."""
     chosen = chosen or {}
     problems = problems or {}
-    k = invitation.min_cell_size
+    min_group_size = invitation.min_group_size
     parts: list[Part] = []
     current: Wording | None = None
     questions: list[Question] = []
@@ -392,7 +392,7 @@ def question_page(
         close_part()
     count = len(invitation.items)
     room_code = invitation.card_hash is None
-    points = [lang.gettext(p).format(k=k) for p in PROMISE_POINTS]
+    points = [lang.gettext(p).format(k=min_group_size) for p in PROMISE_POINTS]
     if room_code:
         points.insert(-1, lang.gettext(PHONE_NOTE))
     titles = ", ".join(wording_for(i, lang).title for i in invitation.instruments)
@@ -405,7 +405,7 @@ def question_page(
             number=invitation.session_number, title=invitation.title_in(lang.code)
         ),
         count_line=lang.ngettext(QUESTIONS, count).format(count=count),
-        promise=lang.gettext(PROMISE).format(k=k),
+        promise=lang.gettext(PROMISE).format(k=min_group_size),
         promise_points=tuple(points),
         parts=tuple(parts),
         code=pulse.normalize_code(code),
@@ -416,7 +416,7 @@ def question_page(
         answered_before=Receipt(
             lang.gettext(ANSWERED_BEFORE_TITLE),
             lang.gettext(ANSWERED_BEFORE),
-            _receipt_points(k, lang),
+            _receipt_points(min_group_size, lang),
             remember=None,
         ),
         switch=switch_links(lang, offered or {}, code),
@@ -430,17 +430,20 @@ def _direction(language: str) -> str:
         return "ltr"
 
 
-def _receipt_points(k: int, lang: Language) -> tuple[str, ...]:
-    return tuple(lang.gettext(p).format(k=k) for p in RECEIPT_POINTS)
+def _receipt_points(min_group_size: int, lang: Language) -> tuple[str, ...]:
+    # `{k}` in the messages is the minimum group size: the placeholder their translations use.
+    return tuple(lang.gettext(p).format(k=min_group_size) for p in RECEIPT_POINTS)
 
 
-def receipt(min_cell_size: int, card: bool, lang: Language, remember: str | None = None) -> Receipt:
+def receipt(
+    min_group_size: int, card: bool, lang: Language, remember: str | None = None
+) -> Receipt:
     """The thank-you page: the promise as it now applies; a card answer learns that each card
     counts once (whether this card was used before is never told)."""
     return Receipt(
         lang.gettext(THANK_YOU),
         lang.gettext(CARD_ANSWERS_IN if card else ANSWERS_IN),
-        _receipt_points(min_cell_size, lang),
+        _receipt_points(min_group_size, lang),
         remember=None if card else remember,
     )
 
@@ -519,7 +522,7 @@ class Claim(StrEnum):
 @dataclass
 class _Token:
     code: bytes  # keyed hash of the code the page was issued for
-    min_cell_size: int
+    min_group_size: int
     card: bool
     remember: str | None
     expires: dt.datetime
@@ -530,12 +533,12 @@ class _Token:
 @dataclass(frozen=True)
 class Claimed:
     claim: Claim
-    min_cell_size: int = 0
+    min_group_size: int = 0
     card: bool = False
     remember: str | None = None
 
     def receipt(self, lang: Language) -> Receipt:
-        return receipt(self.min_cell_size, self.card, lang, self.remember)
+        return receipt(self.min_group_size, self.card, lang, self.remember)
 
 
 class FormTokens:
@@ -562,7 +565,7 @@ class FormTokens:
             self._forget(at)
             self._tokens[token] = _Token(
                 code=self._hash(pulse.normalize_code(code)),
-                min_cell_size=invitation.min_cell_size,
+                min_group_size=invitation.min_group_size,
                 card=invitation.card_hash is not None,
                 remember=remember_key(invitation),
                 expires=invitation.closes_at,
@@ -581,9 +584,9 @@ class FormTokens:
                 return Claimed(Claim.UNKNOWN)
             self._changed.wait_for(lambda: not entry.busy, timeout=TOKEN_WAIT_SECONDS)
             if entry.used or entry.busy:
-                return Claimed(Claim.USED, entry.min_cell_size, entry.card, entry.remember)
+                return Claimed(Claim.USED, entry.min_group_size, entry.card, entry.remember)
             entry.busy = True
-            return Claimed(Claim.FRESH, entry.min_cell_size, entry.card, entry.remember)
+            return Claimed(Claim.FRESH, entry.min_group_size, entry.card, entry.remember)
 
     def settle(self, token: str, used: bool) -> None:
         """End a send: `used` if its answers were stored (or it had none to store), otherwise the

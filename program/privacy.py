@@ -4,7 +4,8 @@ Pure functions. Every number about responses that a page shows or an export writ
 the cells this module releases, and only from them (docs/design.md, "Privacy rules"):
 
 - nothing about a session until its pulse has closed;
-- a cell (one cohort × session × measure) only when it rests on at least k responses;
+- a cell (one cohort × session × measure) only when it rests on at least k responses, k being
+  the program's minimum group size;
 - a released cell's mean only rounded to a step that grows coarser as the cell gets smaller
   (`release_step`), up or down at random in proportion to how near the mean lies to each grid
   point (`round_to_step`), with a draw made once when the cell was summarised at close and kept
@@ -33,7 +34,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from program.programs import K_RANGE
+from program.programs import MIN_GROUP_SIZES
 from program.stats import (
     Bounds,
     Interval,
@@ -125,7 +126,7 @@ class SuppressedCell:
 
 @dataclass(frozen=True, slots=True)
 class Release:
-    k: int
+    min_group_size: int
     released: tuple[ReleasedCell, ...]
     suppressed: tuple[SuppressedCell, ...]
 
@@ -344,18 +345,21 @@ def reference_spread(scale: Bounds) -> float:
 # --------------------------------------------------------------------------- releasing cells
 
 
-def suppression_reason(cell: StoredCell, k: int) -> str | None:
+def suppression_reason(cell: StoredCell, min_group_size: int) -> str | None:
     """Why a cell may not be shown, or None if it may."""
     if cell.state == CellState.OPEN:
         return "pulse still open: results appear after it closes"
-    if cell.n < k:
-        return f"fewer than {k} responses"
+    if cell.n < min_group_size:
+        return f"fewer than {min_group_size} responses"
     return None
 
 
-def _check_k(k: int) -> None:
-    if k not in K_RANGE:
-        raise ValueError(f"the minimum group size must be {K_RANGE[0]}–{K_RANGE[-1]}, got {k}")
+def _check_min_group_size(min_group_size: int) -> None:
+    if min_group_size not in MIN_GROUP_SIZES:
+        raise ValueError(
+            f"the minimum group size must be {MIN_GROUP_SIZES[0]}–{MIN_GROUP_SIZES[-1]},"
+            f" got {min_group_size}"
+        )
 
 
 def _summaries(
@@ -378,16 +382,18 @@ def _summaries(
     }
 
 
-def release_cells(cells: Iterable[StoredCell], k: int, scales: Mapping[str, Bounds]) -> Release:
+def release_cells(
+    cells: Iterable[StoredCell], min_group_size: int, scales: Mapping[str, Bounds]
+) -> Release:
     """Split cells into released (with their rounded summary) and suppressed (with a reason).
 
     The rules one cell at a time: no page or view uses this form (they read cells as columns,
     through `program.cells`); the tests hold the column path to it, as to an oracle."""
-    _check_k(k)
+    _check_min_group_size(min_group_size)
     shown: list[StoredCell] = []
     suppressed: list[SuppressedCell] = []
     for cell in cells:
-        reason = suppression_reason(cell, k)
+        reason = suppression_reason(cell, min_group_size)
         if reason is None:
             shown.append(cell)
         else:
@@ -422,7 +428,7 @@ def release_cells(cells: Iterable[StoredCell], k: int, scales: Mapping[str, Boun
                     cell.cohort_id, cell.session_id, cell.session_number, cell.measure, summary
                 )
             )
-    return Release(k, tuple(released), tuple(suppressed))
+    return Release(min_group_size, tuple(released), tuple(suppressed))
 
 
 # --------------------------------------------------------------------------- first → last
@@ -543,15 +549,15 @@ def pool_released(
 # property test checks the two forms agree on every generated program.
 
 
-def release_frame(cells: pd.DataFrame, k: int) -> pd.DataFrame:
+def release_frame(cells: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
     """Add `released` (bool) and `reason` (text or None) to a frame of cells with columns
     closed and n, by the same rule as `suppression_reason`."""
-    _check_k(k)
+    _check_min_group_size(min_group_size)
     out = cells.copy()
     closed = out["closed"].astype(bool)
-    out["released"] = closed & (out["n"] >= k)
+    out["released"] = closed & (out["n"] >= min_group_size)
     reason = pd.Series(None, index=out.index, dtype=object)
-    reason[out["n"] < k] = f"fewer than {k} responses"
+    reason[out["n"] < min_group_size] = f"fewer than {min_group_size} responses"
     reason[~closed] = "pulse still open: results appear after it closes"
     out["reason"] = reason
     return out

@@ -72,7 +72,7 @@ class ProgramResults:
     instruments: dict[str, Instrument]
     table: Sequence[ComparisonRow]  # a ComparisonTable
     left_out: int
-    k: int
+    min_group_size: int
     measure_trends: dict[str, MeasureTrend] = field(default_factory=dict)  # the sentences, too
     grid: ComparisonGrid | None = None  # cohorts × measures
     notes: list[str] = field(default_factory=list)
@@ -235,9 +235,9 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
     versions = tuple(sorted(int(v) for v in cohorts["curriculum_version_id"].unique()))
     bundles = {v: store.curriculum_bundle(v) for v in versions}
     scales = cells.scales(bundles)
-    k = program.min_cell_size
+    min_group_size = program.min_group_size
     plan = cells.plan(bundles)
-    released, left_out = cells.release_cohorts(store, ids, plan, k, scales)
+    released, left_out = cells.release_cohorts(store, ids, plan, min_group_size, scales)
     enrolled = dict(zip(ids, cohorts["enrolled"].tolist(), strict=True))
     attendance = store.held_attendance(ids)
     present_total = sum(present for _, present, _ in attendance)
@@ -280,7 +280,7 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
         instruments=instruments,
         table=table,
         left_out=len(left_out),
-        k=k,
+        min_group_size=min_group_size,
         measure_trends=measure_trends(released, trends, instruments, planned),
         grid=comparison_grid(cohorts, released, instruments, curriculum_names),
     )

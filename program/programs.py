@@ -1,8 +1,8 @@
 """Programs: creating them, their leads and facilitators, their description, and their minimum
 group size k, the privacy threshold every released figure rests on.
 
-k may be any number of K_RANGE (the first migration's CHECK says the same, and the release engine
-refuses any other). It can change until the first pulse of the program's cohorts opens; from then
+k may be any number of MIN_GROUP_SIZES (the first migration's CHECK says the same, and the release
+engine refuses any other). It can change until the first pulse of the program's cohorts opens; from then
 on it is locked, which the store enforces in the transaction of the change (program/store/
 programs.py).
 
@@ -19,17 +19,18 @@ from program.errors import Conflict, InvalidInput
 from program.models import Actor, Program, Role, StaffUser
 from program.store import Store
 
-K_RANGE = range(3, 11)  # the minimum group sizes a program may choose: 3 to 10
-DEFAULT_K = 5
+MIN_GROUP_SIZES = range(3, 11)  # the minimum group sizes a program may choose: 3 to 10
+DEFAULT_MIN_GROUP_SIZE = 5
 MAX_NAME = 120
 MAX_DESCRIPTION = 2000
 
 
-def check_k(k: int) -> None:
-    """Refuse a minimum group size outside K_RANGE."""
-    if k not in K_RANGE:
+def check_min_group_size(min_group_size: int) -> None:
+    """Refuse a minimum group size outside MIN_GROUP_SIZES."""
+    if min_group_size not in MIN_GROUP_SIZES:
         raise InvalidInput(
-            f"The minimum group size must be between {K_RANGE[0]} and {K_RANGE[-1]} (you gave {k})."
+            f"The minimum group size must be between {MIN_GROUP_SIZES[0]} and"
+            f" {MIN_GROUP_SIZES[-1]} (you gave {min_group_size})."
         )
 
 
@@ -55,7 +56,7 @@ class ProgramOverview:
     pulse_opened: bool  # its minimum group size is locked
 
     @property
-    def k_locked(self) -> bool:
+    def min_group_size_locked(self) -> bool:
         return self.pulse_opened
 
 
@@ -85,7 +86,7 @@ def create_program(
     viewer: StaffUser,
     name: str,
     description: str = "",
-    min_cell_size: int = DEFAULT_K,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
 ) -> Program:
     require_role(viewer, Role.ADMIN)
     name = name.strip()
@@ -93,9 +94,9 @@ def create_program(
         raise InvalidInput("Please give the program a name.")
     if len(name) > MAX_NAME:
         raise InvalidInput(f"A program name may have at most {MAX_NAME} characters.")
-    check_k(min_cell_size)
+    check_min_group_size(min_group_size)
     return store.create_program(
-        Actor.of(viewer), name, _clean_description(description), min_cell_size
+        Actor.of(viewer), name, _clean_description(description), min_group_size
     )
 
 
@@ -204,7 +205,7 @@ class PrivacyStatus:
 
     @property
     def explanation(self) -> str:
-        k = self.program.min_cell_size
+        k = self.program.min_group_size
         if self.locked:
             return (
                 f"Locked at {k}: a pulse has opened in this program's cohorts. Participants were"
@@ -224,16 +225,18 @@ def privacy_status(store: Store, viewer: StaffUser, program_id: int) -> PrivacyS
     )
 
 
-def set_min_cell_size(store: Store, viewer: StaffUser, program_id: int, k: int) -> Program:
-    """Change a program's minimum group size k; refused once any pulse of the program opened.
+def set_min_group_size(
+    store: Store, viewer: StaffUser, program_id: int, min_group_size: int
+) -> Program:
+    """Change a program's minimum group size; refused once any pulse of the program opened.
 
     The store checks for pulses in the same transaction as the change, and opening a pulse
     touches the program's row, so a pulse opening at the same instant conflicts with the change
     and one of the two retries after the other.
     """
     require_role(viewer, Role.ADMIN)
-    check_k(k)
+    check_min_group_size(min_group_size)
     program = store.program(program_id)
-    if program.min_cell_size == k:
-        raise Conflict(f"The minimum group size of {program.name} is already {k}.")
-    return store.set_program_min_cell_size(Actor.of(viewer), program_id, k)
+    if program.min_group_size == min_group_size:
+        raise Conflict(f"The minimum group size of {program.name} is already {min_group_size}.")
+    return store.set_program_min_group_size(Actor.of(viewer), program_id, min_group_size)

@@ -182,7 +182,7 @@ class PulseStatus:
 
     window: PulseWindow | None
     is_open: bool
-    min_cell_size: int
+    min_group_size: int
     enough: bool  # enough responses to report: yes or no, never a count
     full: bool  # the pulse has taken as many answers as people were present: yes or no
     has_questions: bool
@@ -202,9 +202,9 @@ def close_due(store: Store, at: dt.datetime) -> list[int]:
     return closed
 
 
-def _min_cell_size(store: Store, session_id: int) -> int:
+def _min_group_size(store: Store, session_id: int) -> int:
     cohort = store.cohort(store.session(session_id).cohort_id)
-    return store.program(cohort.program_id).min_cell_size
+    return store.program(cohort.program_id).min_group_size
 
 
 def pulse_status(store: Store, viewer: StaffUser, session_id: int, at: dt.datetime) -> PulseStatus:
@@ -212,13 +212,13 @@ def pulse_status(store: Store, viewer: StaffUser, session_id: int, at: dt.dateti
     cohort = access.require_facilitator(store, viewer, record.cohort_id)
     close_due(store, at)
     window = store.pulse_window(session_id)
-    k = _min_cell_size(store, session_id)
+    min_group_size = _min_group_size(store, session_id)
     bundle = store.curriculum_bundle(cohort.curriculum_version_id)
     return PulseStatus(
         window=window,
         is_open=bool(window and window.is_open(at)),
-        min_cell_size=k,
-        enough=store.has_responses(session_id, k),
+        min_group_size=min_group_size,
+        enough=store.has_responses(session_id, min_group_size),
         full=store.pulse_full(session_id),
         has_questions=bool(bundle.pulse_items(record.number)),
         cards=store.card_count(session_id) if window and window.is_open(at) else 0,
@@ -312,7 +312,7 @@ class Invitation:
     session_number: int
     session_title: str  # in the curriculum's own language
     items: list[tuple[Instrument, Item]]
-    min_cell_size: int
+    min_group_size: int
     closes_at: dt.datetime
     card_hash: str | None
     session_translations: Mapping[str, str] = field(default_factory=dict)  # language -> title
@@ -380,7 +380,7 @@ def resolve_code(store: Store, typed: str, at: dt.datetime) -> Invitation:
     context = store.invitation_context(window.session_id)
     if context is None:
         raise PulseUnavailable(NO_OPEN_PULSE)
-    number, version_id, content_hash, k = context
+    number, version_id, content_hash, min_group_size = context
     bundle = store.bundle_by_hash(version_id, content_hash)
     session = bundle.curriculum.session(number)
     return Invitation(
@@ -390,7 +390,7 @@ def resolve_code(store: Store, typed: str, at: dt.datetime) -> Invitation:
         session_title=session.title,
         session_translations={tag: t.title for tag, t in session.translations.items()},
         items=bundle.pulse_items(number),
-        min_cell_size=k,
+        min_group_size=min_group_size,
         closes_at=window.closes_at,
         card_hash=hashed,
     )

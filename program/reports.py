@@ -178,9 +178,9 @@ def program_report(
         grid_counts=counts,
         grid_listed=listed,
         grid_limit=REPORT_GRID_ROWS,
-        method=_method(method.method_sections(results.k, results.left_out)),
+        method=_method(method.method_sections(results.min_group_size, results.left_out)),
         held_back=results.left_out,
-        k=results.k,
+        min_group_size=results.min_group_size,
         kind="program",
     )
 
@@ -205,7 +205,9 @@ def cohort_report(results: CohortResults, made: dt.datetime, toolbar: str | None
                     if words
                     else "Not enough answers yet to say how this changed."
                 ),
-                "chart": _svg(charts.measure_trend(series, results.k)) if released else None,
+                "chart": _svg(charts.measure_trend(series, results.min_group_size))
+                if released
+                else None,
             }
         )
     held = [a for a in results.attendance if a.rate is not None]
@@ -234,9 +236,9 @@ def cohort_report(results: CohortResults, made: dt.datetime, toolbar: str | None
         grid_counts=[],
         grid_listed=0,
         grid_limit=REPORT_GRID_ROWS,
-        method=_method(method.method_sections(results.k, held_back)[:2]),
+        method=_method(method.method_sections(results.min_group_size, held_back)[:2]),
         held_back=held_back,
-        k=results.k,
+        min_group_size=results.min_group_size,
         kind="cohort",
     )
 

@@ -1,15 +1,15 @@
 """Single sign-on: which staff member an identity from the organisation's identity provider is.
 
 The identity provider (OpenID Connect, through Streamlit's st.login) proves who someone is; this
-module decides which staff account that is, an active account with the same email, and opens the
-same kind of server-side session a password sign-in opens, so idle timeouts, signing out, "sign out
+module decides which staff account that is, an active account with the same email, and records the
+same kind of server-side sign-in a password opens, so idle timeouts, signing out, "sign out
 everywhere" and deactivation end it the same way. The UI hands over the identity's claims as plain
 data: program/ never imports Streamlit.
 
-One sign-in at the identity provider opens at most one session. Its token is derived from that
-sign-in (issuer, subject, issue time, nonce) with the app's secret, so every reload of the same
-browser finds the same session again, and a session that ended stays ended: only a new sign-in at
-the identity provider, issued minutes ago, opens a new one.
+One sign-in at the identity provider makes at most one sign-in here. Its token is derived from
+that sign-in (issuer, subject, issue time, nonce) with the app's secret, so every reload of the
+same browser finds the same sign-in again, and a sign-in that ended stays ended: only a new sign-in
+at the identity provider, issued minutes ago, starts a new one.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from program.models import StaffUser
 from program.settings import Settings
 from program.store import Store
 
-# A sign-in at the identity provider opens a session only this soon after it was issued; a stale
-# identity cookie (Streamlit keeps it for 30 days) must not quietly open a new session.
+# A sign-in at the identity provider signs someone in here only this soon after it was issued; a
+# stale identity cookie (Streamlit keeps it for 30 days) must not quietly sign anyone in again.
 FRESH_FOR = dt.timedelta(minutes=10)
 # The identity provider's clock may run a little ahead of ours.
 CLOCK_SKEW = dt.timedelta(minutes=2)
@@ -43,9 +43,7 @@ UNVERIFIED = (
     "Your organisation has not verified this email address, so it cannot be used to sign in."
     " Verify it with your organisation first, or sign in with your password."
 )
-STALE = (
-    "That sign-in with your organisation is too old to open a new session. Please sign in again."
-)
+STALE = "That sign-in with your organisation is too old to sign you in here. Please sign in again."
 
 
 @dataclass(frozen=True)
@@ -106,8 +104,8 @@ def staff_for_identity(store: Store, email: str | None, email_verified: bool | N
     return user
 
 
-def session_token(settings: Settings, identity: Identity) -> str:
-    """The session token of one sign-in at the identity provider; it never leaves the server."""
+def signin_token(settings: Settings, identity: Identity) -> str:
+    """The sign-in token of one sign-in at the identity provider; it never leaves the server."""
     sign_in = json.dumps(
         [
             "single sign-on",
@@ -124,22 +122,23 @@ def session_token(settings: Settings, identity: Identity) -> str:
 def sign_in(
     store: Store, settings: Settings, identity: Identity, at: dt.datetime | None = None
 ) -> str:
-    """The session token for this sign-in at the identity provider, opening its session on first use.
+    """The sign-in token for this sign-in at the identity provider, recording it on first use.
 
     Raises AccessDenied when no active staff account matches, or when the sign-in is too old to
-    open a new session (the person then signs in at the identity provider again). A session this sign-in opened before is returned whatever its state:
-    `auth.resolve_session` then says whether it is still open.
+    start a new one (the person then signs in at the identity provider again). A token recorded
+    before is returned whatever its state: `auth.resolve_signin` then says whether it is still
+    signed in.
     """
     at = at or auth.now()
-    token = session_token(settings, identity)
+    token = signin_token(settings, identity)
     digest = auth.token_hash(token)
-    if store.staff_session(digest) is not None:
+    if store.signin(digest) is not None:
         return token
     user = staff_for_identity(store, identity.email, identity.email_verified)
     if not _fresh(identity, at):
         raise AccessDenied(STALE)
     detail = f"{(identity.email or '').lower()} via {identity.issuer or 'the identity provider'}"
-    store.start_single_sign_on_session(user, digest, at, detail)
+    store.start_sso_signin(user, digest, at, detail)
     return token
 
 

@@ -147,7 +147,7 @@ class StaffAccount:
 
     user: StaffUser
     has_password: bool
-    open_sessions: int
+    open_signins: int
 
     @property
     def sign_in(self) -> str:
@@ -160,11 +160,9 @@ class StaffAccount:
 def staff_accounts(store: Store, viewer: StaffUser) -> list[StaffAccount]:
     require_role(viewer, Role.ADMIN)
     with_password = store.staff_with_password()
-    sessions = store.open_staff_session_counts()
+    signins = store.open_signin_counts()
     return [
-        StaffAccount(
-            user=u, has_password=u.id in with_password, open_sessions=sessions.get(u.id, 0)
-        )
+        StaffAccount(user=u, has_password=u.id in with_password, open_signins=signins.get(u.id, 0))
         for u in store.staff_users()
     ]
 
@@ -180,12 +178,12 @@ def reset_password(store: Store, viewer: StaffUser, user_id: int, new_password: 
     check_new_password(new_password)
     actor = Actor.of(viewer)
     store.set_staff_password(actor, user_id, hash_password(new_password))
-    store.end_all_staff_sessions(actor, user_id)
+    store.end_all_signins(actor, user_id)
     auth.forget_failed_signins(user.username)  # failures against the old password no longer count
 
 
 def deactivate_staff(store: Store, viewer: StaffUser, user_id: int) -> StaffUser:
-    """Stop an account from signing in and end its sessions; its history stays."""
+    """Stop an account from signing in and sign it out everywhere; its history stays."""
     require_role(viewer, Role.ADMIN)
     if user_id == viewer.id:
         raise Conflict("You cannot deactivate your own account. Ask another admin to do it.")
@@ -194,7 +192,7 @@ def deactivate_staff(store: Store, viewer: StaffUser, user_id: int) -> StaffUser
         raise Conflict(f"{user.username!r} is already deactivated.")
     actor = Actor.of(viewer)
     changed = store.set_staff_active(actor, user_id, False)
-    store.end_all_staff_sessions(actor, user_id)
+    store.end_all_signins(actor, user_id)
     return changed
 
 

@@ -135,7 +135,7 @@ def test_every_admin_function_refuses_facilitators_and_leads(
         lambda v: programs.unassign_program_lead(store, v, program.id, lee.id),
         lambda v: programs.set_program_description(store, v, program.id, "changed"),
         lambda v: programs.privacy_status(store, v, program.id),
-        lambda v: programs.set_min_cell_size(store, v, program.id, 3),
+        lambda v: programs.set_min_group_size(store, v, program.id, 3),
         lambda v: backup.export_backup(store, v),
         lambda v: backup.restore_backup(store, v, b"", backup.RESTORE_WORD),
         lambda v: backup.table_row_counts(store, v),
@@ -207,10 +207,10 @@ def test_reset_password_replaces_it_and_ends_that_persons_sessions(
     settings = get_settings()
     token = auth.sign_in(store, settings, "maya", "correct horse battery")
     admins_token = auth.sign_in(store, settings, "ada", "correct horse battery")
-    assert auth.resolve_session(store, settings, token) == maya
+    assert auth.resolve_signin(store, settings, token) == maya
     staff.reset_password(store, ada, maya.id, NEW_PASSWORD)
-    assert auth.resolve_session(store, settings, token) is None
-    assert auth.resolve_session(store, settings, admins_token) == ada
+    assert auth.resolve_signin(store, settings, token) is None
+    assert auth.resolve_signin(store, settings, admins_token) == ada
     assert password_matches(store.password_hash(maya.id), NEW_PASSWORD)
     assert not password_matches(store.password_hash(maya.id), "correct horse battery")
     assert {"reset password", "sign out everywhere"} <= set(actions(store)[:2])
@@ -246,9 +246,9 @@ def test_deactivate_ends_sessions_and_blocks_sign_in_reactivate_restores(
     token = auth.sign_in(store, settings, "maya", "correct horse battery")
     user = staff.deactivate_staff(store, ada, maya.id)
     assert not user.active
-    session = store.staff_session(auth.token_hash(token))
+    session = store.signin(auth.token_hash(token))
     assert session is not None and session[2]  # revoked on the server, not only refused
-    assert auth.resolve_session(store, settings, token) is None
+    assert auth.resolve_signin(store, settings, token) is None
     with pytest.raises(AccessDenied):
         auth.sign_in(store, settings, "maya", "correct horse battery")
     with pytest.raises(Conflict, match="already deactivated"):
@@ -351,9 +351,9 @@ def test_an_sso_only_account_keeps_its_email(store: Store, ada: StaffUser) -> No
 
 def test_create_program_with_default_and_chosen_k(store: Store, ada: StaffUser) -> None:
     p = programs.create_program(store, ada, "  Pain collective ", "  City clinics ")
-    assert (p.name, p.description, p.min_cell_size) == ("Pain collective", "City clinics", 5)
-    q = programs.create_program(store, ada, "Small groups", min_cell_size=3)
-    assert q.min_cell_size == 3
+    assert (p.name, p.description, p.min_group_size) == ("Pain collective", "City clinics", 5)
+    q = programs.create_program(store, ada, "Small groups", min_group_size=3)
+    assert q.min_group_size == 3
     assert last_event(store)[:3] == ("ada", "create program", "program")
     with pytest.raises(Conflict, match="exists already"):
         programs.create_program(store, ada, "Pain collective")
@@ -364,19 +364,19 @@ def test_create_program_with_default_and_chosen_k(store: Store, ada: StaffUser) 
 @pytest.mark.parametrize(("k", "ok"), [(2, False), (3, True), (10, True), (11, False)])
 def test_create_program_k_boundaries(store: Store, ada: StaffUser, k: int, ok: bool) -> None:
     if ok:
-        assert programs.create_program(store, ada, "P", min_cell_size=k).min_cell_size == k
+        assert programs.create_program(store, ada, "P", min_group_size=k).min_group_size == k
     else:
         with pytest.raises(InvalidInput, match="between 3 and 10"):
-            programs.create_program(store, ada, "P", min_cell_size=k)
+            programs.create_program(store, ada, "P", min_group_size=k)
         assert store.programs() == []
 
 
 def test_the_range_of_k_is_the_one_the_schema_checks(store: Store) -> None:
-    """programs.K_RANGE (which the release engine uses too) and the CHECK of the first migration
+    """programs.MIN_GROUP_SIZES (which the release engine uses too) and the CHECK of the first migration
     agree: the database takes both ends of the range and refuses the numbers just outside it."""
-    first, last = programs.K_RANGE[0], programs.K_RANGE[-1]
+    first, last = programs.MIN_GROUP_SIZES[0], programs.MIN_GROUP_SIZES[-1]
     for k in (first, last):
-        assert store.create_program(SYSTEM, f"k = {k}", "", k).min_cell_size == k
+        assert store.create_program(SYSTEM, f"k = {k}", "", k).min_group_size == k
     for k in (first - 1, last + 1):
         with pytest.raises(duckdb.ConstraintException, match="CHECK"):
             store.create_program(SYSTEM, f"k = {k}", "", k)
@@ -429,9 +429,9 @@ def test_edit_program_description(store: Store, ada: StaffUser) -> None:
 
 @pytest.mark.parametrize(("k", "ok"), [(2, False), (3, True), (10, True), (11, False)])
 def test_change_k_boundaries(store: Store, ada: StaffUser, k: int, ok: bool) -> None:
-    program = programs.create_program(store, ada, "Pain collective", min_cell_size=5)
+    program = programs.create_program(store, ada, "Pain collective", min_group_size=5)
     if ok:
-        assert programs.set_min_cell_size(store, ada, program.id, k).min_cell_size == k
+        assert programs.set_min_group_size(store, ada, program.id, k).min_group_size == k
         assert last_event(store)[1:] == (
             "change minimum group size",
             "program",
@@ -440,8 +440,8 @@ def test_change_k_boundaries(store: Store, ada: StaffUser, k: int, ok: bool) -> 
         )
     else:
         with pytest.raises(InvalidInput, match="between 3 and 10"):
-            programs.set_min_cell_size(store, ada, program.id, k)
-        assert store.program(program.id).min_cell_size == 5
+            programs.set_min_group_size(store, ada, program.id, k)
+        assert store.program(program.id).min_group_size == 5
 
 
 def test_k_locks_when_the_first_pulse_opens(
@@ -452,7 +452,7 @@ def test_k_locks_when_the_first_pulse_opens(
     status = programs.privacy_status(store, ada, program.id)
     assert not status.locked and "can change" in status.explanation
     # A cohort and sessions but no response yet: still open.
-    programs.set_min_cell_size(store, ada, program.id, 4)
+    programs.set_min_group_size(store, ada, program.id, 4)
 
     first = store.sessions(cohort_id)[1]
     now = dt.datetime.now()
@@ -461,9 +461,9 @@ def test_k_locks_when_the_first_pulse_opens(
     assert status.locked and status.pulse_opened
     assert "Locked at 4" in status.explanation
     with pytest.raises(Conflict, match="locked at 4.*a pulse has opened"):
-        programs.set_min_cell_size(store, ada, program.id, 6)
-    assert store.program(program.id).min_cell_size == 4
-    assert programs.programs_overview(store, ada)[0].k_locked
+        programs.set_min_group_size(store, ada, program.id, 6)
+    assert store.program(program.id).min_group_size == 4
+    assert programs.programs_overview(store, ada)[0].min_group_size_locked
 
 
 @pytest.mark.parametrize("first", ["opening", "k change"])
@@ -488,8 +488,8 @@ def test_a_pulse_opening_during_a_k_change_conflicts_with_it(
                 [program.id],
             ).fetchall()
             with pytest.raises(Conflict, match="at once"):
-                programs.set_min_cell_size(store, ada, program.id, 7)
-            assert store.program(program.id).min_cell_size == 5
+                programs.set_min_group_size(store, ada, program.id, 7)
+            assert store.program(program.id).min_group_size == 5
         else:
             other.execute(
                 "UPDATE programs SET min_cell_size = ? WHERE id = ? RETURNING id",
@@ -515,7 +515,7 @@ def test_responses_in_another_program_do_not_lock_this_one(
     respond(store, store.sessions(cohort_id)[1].id, n=3)
     assert programs.privacy_status(store, ada, busy.id).locked
     assert not programs.privacy_status(store, ada, quiet.id).locked
-    assert programs.set_min_cell_size(store, ada, quiet.id, 7).min_cell_size == 7
+    assert programs.set_min_group_size(store, ada, quiet.id, 7).min_group_size == 7
 
 
 # --------------------------------------------------------------------------- backup and restore
@@ -592,7 +592,7 @@ def test_restore_ends_every_sign_in_session(store: Store, ada: StaffUser, maya: 
     token = auth.sign_in(store, settings, "maya", "correct horse battery")
     data = backup.export_backup(store, ada)
     backup.restore_backup(store, ada, data, "RESTORE")
-    assert auth.resolve_session(store, settings, token) is None
+    assert auth.resolve_signin(store, settings, token) is None
     assert count(store, "SELECT count(*) FROM staff_sessions WHERE NOT revoked") == 0
 
 

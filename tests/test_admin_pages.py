@@ -168,7 +168,7 @@ def test_creating_a_program_through_the_form(store: Store, ada: StaffUser) -> No
     by_label(at.button, "Create program").click().run()
     assert not at.exception and not at.error
     [program] = store.programs()
-    assert (program.name, program.description, program.min_cell_size) == (
+    assert (program.name, program.description, program.min_group_size) == (
         "Pain collective",
         "City clinics",
         7,

@@ -39,7 +39,7 @@ def maya(make_staff):  # type: ignore[no-untyped-def]
 
 
 def revoked(store: Store, token: str) -> bool:
-    found = store.staff_session(auth.token_hash(token))
+    found = store.signin(auth.token_hash(token))
     assert found is not None
     return found[2]
 
@@ -53,7 +53,7 @@ def audit_actions(store: Store) -> list[str]:
 
 def test_sign_in_returns_a_token_that_resolves_to_the_user(store, settings, maya):
     token = auth.sign_in(store, settings, "maya", PASSWORD, at=T0)
-    user = auth.resolve_session(store, settings, token, at=T0)
+    user = auth.resolve_signin(store, settings, token, at=T0)
     assert user is not None
     assert user.id == maya.id and user.username == "maya"
     assert "sign in" in audit_actions(store)
@@ -61,15 +61,15 @@ def test_sign_in_returns_a_token_that_resolves_to_the_user(store, settings, maya
 
 def test_the_username_is_matched_ignoring_case_and_spaces(store, settings, maya):
     token = auth.sign_in(store, settings, "  Maya ", PASSWORD, at=T0)
-    assert auth.resolve_session(store, settings, token, at=T0) == maya
+    assert auth.resolve_signin(store, settings, token, at=T0) == maya
 
 
 def test_each_sign_in_gets_its_own_token(store, settings, maya):
     first = auth.sign_in(store, settings, "maya", PASSWORD, at=T0)
     second = auth.sign_in(store, settings, "maya", PASSWORD, at=T0)
     assert first != second
-    assert auth.resolve_session(store, settings, first, at=T0) == maya
-    assert auth.resolve_session(store, settings, second, at=T0) == maya
+    assert auth.resolve_signin(store, settings, first, at=T0) == maya
+    assert auth.resolve_signin(store, settings, second, at=T0) == maya
 
 
 def test_wrong_password_is_refused_with_the_generic_message(store, settings, maya):
@@ -86,7 +86,7 @@ def test_unknown_user_gets_the_same_message(store, settings, maya):
 
 
 def test_unknown_token_resolves_to_no_one(store, settings, maya):
-    assert auth.resolve_session(store, settings, "made-up-token", at=T0) is None
+    assert auth.resolve_signin(store, settings, "made-up-token", at=T0) is None
 
 
 # --------------------------------------------------------------------------- the pause
@@ -143,7 +143,7 @@ def fail(
 
 
 def signed_in(store: Store, settings: Settings, outcome: str, at: dt.datetime = T0) -> bool:
-    return outcome != GENERIC and auth.resolve_session(store, settings, outcome, at=at) is not None
+    return outcome != GENERIC and auth.resolve_signin(store, settings, outcome, at=at) is not None
 
 
 def test_the_default_limit_is_five(settings):
@@ -402,9 +402,9 @@ def test_activity_just_inside_the_idle_timeout_keeps_the_session(store, settings
     token = auth.sign_in(store, settings, "maya", PASSWORD, at=T0)
     idle = dt.timedelta(minutes=settings.session_idle_minutes)
     almost = T0 + idle - dt.timedelta(minutes=1)
-    assert auth.resolve_session(store, settings, token, at=almost) == maya
+    assert auth.resolve_signin(store, settings, token, at=almost) == maya
     # That use counted as activity: the timeout now runs from `almost`.
-    assert auth.resolve_session(store, settings, token, at=almost + idle - dt.timedelta(minutes=1))
+    assert auth.resolve_signin(store, settings, token, at=almost + idle - dt.timedelta(minutes=1))
     assert not revoked(store, token)
 
 
@@ -412,12 +412,12 @@ def test_idle_past_the_timeout_ends_and_revokes_the_session(store, settings, may
     token = auth.sign_in(store, settings, "maya", PASSWORD, at=T0)
     idle = dt.timedelta(minutes=settings.session_idle_minutes)
     assert (
-        auth.resolve_session(store, settings, token, at=T0 + idle + dt.timedelta(minutes=1)) is None
+        auth.resolve_signin(store, settings, token, at=T0 + idle + dt.timedelta(minutes=1)) is None
     )
     assert revoked(store, token)
     assert "session timed out" in audit_actions(store)
     # Revoked for good: going back in time does not bring it back.
-    assert auth.resolve_session(store, settings, token, at=T0) is None
+    assert auth.resolve_signin(store, settings, token, at=T0) is None
 
 
 def test_sign_out_revokes_the_session(store, settings, maya):
@@ -425,10 +425,10 @@ def test_sign_out_revokes_the_session(store, settings, maya):
     other = auth.sign_in(store, settings, "maya", PASSWORD, at=T0)
     auth.sign_out(store, maya, token)
     assert revoked(store, token)
-    assert auth.resolve_session(store, settings, token, at=T0) is None
+    assert auth.resolve_signin(store, settings, token, at=T0) is None
     assert "sign out" in audit_actions(store)
     # Only that session ended, not the one in another browser.
-    assert auth.resolve_session(store, settings, other, at=T0) == maya
+    assert auth.resolve_signin(store, settings, other, at=T0) == maya
 
 
 def test_a_deactivated_users_session_no_longer_resolves(store, settings, maya):
@@ -438,7 +438,7 @@ def test_a_deactivated_users_session_no_longer_resolves(store, settings, maya):
         cur.execute("UPDATE staff_users SET active = false WHERE id = ?", [maya.id])
     finally:
         cur.close()
-    assert auth.resolve_session(store, settings, token, at=T0) is None
+    assert auth.resolve_signin(store, settings, token, at=T0) is None
     with pytest.raises(AccessDenied) as refused:
         auth.sign_in(store, settings, "maya", PASSWORD, at=T0)
     assert str(refused.value) == GENERIC
@@ -450,7 +450,7 @@ def test_a_session_survives_a_server_restart(settings_env, settings, make_staff,
     store.close()
     reopened = Store(settings_env)
     try:
-        user = auth.resolve_session(reopened, settings, token, at=T0 + dt.timedelta(minutes=5))
+        user = auth.resolve_signin(reopened, settings, token, at=T0 + dt.timedelta(minutes=5))
         assert user is not None and user.username == "maya"
     finally:
         reopened.close()

@@ -248,7 +248,7 @@ def test_typing_card_codes_tells_nothing_about_which_cards_were_used(group: Grou
     replies = []
     for card in (used, unused):
         found = pulse.resolve_code(group.store, card, NOW)
-        replies.append((found.session_id, found.items, found.min_cell_size))
+        replies.append((found.session_id, found.items, found.min_group_size))
         pulse.enter_paper_card(
             group.store, group.facilitator, group.session_id, card, fill(invitation, 3), NOW
         )
@@ -362,7 +362,7 @@ def test_a_backup_that_changes_a_locked_minimum_group_size_is_refused(
     edited = _backup_with_k(store, root, group.program_id, new_k)
     with pytest.raises(InvalidInput, match="locked at 5"):
         backup.restore_backup(store, root, edited, backup.RESTORE_WORD)
-    assert store.program(group.program_id).min_cell_size == 5
+    assert store.program(group.program_id).min_group_size == 5
 
 
 def test_a_restore_that_changes_an_unlocked_size_says_so_in_the_audit_log(store: Store) -> None:
@@ -370,7 +370,7 @@ def test_a_restore_that_changes_an_unlocked_size_says_so_in_the_audit_log(store:
     root = staff(store, "root", Role.ADMIN)
     edited = _backup_with_k(store, root, group.program_id, 7)
     backup.restore_backup(store, root, edited, backup.RESTORE_WORD)
-    assert store.program(group.program_id).min_cell_size == 7
+    assert store.program(group.program_id).min_group_size == 7
     (event,) = store.matching_audit_events(action="restore backup")
     assert "minimum group size of 'Program C' 5 → 7" in event.detail
 
@@ -389,11 +389,11 @@ def test_a_restore_empties_open_pulses_and_leaves_no_stray_ballot_file(store: St
 def test_the_minimum_group_size_locks_when_the_first_pulse_opens(store: Store) -> None:
     group = make_group(store, members=8)
     root = staff(store, "root", Role.ADMIN)
-    programs.set_min_cell_size(store, root, group.program_id, 6)
+    programs.set_min_group_size(store, root, group.program_id, 6)
     group.open()
     assert programs.privacy_status(store, root, group.program_id).locked
     with pytest.raises(Exception, match="locked at 6"):
-        programs.set_min_cell_size(store, root, group.program_id, 3)
+        programs.set_min_group_size(store, root, group.program_id, 3)
 
 
 # --------------------------------------------------------------------------- files

@@ -185,7 +185,7 @@ def signin_only(at: Any) -> bool:
 
 def test_a_signed_out_token_shows_the_signin_screen(seeded):
     at = app_test("pages/cohorts.py", seeded.store)
-    token = auth.start_session(seeded.store, seeded.maya)
+    token = auth.start_signin(seeded.store, seeded.maya)
     auth.sign_out(seeded.store, seeded.maya, token)
     at.session_state[ui.TOKEN_KEY] = token
     at.run()

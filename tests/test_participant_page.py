@@ -56,7 +56,7 @@ fresh_memory = pulse_page.fresh_memory
 
 def held(store: Store, group: Group) -> list[dict[tuple[str, str], int]]:
     """The answers the open pulse's ballot file holds."""
-    return [r.answers for r in store.ballots.contents(group.session_id)[0]]
+    return [r.answers for r in store.ballots.contents(group.session_id).responses]
 
 
 # --------------------------------------------------------------------------- the code form
@@ -541,7 +541,7 @@ def test_form_tokens_are_bounded() -> None:
         session_number=1,
         session_title="S",
         items=[],
-        min_cell_size=5,
+        min_group_size=5,
         closes_at=dt.datetime(2026, 3, 2, 21, 0),
         card_hash=None,
     )

@@ -251,7 +251,7 @@ def test_the_comparison_csv_holds_released_cells_only(shown):
     table = rows(exports.cohort_comparison_csv(shown))
     assert {r["cohort"] for r in table} == {"North", "South"}  # never the cohort of four
     assert len(table) == len(shown.table)
-    assert all(int(r["n"]) >= shown.k for r in table)
+    assert all(int(r["n"]) >= shown.min_group_size for r in table)
     north_stress = next(
         r for r in table if r["cohort"] == "North" and r["measure"] == "Stress this week"
     )

@@ -247,7 +247,7 @@ def test_the_threshold_follows_the_programs_k(store, make_staff):
     closed_pulse(world, add_cohort(world, "Two", roster("Two", 5)), 1, [4, 6])
     closed_pulse(world, add_cohort(world, "Three", roster("Three", 5)), 1, [4, 5, 6])
     res = results(world)
-    assert res.k == 3
+    assert res.min_group_size == 3
     assert figure(res, "stress", 1).pooled.N == 3
     assert {row.cohort for row in res.table} == {"Three"}
 

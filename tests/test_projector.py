@@ -68,7 +68,7 @@ def show(
     """GET the projector view as `user` (signed in with the cookie) or as a guest."""
     cookies = {}
     if user is not None:
-        token = auth.start_session(ui_store(), user)
+        token = auth.start_signin(ui_store(), user)
         cookies[auth.COOKIE_NAME] = auth.sign_cookie(token, auth.session_secret(get_settings()))
     with TestClient(APP, base_url=address, cookies=cookies) as http:
         reply = http.get(f"/pulse/show?session={session_id}")
@@ -170,7 +170,7 @@ def test_an_unknown_or_malformed_session_reads_like_someone_elses(
 
 def test_a_session_that_ended_is_a_guest(store: Store, group: Group) -> None:
     group.open(at=now())
-    token = auth.start_session(store, group.facilitator)
+    token = auth.start_signin(store, group.facilitator)
     auth.sign_out(store, group.facilitator, token)
     cookie = auth.sign_cookie(token, auth.session_secret(get_settings()))
     with TestClient(APP, base_url=LAN, cookies={auth.COOKIE_NAME: cookie}) as http:
@@ -235,7 +235,7 @@ def test_the_address_follows_the_setting_when_it_is_set(
 
 def test_a_strange_host_header_is_not_shown(store: Store, group: Group) -> None:
     code = group.open(at=now())
-    token = auth.start_session(store, group.facilitator)
+    token = auth.start_signin(store, group.facilitator)
     cookie = auth.sign_cookie(token, auth.session_secret(get_settings()))
     with TestClient(APP, base_url=LAN, cookies={auth.COOKIE_NAME: cookie}) as http:
         reply = http.get(

@@ -196,7 +196,7 @@ def test_a_room_code_typed_loosely_leads_to_the_pulse(
     invitation = pulse.resolve_code(group.store, typed(code), NOW)
     assert invitation.session_id == group.session_id
     assert invitation.card_hash is None
-    assert invitation.min_cell_size == 5
+    assert invitation.min_group_size == 5
     assert invitation.session_number == 1
     assert len(invitation.items) == 9
 
@@ -795,7 +795,7 @@ def test_close_rewrites_responses_in_random_order_under_fresh_ids(
     # Until close the answers are only in the ballot file, in arrival order; the database holds
     # none of them.
     assert _physical_order(store, group.session_id) == []
-    held = [pattern(r.answers) for r in store.ballots.contents(group.session_id)[0]]
+    held = [pattern(r.answers) for r in store.ballots.contents(group.session_id).responses]
     assert held == inserted
     group.close()
     after = _physical_order(store, group.session_id)
@@ -1086,7 +1086,7 @@ def test_the_card_sheet_shows_the_programs_minimum_group_size(
     (code,) = group.cards(1)
     status = group.status()
     html = cards.card_sheet(
-        "S", [(code, pulse.join_link("http://192.168.1.20:8501", code))], [], status.min_cell_size
+        "S", [(code, pulse.join_link("http://192.168.1.20:8501", code))], [], status.min_group_size
     )
     assert re.search(r"at least\s+7\s+people", html)
 

@@ -71,7 +71,7 @@ def test_an_all_released_cohort_shows_every_cell_and_the_first_last_change(store
     group = make_group(store)
     run_program(group, dict.fromkeys(WEEKS, 8))
     results = group.results()
-    assert results.k == 5 and results.enrolled == 12
+    assert results.min_group_size == 5 and results.enrolled == 12
     assert not results.release.suppressed
     for s in results.measures:
         assert all(p.cell is not None and p.reason is None for p in s.points)
@@ -285,7 +285,7 @@ def test_the_mirror_shows_lines_from_k_responses_and_holds_back_below(store):
     group = make_group(store)
     run_program(group, {1: 5, 2: 4, 3: 6})
     shown = mirror(store, group.facilitator, group.session_id(3))
-    assert shown.session_number == 3 and shown.k == 5 and shown.held_back == []
+    assert shown.session_number == 3 and shown.min_group_size == 5 and shown.held_back == []
     assert [line.instrument.id for line in shown.lines] == [
         "who5",
         "connection",

@@ -133,7 +133,7 @@ def test_claims_are_read_including_string_booleans():
 
 def test_a_fresh_sign_in_opens_a_session_and_is_audited(store, settings, maya):
     token = sso.sign_in(store, settings, identity(), at=T0 + dt.timedelta(minutes=1))
-    assert auth.resolve_session(store, settings, token, at=T0 + dt.timedelta(minutes=1)) == maya
+    assert auth.resolve_signin(store, settings, token, at=T0 + dt.timedelta(minutes=1)) == maya
     assert audit_actions(store).count("sign in (single sign-on)") == 1
     event = next(e for e in store.audit_events() if e.action == "sign in (single sign-on)")
     assert event.actor == "maya" and "maya@example.org" in event.detail
@@ -150,21 +150,21 @@ def test_a_session_that_ended_stays_ended_until_a_new_sign_in(store, settings, m
     token = sso.sign_in(store, settings, identity(), at=T0)
     auth.sign_out(store, maya, token)
     same = sso.sign_in(store, settings, identity(), at=T0 + dt.timedelta(minutes=1))
-    assert auth.resolve_session(store, settings, same, at=T0 + dt.timedelta(minutes=1)) is None
+    assert auth.resolve_signin(store, settings, same, at=T0 + dt.timedelta(minutes=1)) is None
     later = T0 + dt.timedelta(hours=1)
     fresh = sso.sign_in(store, settings, identity(issued=later, nonce="n-2"), at=later)
     assert fresh != token
-    assert auth.resolve_session(store, settings, fresh, at=later) == maya
+    assert auth.resolve_signin(store, settings, fresh, at=later) == maya
 
 
 def test_sign_out_everywhere_is_not_undone_by_the_identity_cookie(
     store, settings, admin_user, maya
 ):
     token = sso.sign_in(store, settings, identity(), at=T0)
-    store.end_all_staff_sessions(Actor(user_id=admin_user.id, name="admin"), maya.id)
+    store.end_all_signins(Actor(user_id=admin_user.id, name="admin"), maya.id)
     again = sso.sign_in(store, settings, identity(), at=T0 + dt.timedelta(minutes=2))
     assert again == token
-    assert auth.resolve_session(store, settings, again, at=T0 + dt.timedelta(minutes=2)) is None
+    assert auth.resolve_signin(store, settings, again, at=T0 + dt.timedelta(minutes=2)) is None
 
 
 def test_a_stale_sign_in_opens_no_new_session(store, settings, maya):
@@ -184,14 +184,14 @@ def test_an_unknown_email_opens_no_session(store, settings, maya):
     with pytest.raises(AccessDenied) as refused:
         sso.sign_in(store, settings, identity("stranger@example.org"), at=T0)
     assert str(refused.value) == sso.NO_ACCOUNT
-    assert store.open_staff_session_counts() == {}
+    assert store.open_signin_counts() == {}
 
 
-def test_the_session_token_depends_on_the_secret(store, maya, monkeypatch):
-    one = sso.session_token(get_settings(), identity())
+def test_the_signin_token_depends_on_the_secret(store, maya, monkeypatch):
+    one = sso.signin_token(get_settings(), identity())
     monkeypatch.setenv("PROGRAM_SESSION_SECRET", "another-secret-entirely")
     get_settings.cache_clear()
-    assert sso.session_token(get_settings(), identity()) != one
+    assert sso.signin_token(get_settings(), identity()) != one
 
 
 # --------------------------------------------------------------------------- the screen (AppTest)
@@ -257,8 +257,8 @@ def test_a_mapped_identity_is_signed_in_and_signs_out_with_st_logout(store, maya
     assert "sign in (single sign-on)" in audit_actions(store)
     token = at.session_state[ui.TOKEN_KEY]
     at.sidebar.button(key="sso_sign_out").click().run()
-    assert store.open_staff_session_counts() == {}
-    assert auth.resolve_session(store, get_settings(), token) is None
+    assert store.open_signin_counts() == {}
+    assert auth.resolve_signin(store, get_settings(), token) is None
     assert at.user.get("is_logged_in") is False  # st.logout() ran
 
 

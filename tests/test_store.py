@@ -208,18 +208,18 @@ def test_a_new_database_whose_migration_fails_refuses_to_open(
 # --------------------------------------------------------------------------- CHECK constraints
 
 
-def test_min_cell_size_just_outside_3_to_10_is_refused(store: Store) -> None:
+def test_min_group_size_just_outside_3_to_10_is_refused(store: Store) -> None:
     for k in (2, 11):
         with pytest.raises(duckdb.ConstraintException):
-            store.create_program(ACTOR, f"Cell {k}", min_cell_size=k)
+            store.create_program(ACTOR, f"Cell {k}", min_group_size=k)
     assert count(store, "programs") == 0
     assert count(store, "audit_events") == 0
 
 
-def test_min_cell_size_at_and_inside_3_to_10_is_accepted(store: Store) -> None:
+def test_min_group_size_at_and_inside_3_to_10_is_accepted(store: Store) -> None:
     for k in (3, 4, 9, 10):
-        program = store.create_program(ACTOR, f"Cell {k}", min_cell_size=k)
-        assert store.program(program.id).min_cell_size == k
+        program = store.create_program(ACTOR, f"Cell {k}", min_group_size=k)
+        assert store.program(program.id).min_group_size == k
 
 
 def test_attendance_statuses_in_the_list_are_accepted(store: Store) -> None:
@@ -532,7 +532,7 @@ def test_a_duplicate_program_name_is_a_conflict_and_writes_nothing(store: Store)
 
 
 def test_creating_a_program_is_audited(store: Store) -> None:
-    program = store.create_program(ACTOR, "Pain collective", min_cell_size=7)
+    program = store.create_program(ACTOR, "Pain collective", min_group_size=7)
     event = store.audit_events()[0]
     assert (event.actor, event.action, event.object_id) == (
         ACTOR.name,

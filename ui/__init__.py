@@ -35,7 +35,7 @@ from ui.signin import SIGNIN_ERRORS, signin_form, signin_screen
 from ui.sso import SSO_ENDED, sso_providers
 from ui.theme import PAGE_ICON
 from ui.timer import agenda_timer
-from ui.tokens import SSO_KEY, TOKEN_KEY, session_token
+from ui.tokens import SSO_KEY, TOKEN_KEY, signin_token
 
 plain = markup.plain  # a name or title, shown literally wherever Streamlit reads Markdown
 guide = markup.guide_markdown  # curriculum guide text: its formatting, no image or link
@@ -58,7 +58,7 @@ __all__ = [
     "page",
     "plain",
     "refuse",
-    "session_token",
+    "signin_token",
     "settings",
     "show_error",
     "shown_errors",

@@ -19,13 +19,13 @@ from ui.shared import settings, store
 from ui.signin import signin_screen
 from ui.sso import single_sign_on_staff
 from ui.theme import PAGE_ICON, style
-from ui.tokens import TOKEN_KEY, session_token
+from ui.tokens import TOKEN_KEY, signin_token
 
 
 def current_staff() -> StaffUser | None:
     """The signed-in staff member: by the session cookie, else by single sign-on; None for a guest."""
-    token = session_token()
-    user = auth.resolve_session(store(), settings(), token) if token else None
+    token = signin_token()
+    user = auth.resolve_signin(store(), settings(), token) if token else None
     return user if user is not None else single_sign_on_staff()
 
 

@@ -3,16 +3,16 @@
 With an [auth] section in secrets.toml, staff may sign in with their organisation's identity
 provider: st.login() runs the OpenID Connect flow, Streamlit keeps the identity in its own signed
 cookie, and st.user holds its claims in every later browser session. How that becomes one of our
-server-side sessions: program/sso.py derives the session token from that one sign-in (issuer,
-subject, issue time, nonce) with the app's secret, opens the session the first time it sees the
-sign-in (only if it is fresh), and finds the same session again on every run and every reload.
+server-side sign-ins: program/sso.py derives the sign-in token from that one sign-in (issuer,
+subject, issue time, nonce) with the app's secret, records it the first time it sees the sign-in
+(only if it is fresh), and finds the same sign-in again on every run and every reload.
 The token stays on the server (session_state of this browser session), never in a cookie.
 
 Why not our own cookie: a Streamlit script cannot set one, so it would take an extra redirect
-through a route plus a hand-off secret in a URL. Why not simply "st.user is signed in, so open a
-session": the identity cookie lives 30 days, so an idle timeout, a sign-out or an admin's "sign out
-everywhere" would be undone by the next reload. Here a session that ended stays ended, and only a
-new sign-in at the identity provider (minutes old) opens another. Sign-out ends our session and
+through a route plus a hand-off secret in a URL. Why not simply "st.user is signed in, so sign them
+in": the identity cookie lives 30 days, so an idle timeout, a sign-out or an admin's "sign out
+everywhere" would be undone by the next reload. Here a sign-in that ended stays ended, and only a
+new sign-in at the identity provider (minutes old) starts another. Sign-out ends our sign-in and
 then calls st.logout(), which clears Streamlit's identity cookie.
 """
 
@@ -29,10 +29,10 @@ from program.errors import AccessDenied
 from program.markup import plain
 from program.models import StaffUser
 from ui.shared import settings, store
-from ui.tokens import SSO_KEY, TOKEN_KEY, session_token
+from ui.tokens import SSO_KEY, TOKEN_KEY, signin_token
 
 SSO_PROBLEM_KEY = "sso_problem"
-SSO_ENDED = "Your session has ended. Please sign in with your organisation again."
+SSO_ENDED = "You have been signed out. Please sign in with your organisation again."
 
 
 def sso_providers() -> list[str | None]:
@@ -64,7 +64,7 @@ def single_sign_on_staff() -> StaffUser | None:
         # Said on the sign-in screen, which reads it back (signin_buttons).
         st.session_state[SSO_PROBLEM_KEY] = str(exc)
         return None
-    user = auth.resolve_session(store(), settings(), token)
+    user = auth.resolve_signin(store(), settings(), token)
     if user is None:
         st.session_state[SSO_PROBLEM_KEY] = SSO_ENDED
         return None
@@ -74,11 +74,11 @@ def single_sign_on_staff() -> StaffUser | None:
 
 def signed_in_with_sso() -> bool:
     token = st.session_state.get(SSO_KEY)
-    return token is not None and token == session_token()
+    return token is not None and token == signin_token()
 
 
 def sso_sign_out(viewer: StaffUser) -> NoReturn:
-    """End our session, then Streamlit's identity cookie (st.logout redirects the browser)."""
+    """End our sign-in, then Streamlit's identity cookie (st.logout redirects the browser)."""
     token = st.session_state.pop(SSO_KEY)
     st.session_state.pop(TOKEN_KEY, None)
     auth.sign_out(store(), viewer, token)

@@ -11,7 +11,7 @@ TOKEN_KEY = "staff_token"  # session_state fallback for the cookie (tests cannot
 SSO_KEY = "staff_sso_token"  # the token in TOKEN_KEY came from single sign-on
 
 
-def session_token() -> str | None:
+def signin_token() -> str | None:
     """The sign-in token from the signed cookie, or from session state (set by tests)."""
     cookie = st.context.cookies.get(auth.COOKIE_NAME)
     token = auth.read_cookie(cookie, auth.session_secret(settings())) if cookie else None

@@ -17,7 +17,7 @@ import duckdb
 from program.errors import UnreadableData
 from program.models import Actor
 from program.store.base import Cursor, StoreBase
-from program.store.programs import locked_k_changes, thresholds
+from program.store.programs import locked_min_group_size_changes, thresholds
 
 _NEXTVAL = re.compile(r"^nextval\('((?:[^']|'')+)'\)$")
 
@@ -93,7 +93,7 @@ class BackupQueries(StoreBase):
                     [str(path)],
                 ).fetchone()
                 counts[table] = int(done[0]) if done else 0
-            changed = locked_k_changes(cur, before)
+            changed = locked_min_group_size_changes(cur, before)
             self._advance_sequences(cur)
             cur.execute("UPDATE staff_sessions SET revoked = TRUE WHERE NOT revoked")
             self._audit(

@@ -1,9 +1,14 @@
-"""Programs: their leads, their facilitators, their description and their minimum group size k.
+"""Programs: their leads, their facilitators, their description and their minimum group size.
 
-The lock on k lives here whole. A program's k is locked once any pulse of its cohorts has opened
-(`_THRESHOLDS`). Changing k checks that inside its own transaction; opening a pulse writes the
-program's row (`lock_min_cell_size`), so the two conflict when they meet; and a restore refuses
-rows that would move a locked k (`locked_k_changes`).
+The lock on the minimum group size lives here whole. It is locked once any pulse of the program's
+cohorts has opened (`_THRESHOLDS`). Changing it checks that inside its own transaction; opening a
+pulse writes the program's row (`lock_min_group_size`), so the two conflict when they meet; and a
+restore refuses rows that would move a locked one (`locked_min_group_size_changes`).
+
+The column is still called `programs.min_cell_size`, its name since the first migration. DuckDB
+2.0 would rename it (the CHECK follows), but a restore takes only a backup whose migrations and
+columns equal this app's, so a renaming migration would leave every earlier backup unrestorable.
+Only the store's SQL names it.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from program.errors import Conflict, InvalidInput, NotFound
 from program.models import Actor, Program
 from program.store.base import Cursor, StoreBase
 
+# `min_cell_size` is the minimum group size's column: see the module's docstring.
 _PROGRAM_COLUMNS = "id, name, description, min_cell_size"
 _PROGRAM = "SELECT " + _PROGRAM_COLUMNS + " FROM programs"
 
-# Each program's k and whether it is locked: a pulse of one of its cohorts has opened.
+# Each program's minimum group size and whether it is locked: a pulse of one of its cohorts has
+# opened.
 _THRESHOLDS = (
     "SELECT p.id, p.name, p.min_cell_size, EXISTS (SELECT 1 FROM pulse_windows w"
     " JOIN sessions s ON s.id = w.session_id JOIN cohorts c ON c.id = s.cohort_id"
@@ -31,12 +38,12 @@ class Threshold(NamedTuple):
 
     program_id: int
     name: str
-    k: int
+    min_group_size: int
     locked: bool
 
 
 def _program(row: tuple[Any, ...]) -> Program:
-    return Program(id=row[0], name=row[1], description=row[2], min_cell_size=row[3])
+    return Program(id=row[0], name=row[1], description=row[2], min_group_size=row[3])
 
 
 def _threshold(row: tuple[Any, ...]) -> Threshold:
@@ -49,14 +56,15 @@ def thresholds(cur: Cursor) -> dict[int, Threshold]:
     return {int(r[0]): _threshold(r) for r in rows}
 
 
-def lock_min_cell_size(cur: Cursor, session_id: int) -> None:
+def lock_min_group_size(cur: Cursor, session_id: int) -> None:
     """Lock the minimum group size of the session's program, inside the transaction that opens
     its pulse, by writing the program's row unchanged.
 
     DuckDB detects write-write conflicts only, and sees none between a plain UPDATE and an
     UPDATE ... RETURNING of one row (measured, see tests/test_admin.py), so both this and
-    `set_program_min_cell_size` write the row with RETURNING: a change of k at the very moment a
-    pulse opens conflicts with the opening instead of slipping past the check."""
+    `set_program_min_group_size` write the row with RETURNING: a change of the minimum group size
+    at the very moment a pulse opens conflicts with the opening instead of slipping past the
+    check."""
     cur.execute(
         "UPDATE programs SET min_cell_size = min_cell_size WHERE id = (SELECT c.program_id"
         " FROM sessions s JOIN cohorts c ON c.id = s.cohort_id WHERE s.id = ?)"
@@ -65,24 +73,24 @@ def lock_min_cell_size(cur: Cursor, session_id: int) -> None:
     ).fetchall()
 
 
-def locked_k_changes(cur: Cursor, before: dict[int, Threshold]) -> list[str]:
+def locked_min_group_size_changes(cur: Cursor, before: dict[int, Threshold]) -> list[str]:
     """The minimum group sizes that rows written since `before` changed, in words; refuses
     (InvalidInput, rolling the transaction back) if one of them was locked. An edited backup
     must not change the threshold participants were promised."""
     after = thresholds(cur)
     changes = []
     for program_id, was in before.items():
-        if program_id not in after or after[program_id].k == was.k:
+        if program_id not in after or after[program_id].min_group_size == was.min_group_size:
             continue
-        new_k = after[program_id].k
+        new = after[program_id].min_group_size
         if was.locked:
             raise InvalidInput(
-                f"This backup sets the minimum group size of {was.name!r} to {new_k}, but here it"
-                f" is locked at {was.k} because a pulse has opened in that program. Restoring it"
+                f"This backup sets the minimum group size of {was.name!r} to {new}, but here it"
+                f" is locked at {was.min_group_size} because a pulse has opened in that program. Restoring it"
                 " would change the threshold participants were promised, so nothing was"
                 " restored."
             )
-        changes.append(f"minimum group size of {was.name!r} {was.k} → {new_k}")
+        changes.append(f"minimum group size of {was.name!r} {was.min_group_size} → {new}")
     return changes
 
 
@@ -107,7 +115,7 @@ class ProgramQueries(StoreBase):
     # ----------------------------------------------------------------------- programs
 
     def create_program(
-        self, actor: Actor, name: str, description: str = "", min_cell_size: int = 5
+        self, actor: Actor, name: str, description: str = "", min_group_size: int = 5
     ) -> Program:
         def unit(cur: Cursor) -> Program:
             if cur.execute("SELECT 1 FROM programs WHERE name = ?", [name]).fetchone():
@@ -115,10 +123,10 @@ class ProgramQueries(StoreBase):
             row = cur.execute(
                 "INSERT INTO programs (name, description, min_cell_size) VALUES (?, ?, ?)"
                 " RETURNING " + _PROGRAM_COLUMNS,
-                [name, description, min_cell_size],
+                [name, description, min_group_size],
             ).fetchone()
             assert row is not None
-            self._audit(cur, actor, "create program", "program", row[0], f"k={min_cell_size}")
+            self._audit(cur, actor, "create program", "program", row[0], f"k={min_group_size}")
             return _program(row)
 
         return self.write(unit)
@@ -219,9 +227,12 @@ class ProgramQueries(StoreBase):
         row = self._one(_THRESHOLDS + " WHERE p.id = ?", [program_id])
         return bool(row and _threshold(row).locked)
 
-    def set_program_min_cell_size(self, actor: Actor, program_id: int, k: int) -> Program:
-        """Change k; refused once any pulse of the program has opened (checked in the same
-        transaction, so a pulse opened before the change committed is seen)."""
+    def set_program_min_group_size(
+        self, actor: Actor, program_id: int, min_group_size: int
+    ) -> Program:
+        """Change the minimum group size; refused once any pulse of the program has opened
+        (checked in the same transaction, so a pulse opened before the change committed is
+        seen)."""
 
         def unit(cur: Cursor) -> Program:
             found = cur.execute(_THRESHOLDS + " WHERE p.id = ?", [program_id]).fetchone()
@@ -230,14 +241,14 @@ class ProgramQueries(StoreBase):
             before = _threshold(found)
             if before.locked:
                 raise Conflict(
-                    f"The minimum group size of {before.name!r} is locked at {before.k}: a pulse"
+                    f"The minimum group size of {before.name!r} is locked at {before.min_group_size}: a pulse"
                     " has opened in one of its cohorts. Answers given and results released rest"
                     " on this threshold, so it cannot change now."
                 )
-            # With RETURNING, as `lock_min_cell_size` writes the row: see there why.
+            # With RETURNING, as `lock_min_group_size` writes the row: see there why.
             row = cur.execute(
                 "UPDATE programs SET min_cell_size = ? WHERE id = ? RETURNING " + _PROGRAM_COLUMNS,
-                [k, program_id],
+                [min_group_size, program_id],
             ).fetchone()
             assert row is not None
             self._audit(
@@ -246,7 +257,7 @@ class ProgramQueries(StoreBase):
                 "change minimum group size",
                 "program",
                 program_id,
-                f"k {before.k} → {k}",
+                f"k {before.min_group_size} → {min_group_size}",
             )
             return _program(row)
 

@@ -19,7 +19,7 @@ from program.i18n import N_
 from program.models import Actor, PulseWindow, ScoredResponse
 from program.store.ballots import Ballot, Outcome
 from program.store.base import Cursor, StoreBase
-from program.store.programs import lock_min_cell_size
+from program.store.programs import lock_min_group_size
 
 _WINDOW = (
     "SELECT session_id, room_code, opened_at, closes_at, closed_at, cap, takes_room_code,"
@@ -187,7 +187,7 @@ class PulseQueries(StoreBase):
                 raise Conflict("This session's pulse was opened already.")
             # The program's minimum group size locks when its first pulse opens: a change of it
             # at this very moment must conflict with this opening.
-            lock_min_cell_size(cur, session_id)
+            lock_min_group_size(cur, session_id)
             cap_row = cur.execute(_CAP, {"session": session_id}).fetchone()
             cur.execute(
                 "INSERT INTO pulse_windows (session_id, room_code, opened_at, closes_at, cap,"
@@ -434,6 +434,7 @@ class PulseQueries(StoreBase):
         number, its cohort's curriculum version and that version's content hash, and the
         program's minimum group size. The participant page asks on every visit."""
         row = self._one(
+            # min_cell_size: the minimum group size's column (see program/store/programs.py).
             "SELECT s.number, v.id, v.content_hash, p.min_cell_size FROM sessions s"
             " JOIN cohorts c ON c.id = s.cohort_id"
             " JOIN curriculum_versions v ON v.id = c.curriculum_version_id"

@@ -1,4 +1,5 @@
-"""Staff accounts and their sign-in sessions."""
+"""Staff accounts and their sign-ins (the table `staff_sessions`, its name since the first
+migration: a sign-in, not a group's session)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ _STAFF = "SELECT " + _STAFF_COLUMNS + " FROM staff_users"
 
 
 class SignIn(NamedTuple):
-    """A staff member's sign-in session as the server keeps it."""
+    """A staff member's sign-in as the server keeps it."""
 
     user_id: int
     last_seen: dt.datetime
@@ -97,7 +98,7 @@ class StaffQueries(StoreBase):
         row = self._one("SELECT count(*) FROM staff_users")
         return int(row[0]) if row else 0
 
-    def start_staff_session(self, user: StaffUser, token_hash: str, now: dt.datetime) -> None:
+    def start_signin(self, user: StaffUser, token_hash: str, now: dt.datetime) -> None:
         def unit(cur: Cursor) -> None:
             cur.execute(
                 "INSERT INTO staff_sessions (token_hash, user_id, created_at, last_seen_at)"
@@ -108,15 +109,15 @@ class StaffQueries(StoreBase):
 
         self.write(unit)
 
-    def staff_session(self, token_hash: str) -> SignIn | None:
-        """The sign-in session of a token's hash, if there is one."""
+    def signin(self, token_hash: str) -> SignIn | None:
+        """The sign-in of a token's hash, if there is one."""
         row = self._one(
             "SELECT user_id, last_seen_at, revoked FROM staff_sessions WHERE token_hash = ?",
             [token_hash],
         )
         return SignIn(int(row[0]), row[1], bool(row[2])) if row else None
 
-    def touch_staff_session(self, token_hash: str, now: dt.datetime) -> None:
+    def touch_signin(self, token_hash: str, now: dt.datetime) -> None:
         def unit(cur: Cursor) -> None:
             cur.execute(
                 "UPDATE staff_sessions SET last_seen_at = ? WHERE token_hash = ?", [now, token_hash]
@@ -127,7 +128,7 @@ class StaffQueries(StoreBase):
         except Conflict:
             pass  # another tab of the same person touched it at the same moment: equally fresh
 
-    def end_staff_session(self, actor: Actor, token_hash: str, reason: str) -> None:
+    def end_signin(self, actor: Actor, token_hash: str, reason: str) -> None:
         def unit(cur: Cursor) -> None:
             row = cur.execute(
                 "UPDATE staff_sessions SET revoked = TRUE WHERE token_hash = ? AND NOT revoked"
@@ -139,7 +140,7 @@ class StaffQueries(StoreBase):
 
         self.write(unit)
 
-    def end_all_staff_sessions(self, actor: Actor, user_id: int) -> None:
+    def end_all_signins(self, actor: Actor, user_id: int) -> None:
         def unit(cur: Cursor) -> None:
             cur.execute(
                 "UPDATE staff_sessions SET revoked = TRUE WHERE user_id = ? AND NOT revoked",
@@ -160,7 +161,7 @@ class StaffQueries(StoreBase):
         rows = self._rows("SELECT id FROM staff_users WHERE password_hash IS NOT NULL")
         return {int(r[0]) for r in rows}
 
-    def open_staff_session_counts(self) -> dict[int, int]:
+    def open_signin_counts(self) -> dict[int, int]:
         rows = self._rows(
             "SELECT user_id, count(*) FROM staff_sessions WHERE NOT revoked GROUP BY user_id"
         )
@@ -266,13 +267,13 @@ class StaffQueries(StoreBase):
 
     # ----------------------------------------------------------------------- single sign-on
 
-    def start_single_sign_on_session(
+    def start_sso_signin(
         self, user: StaffUser, token_hash: str, now: dt.datetime, detail: str
     ) -> bool:
-        """Open the session of one identity-provider sign-in, once; False if it was already open.
+        """Record the sign-in of one identity-provider sign-in, once; False if it was recorded already.
 
         Two tabs can bring the same fresh sign-in at the same moment: the second finds the row the
-        first wrote (after the retry on the duplicate key) and opens nothing.
+        first wrote (after the retry on the duplicate key) and records nothing.
         """
 
         def unit(cur: Cursor) -> bool:

@@ -16,7 +16,7 @@ def signed_in(at, store: Store, user) -> None:  # type: ignore[no-untyped-def]
     import ui
     from program import auth
 
-    at.session_state[ui.TOKEN_KEY] = auth.start_session(store, user)
+    at.session_state[ui.TOKEN_KEY] = auth.start_signin(store, user)
 
 
 def app_test(path: str, store: Store, user=None):  # type: ignore[no-untyped-def]
