@@ -253,9 +253,11 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
     from benchmarks import pandas_way
     from program.cells import plan as _plan
     from program.cohort_results import cohort_results
+    from program.models import CohortStatus
     from program.program_results import Selection, program_results, select_cohorts
     from program.settings import get_settings
     from program.store import Store
+    from program.store.cohorts import COHORT_COLUMNS
 
     get_settings.cache_clear()
     started = time.perf_counter()
@@ -267,16 +269,16 @@ def measure(cohorts: int, seed: int, runs: int) -> Scale:
     (program,) = store.programs()
     selection = Selection(program.id)
     chosen = store.cohorts(program.id)
-    assert [c.id for c in chosen] == list(select_cohorts(store, selection)["id"])
+    assert [c.id for c in chosen] == list(select_cohorts(store, selection)[COHORT_COLUMNS.id])
     ids = [c.id for c in chosen]
     versions = sorted({c.curriculum_version_id for c in chosen})
     bundles = {v: store.curriculum_bundle(v) for v in versions}
     plan = _plan(bundles)
-    finished = [c.id for c in chosen if c.status == "finished"]
+    finished = [c.id for c in chosen if c.status == CohortStatus.FINISHED]
     min_sessions = [
         bundles[c.curriculum_version_id].curriculum.completion.min_sessions_attended
         for c in chosen
-        if c.status == "finished"
+        if c.status == CohortStatus.FINISHED
     ]
     rules = pandas_way.scoring(bundles)
     cohort, facilitator = _a_cohort_with_results(store, chosen, cohort_results)
@@ -452,8 +454,10 @@ def _table_note(results: Any) -> str:
 
 def _a_cohort_with_results(store: Any, cohorts: Sequence[Any], cohort_results: Any) -> Any:
     """The first finished cohort with released pulse results, and one of its facilitators."""
+    from program.models import CohortStatus
+
     for c in cohorts:
-        if c.status != "finished":
+        if c.status != CohortStatus.FINISHED:
             continue
         facilitator = store.staff_user(store.cohort_facilitator_ids(c.id)[0])
         if cohort_results(store, facilitator, c.id).release.released:
@@ -463,6 +467,8 @@ def _a_cohort_with_results(store: Any, cohorts: Sequence[Any], cohort_results: A
 
 def _check(dashboard: str, frames: dict[str, Any], ours: dict[tuple[str, str], Any]) -> None:
     """The pandas way must give exactly our numbers (floats up to summation order)."""
+    from program.store.cohorts import COHORT_COLUMNS
+
     for (board, name), result in ours.items():
         if board != dashboard or name not in frames:
             continue
@@ -470,9 +476,8 @@ def _check(dashboard: str, frames: dict[str, Any], ours: dict[tuple[str, str], A
         if name == "program_cells":
             same_cells(result, theirs)
         elif name == "cohort_frame":
-            enrolled = {
-                int(i): int(n) for i, n in zip(result["id"], result["enrolled"], strict=True) if n
-            }
+            ids, counts = result[COHORT_COLUMNS.id], result[COHORT_COLUMNS.enrolled]
+            enrolled = {int(i): int(n) for i, n in zip(ids, counts, strict=True) if n}
             if enrolled != frames["enrolled_counts"]:
                 raise AssertionError(f"{dashboard} enrolled counts differ")
         elif name == "cell_summaries":

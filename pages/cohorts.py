@@ -6,7 +6,7 @@ import streamlit as st
 
 import ui
 from program import cohorts
-from program.models import Cohort, SessionStatus
+from program.models import Cohort, MemberStatus, SessionStatus
 from program.views import cohorts as cohort_views
 
 viewer = ui.page("Cohorts", ui.STAFF)
@@ -220,7 +220,7 @@ if roster_tab:
                 ) and st.rerun()
         for member in managed.roster or ():
             name_col, rename_col, status_col = st.columns([3, 3, 2], vertical_alignment="bottom")
-            withdrawn = " (withdrawn)" if member.status == "withdrawn" else ""
+            withdrawn = " (withdrawn)" if member.status == MemberStatus.WITHDRAWN else ""
             name_col.markdown(ui.plain(member.display_name) + withdrawn)
             renamed = rename_col.text_input(
                 "Rename",
@@ -233,7 +233,7 @@ if roster_tab:
                     lambda: cohorts.rename_member(store, viewer, member.id, renamed),
                     "Name changed.",
                 ) and st.rerun()
-            if member.status == "active":
+            if member.status == MemberStatus.ACTIVE:
                 if status_col.button("Withdraw", key=f"withdraw_{member.id}"):
                     ui.attempt(
                         lambda: cohorts.withdraw_member(store, viewer, member.id),

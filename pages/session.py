@@ -18,6 +18,7 @@ from program.models import (
     Instrument,
     Item,
     Mark,
+    MemberStatus,
     Role,
     SessionRecord,
     SessionStatus,
@@ -542,7 +543,7 @@ def attendance() -> None:
         name, choice, late = st.columns([3, 4, 1], vertical_alignment="center")
         name.markdown(
             ui.plain(member.display_name)
-            + (" *(withdrawn)*" if member.status == "withdrawn" else "")
+            + (" *(withdrawn)*" if member.status == MemberStatus.WITHDRAWN else "")
         )
         choice.radio(
             f"Attendance of {ui.plain(member.display_name)}",

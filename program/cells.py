@@ -19,8 +19,16 @@ from program.models import CurriculumBundle
 from program.privacy import release_frame, released_frame
 from program.stats import Bounds
 from program.store import Store
+from program.store.results import CELL_COLUMNS, PLAN_COLUMNS
 
-LEFT_OUT_COLUMNS = ["cohort_id", "session_id", "session_number", "measure", "closed", "reason"]
+LEFT_OUT_COLUMNS = [
+    CELL_COLUMNS.cohort_id,
+    CELL_COLUMNS.session_id,
+    CELL_COLUMNS.session_number,
+    CELL_COLUMNS.measure,
+    CELL_COLUMNS.closed,
+    "reason",  # added by `privacy.release_frame`
+]
 
 
 class Cells(NamedTuple):
@@ -44,8 +52,9 @@ def plan(bundles: Mapping[int, CurriculumBundle]) -> pd.DataFrame:
         for number in bundle.curriculum.weekly_numbers
         for measure in bundle.curriculum.instruments_at(number)
     ]
-    frame = pd.DataFrame(rows, columns=["version_id", "session_number", "measure"])
-    frame["measure"] = pd.Categorical(frame["measure"], categories=sorted(set(frame["measure"])))
+    frame = pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
+    measures = frame[PLAN_COLUMNS.measure]
+    frame[PLAN_COLUMNS.measure] = pd.Categorical(measures, categories=sorted(set(measures)))
     return frame
 
 

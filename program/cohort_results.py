@@ -17,6 +17,7 @@ from program import access, cells
 from program.models import (
     Actor,
     Cohort,
+    CohortStatus,
     CurriculumBundle,
     Direction,
     Instrument,
@@ -229,26 +230,29 @@ def cohort_results(store: Store, viewer: StaffUser, cohort_id: int) -> CohortRes
     dates = {s.number: s for s in store.sessions(cohort.id)}
     attendance = [
         SessionAttendance(
-            number=number,
-            date=dates[number].scheduled_date,
-            status=SessionStatus(status),
-            present=present,
+            number=counted.session_number,
+            date=dates[counted.session_number].scheduled_date,
+            status=counted.status,
+            present=counted.present,
             enrolled=enrolled,
-            rate=attendance_rate(present, enrolled) if status == "held" and enrolled else None,
+            rate=attendance_rate(counted.present, enrolled)
+            if counted.status == SessionStatus.HELD and enrolled
+            else None,
         )
-        for _, _, number, status, present, _ in store.attendance_counts([cohort.id])
+        for counted in store.attendance_counts([cohort.id])
     ]
     names = {m.id: m.display_name for m in store.roster(cohort.id)}
     who_came: dict[str, dict[int, str]] = {name: {} for name in sorted(names.values())}
-    for member_id, number, status, late in store.member_attendance(cohort.id):
-        who_came[names[member_id]][number] = f"{status} (late)" if late else status
+    for mark in store.member_attendance(cohort.id):
+        shown = f"{mark.status.value} (late)" if mark.late else mark.status.value
+        who_came[names[mark.member_id]][mark.session_number] = shown
     rule = bundle.curriculum.completion.min_sessions_attended
     completers = sum(
-        1 for _, _, attended in store.sessions_attended([cohort.id]) if attended >= rule
+        1 for member in store.sessions_attended([cohort.id]) if member.attended >= rule
     )
     fidelity = {
-        number: fidelity_share(delivered, planned)
-        for _, number, delivered, planned in store.fidelity_counts([cohort.id])
+        checklist.session_number: fidelity_share(checklist.delivered, checklist.planned)
+        for checklist in store.fidelity_counts([cohort.id])
     }
     held = [a for a in attendance if a.status == SessionStatus.HELD]
     rates = [a.rate for a in held if a.rate is not None]
@@ -260,7 +264,7 @@ def cohort_results(store: Store, viewer: StaffUser, cohort_id: int) -> CohortRes
         completers=completers,
         completion_rule=rule,
         weekly_sessions=len(bundle.curriculum.weekly_numbers),
-        finished=cohort.status == "finished",
+        finished=cohort.status == CohortStatus.FINISHED,
     )
     # A pulse opens only on or after its session's day, so a session with results could be
     # held: the page asks for it to be marked held, so that its attendance counts too.

@@ -12,6 +12,7 @@ from program.models import (
     Actor,
     Cohort,
     CurriculumBundle,
+    MemberStatus,
     Program,
     Role,
     RosterMember,
@@ -204,15 +205,15 @@ def rename_member(store: Store, viewer: StaffUser, member_id: int, name: str) ->
 
 def withdraw_member(store: Store, viewer: StaffUser, member_id: int) -> None:
     """Withdrawn members keep their past attendance but leave future attendance lists."""
-    if _own_member(store, viewer, member_id).status == "withdrawn":
+    if _own_member(store, viewer, member_id).status == MemberStatus.WITHDRAWN:
         raise Conflict("This member has already withdrawn.")
-    store.set_roster_status(Actor.of(viewer), member_id, "withdrawn")
+    store.set_roster_status(Actor.of(viewer), member_id, MemberStatus.WITHDRAWN)
 
 
 def reinstate_member(store: Store, viewer: StaffUser, member_id: int) -> None:
-    if _own_member(store, viewer, member_id).status == "active":
+    if _own_member(store, viewer, member_id).status == MemberStatus.ACTIVE:
         raise Conflict("This member is already active.")
-    store.set_roster_status(Actor.of(viewer), member_id, "active")
+    store.set_roster_status(Actor.of(viewer), member_id, MemberStatus.ACTIVE)
 
 
 # --------------------------------------------------------------------------- schedule

@@ -16,6 +16,7 @@ import pandas as pd
 
 from program.models import Direction, Instrument
 from program.privacy import measure_codes, release_changes
+from program.store.cohorts import COHORT_COLUMNS
 
 COHORT = "Cohort"
 CURRICULUM = "Curriculum"
@@ -81,7 +82,7 @@ def comparison_grid(
     codes, names = measure_codes(released)
     place = np.array([measures.index(m) if m in instruments else -1 for m in names] or [0])
     which = place[codes] if len(codes) else np.array([], dtype=np.int64)
-    ids = cohorts["id"].to_numpy(dtype=np.int64)
+    ids = cohorts[COHORT_COLUMNS.id].to_numpy(dtype=np.int64)
     order_of_ids = np.argsort(ids)
     found = np.searchsorted(
         ids, released["cohort_id"].to_numpy(dtype=np.int64), sorter=order_of_ids
@@ -118,10 +119,12 @@ def comparison_grid(
     rows = cohorts[shown]
     frame = pd.DataFrame(
         {
-            COHORT: rows["name"].astype(str).to_numpy(),
-            CURRICULUM: [curriculum_names[int(v)] for v in rows["curriculum_version_id"]],
-            STARTED: rows["start_date"].to_numpy(),
-            STATUS: rows["status"].astype(str).str.capitalize().to_numpy(),
+            COHORT: rows[COHORT_COLUMNS.name].astype(str).to_numpy(),
+            CURRICULUM: [
+                curriculum_names[int(v)] for v in rows[COHORT_COLUMNS.curriculum_version_id]
+            ],
+            STARTED: rows[COHORT_COLUMNS.start_date].to_numpy(),
+            STATUS: rows[COHORT_COLUMNS.status].astype(str).str.capitalize().to_numpy(),
         }
     )
     for i, column in enumerate(columns):

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from program.library import load_curriculum
-from program.models import Actor, CurriculumBundle, Direction
+from program.models import Actor, CurriculumBundle, Direction, MemberStatus
 from program.settings import Settings
 from program.store import Store
 
@@ -136,7 +136,7 @@ def _batch(
             "id": member_ids,
             "cohort_id": roster_cohort,
             "display_name": [f"Member {m}" for m in member_ids],
-            "status": "active",
+            "status": MemberStatus.ACTIVE.value,
         }
     )
     session_rows: list[tuple[object, ...]] = []

@@ -12,6 +12,7 @@ from program.curriculum import content_hash, load_curriculum_file, load_curricul
 from program.errors import CurriculumError, Problem
 from program.models import Actor, CurriculumBundle, CurriculumVersion, Instrument, StaffUser
 from program.store import Store
+from program.store.curricula import SavedVersion
 
 # A curriculum of many sessions is a few hundred kilobytes; anything far larger is a wrong file.
 MAX_UPLOAD_BYTES = 1_000_000
@@ -25,7 +26,7 @@ def instrument_hash(instrument: Instrument) -> str:
 
 def save_bundle(
     store: Store, actor: Actor, bundle: CurriculumBundle, source_name: str, source_text: str
-) -> tuple[CurriculumVersion, bool]:
+) -> SavedVersion:
     """Store a validated curriculum. The same content twice is one version (returns created=False)."""
     hashes = {k: instrument_hash(v) for k, v in bundle.instruments.items()}
     return store.save_curriculum_version(
@@ -35,7 +36,7 @@ def save_bundle(
 
 def load_curriculum(
     store: Store, actor: Actor, path: Path, instruments_dir: Path | None = None
-) -> tuple[CurriculumVersion, bool]:
+) -> SavedVersion:
     """Validate a curriculum file and store it; raises CurriculumError and stores nothing if bad."""
     bundle = load_curriculum_file(path, instruments_dir)
     return save_bundle(store, actor, bundle, path.name, path.read_text(encoding="utf-8"))
@@ -43,7 +44,7 @@ def load_curriculum(
 
 def upload_curriculum(
     store: Store, actor: Actor, name: str, text: str, instruments_dir: Path
-) -> tuple[CurriculumVersion, bool]:
+) -> SavedVersion:
     """Validate uploaded curriculum text and store it; raises CurriculumError if bad."""
     bundle = load_curriculum_text(text, name, instruments_dir)
     return save_bundle(store, actor, bundle, name, text)
@@ -51,7 +52,7 @@ def upload_curriculum(
 
 def upload_curriculum_file(
     store: Store, actor: Actor, name: str, data: bytes, instruments_dir: Path
-) -> tuple[CurriculumVersion, bool]:
+) -> SavedVersion:
     """Validate an uploaded curriculum file (name and raw bytes) and store it.
 
     Raises CurriculumError, storing nothing, when the file is not a UTF-8 YAML curriculum.

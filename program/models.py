@@ -421,20 +421,36 @@ class Program(Record):
     min_group_size: int
 
 
+class CohortStatus(StrEnum):
+    """Where a cohort is, worked out from its sessions (never stored): no session held yet,
+    some held, or none left planned."""
+
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    FINISHED = "finished"
+
+
 class Cohort(Record):
     id: int
     program_id: int
     curriculum_version_id: int
     name: str
     start_date: dt.date
-    status: str
+    status: CohortStatus
+
+
+class MemberStatus(StrEnum):
+    """A roster member's standing: a withdrawn member keeps their past attendance."""
+
+    ACTIVE = "active"
+    WITHDRAWN = "withdrawn"
 
 
 class RosterMember(Record):
     id: int
     cohort_id: int
     display_name: str
-    status: Literal["active", "withdrawn"]
+    status: MemberStatus
 
 
 class SessionStatus(StrEnum):

@@ -44,6 +44,7 @@ from program.stats import (
     reference_change,
     t_quantile,
 )
+from program.store.results import CELL_COLUMNS
 
 # "Nice" steps: these times a power of ten.
 NICE_STEPS = (Fraction(1), Fraction(2), Fraction(5, 2), Fraction(5))
@@ -554,10 +555,10 @@ def release_frame(cells: pd.DataFrame, min_group_size: int) -> pd.DataFrame:
     closed and n, by the same rule as `suppression_reason`."""
     _check_min_group_size(min_group_size)
     out = cells.copy()
-    closed = out["closed"].astype(bool)
-    out["released"] = closed & (out["n"] >= min_group_size)
+    closed = out[CELL_COLUMNS.closed].astype(bool)
+    out["released"] = closed & (out[CELL_COLUMNS.n] >= min_group_size)
     reason = pd.Series(None, index=out.index, dtype=object)
-    reason[out["n"] < min_group_size] = f"fewer than {min_group_size} responses"
+    reason[out[CELL_COLUMNS.n] < min_group_size] = f"fewer than {min_group_size} responses"
     reason[~closed] = "pulse still open: results appear after it closes"
     out["reason"] = reason
     return out
@@ -598,20 +599,20 @@ def released_frame(cells: pd.DataFrame, scales: Mapping[str, Bounds]) -> pd.Data
     codes, names = measure_codes(kept)
     low = np.array([scales[m][0] for m in names], dtype="float64")[codes]
     high = np.array([scales[m][1] for m in names], dtype="float64")[codes]
-    n = kept["n"].to_numpy(dtype="int64")
+    n = kept[CELL_COLUMNS.n].to_numpy(dtype="int64")
     columns = _summaries(
         n,
-        kept["total"].to_numpy(dtype="float64"),
-        kept["draw"].to_numpy(dtype="float64"),
+        kept[CELL_COLUMNS.total].to_numpy(dtype="float64"),
+        kept[CELL_COLUMNS.draw].to_numpy(dtype="float64"),
         low,
         high,
     )
     return pd.DataFrame(
         {
-            "cohort_id": kept["cohort_id"].to_numpy(dtype="int64"),
-            "session_id": kept["session_id"].to_numpy(dtype="int64"),
-            "session_number": kept["session_number"].to_numpy(dtype="int64"),
-            "measure": kept["measure"].reset_index(drop=True),
+            "cohort_id": kept[CELL_COLUMNS.cohort_id].to_numpy(dtype="int64"),
+            "session_id": kept[CELL_COLUMNS.session_id].to_numpy(dtype="int64"),
+            "session_number": kept[CELL_COLUMNS.session_number].to_numpy(dtype="int64"),
+            "measure": kept[CELL_COLUMNS.measure].reset_index(drop=True),
             "n": n,
             **columns,
         },

@@ -18,10 +18,12 @@ import pandas as pd
 from program import access, cells
 from program.comparison import ComparisonGrid, comparison_grid
 from program.errors import NotFound
-from program.models import Instrument, Program, StaffUser
+from program.models import CohortStatus, Instrument, Program, StaffUser
 from program.privacy import PooledFigure, measure_codes, pool_frame
 from program.stats import attendance_rate, share_columns
 from program.store import Store
+from program.store.cohorts import COHORT_COLUMNS
+from program.store.results import PLAN_COLUMNS
 from program.trends import MeasureTrend, measure_trends
 
 
@@ -217,11 +219,11 @@ def select_cohorts(store: Store, selection: Selection) -> pd.DataFrame:
     cohorts = store.cohort_frame(selection.program_id)
     keep = pd.Series(True, index=cohorts.index)
     if selection.curriculum_version_id is not None:
-        keep &= cohorts["curriculum_version_id"] == selection.curriculum_version_id
+        keep &= cohorts[COHORT_COLUMNS.curriculum_version_id] == selection.curriculum_version_id
     if selection.started_from is not None:
-        keep &= cohorts["start_date"] >= pd.Timestamp(selection.started_from)
+        keep &= cohorts[COHORT_COLUMNS.start_date] >= pd.Timestamp(selection.started_from)
     if selection.started_to is not None:
-        keep &= cohorts["start_date"] <= pd.Timestamp(selection.started_to)
+        keep &= cohorts[COHORT_COLUMNS.start_date] <= pd.Timestamp(selection.started_to)
     return cohorts[keep].reset_index(drop=True)
 
 
@@ -231,40 +233,45 @@ def program_results(store: Store, viewer: StaffUser, selection: Selection) -> Pr
     cohorts = select_cohorts(store, selection)
     # .tolist() turns whole columns into Python values at once; iterating a text column of
     # thousands of names value by value took a fifth of this function's time.
-    ids: list[int] = cohorts["id"].tolist()
-    versions = tuple(sorted(int(v) for v in cohorts["curriculum_version_id"].unique()))
+    ids: list[int] = cohorts[COHORT_COLUMNS.id].tolist()
+    versions = tuple(sorted(int(v) for v in cohorts[COHORT_COLUMNS.curriculum_version_id].unique()))
     bundles = {v: store.curriculum_bundle(v) for v in versions}
     scales = cells.scales(bundles)
     min_group_size = program.min_group_size
     plan = cells.plan(bundles)
     released, left_out = cells.release_cohorts(store, ids, plan, min_group_size, scales)
-    enrolled = dict(zip(ids, cohorts["enrolled"].tolist(), strict=True))
+    enrolled = dict(zip(ids, cohorts[COHORT_COLUMNS.enrolled].tolist(), strict=True))
     attendance = store.held_attendance(ids)
-    present_total = sum(present for _, present, _ in attendance)
-    possible_total = sum(possible for _, _, possible in attendance)
-    finished = cohorts[cohorts["status"] == "finished"]
+    present_total = sum(held.present for held in attendance)
+    possible_total = sum(held.enrolled for held in attendance)
+    status = cohorts[COHORT_COLUMNS.status]
+    finished = cohorts[status == CohortStatus.FINISHED]
     rule = {v: b.curriculum.completion.min_sessions_attended for v, b in bundles.items()}
     completed = store.completers(
-        finished["id"].tolist(), [rule[v] for v in finished["curriculum_version_id"].tolist()]
+        finished[COHORT_COLUMNS.id].tolist(),
+        [rule[v] for v in finished[COHORT_COLUMNS.curriculum_version_id].tolist()],
     )
-    finished_enrolled = int(finished["enrolled"].sum())
-    status = cohorts["status"]
+    finished_enrolled = int(finished[COHORT_COLUMNS.enrolled].sum())
     headline = Headline(
-        cohorts_running=int((status == "running").sum()),
+        cohorts_running=int((status == CohortStatus.RUNNING).sum()),
         cohorts_finished=len(finished),
-        cohorts_scheduled=int((status == "scheduled").sum()),
-        enrolled=int(cohorts["enrolled"].sum()),
+        cohorts_scheduled=int((status == CohortStatus.SCHEDULED).sum()),
+        enrolled=int(cohorts[COHORT_COLUMNS.enrolled].sum()),
         attendance_rate=attendance_rate(present_total, possible_total) if possible_total else None,
         completion_rate=(completed / finished_enrolled) if finished_enrolled else None,
     )
-    retention = {number: present / possible for number, present, possible in attendance if possible}
+    retention = {
+        held.session_number: held.present / held.enrolled for held in attendance if held.enrolled
+    }
     instruments = {i.id: i for b in bundles.values() for i in b.instruments.values()}
     trends: dict[str, list[PooledFigure]] = {measure: [] for measure in sorted(instruments)}
     for figure in pool_frame(released, left_out, scales):
         trends.setdefault(figure.measure, []).append(figure)
-    names = dict(zip(ids, cohorts["name"].tolist(), strict=True))
+    names = dict(zip(ids, cohorts[COHORT_COLUMNS.name].tolist(), strict=True))
     table = _comparison_table(released, names, instruments, enrolled)
-    ends = plan.groupby("measure", observed=True)["session_number"].agg(["min", "max"])
+    ends = plan.groupby(PLAN_COLUMNS.measure, observed=True)[PLAN_COLUMNS.session_number].agg(
+        ["min", "max"]
+    )
     planned = {str(m): (int(lo), int(hi)) for m, lo, hi in ends.itertuples()}
     curriculum_names = {
         v: f"{b.curriculum.title} {b.curriculum.version}" for v, b in bundles.items()

@@ -380,8 +380,8 @@ def resolve_code(store: Store, typed: str, at: dt.datetime) -> Invitation:
     context = store.invitation_context(window.session_id)
     if context is None:
         raise PulseUnavailable(NO_OPEN_PULSE)
-    number, version_id, content_hash, min_group_size = context
-    bundle = store.bundle_by_hash(version_id, content_hash)
+    number = context.session_number
+    bundle = store.bundle_by_hash(context.version_id, context.content_hash)
     session = bundle.curriculum.session(number)
     return Invitation(
         session_id=window.session_id,
@@ -390,7 +390,7 @@ def resolve_code(store: Store, typed: str, at: dt.datetime) -> Invitation:
         session_title=session.title,
         session_translations={tag: t.title for tag, t in session.translations.items()},
         items=bundle.pulse_items(number),
-        min_group_size=min_group_size,
+        min_group_size=context.min_group_size,
         closes_at=window.closes_at,
         card_hash=hashed,
     )

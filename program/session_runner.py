@@ -13,6 +13,7 @@ from program.models import (
     Cohort,
     CurriculumBundle,
     Mark,
+    MemberStatus,
     RosterMember,
     Session,
     SessionRecord,
@@ -101,7 +102,9 @@ def open_sheet(store: Store, viewer: StaffUser, session_id: int) -> SessionSheet
     cohort = access.require_facilitator(store, viewer, record.cohort_id)
     bundle = store.curriculum_bundle(cohort.curriculum_version_id)
     marks = store.attendance_marks(session_id)
-    members = [m for m in store.roster(cohort.id) if m.status == "active" or m.id in marks]
+    members = [
+        m for m in store.roster(cohort.id) if m.status == MemberStatus.ACTIVE or m.id in marks
+    ]
     fidelity = store.fidelity(session_id)
     return SessionSheet(
         cohort=cohort,
@@ -177,7 +180,11 @@ def save_sheet(
 
 
 def all_present(members: list[RosterMember]) -> dict[int, AttendanceMark]:
-    return {m.id: AttendanceMark(status=Mark.PRESENT) for m in members if m.status == "active"}
+    return {
+        m.id: AttendanceMark(status=Mark.PRESENT)
+        for m in members
+        if m.status == MemberStatus.ACTIVE
+    }
 
 
 # --------------------------------------------------------------------------- marks as they are made
@@ -216,7 +223,7 @@ def mark_everyone_present(store: Store, viewer: StaffUser, session_id: int) -> i
     fresh = {
         m.id: AttendanceMark(status=Mark.PRESENT)
         for m in store.roster(cohort.id)
-        if m.status == "active" and m.id not in marked
+        if m.status == MemberStatus.ACTIVE and m.id not in marked
     }
     if fresh:
         store.set_attendance(Actor.of(viewer), session_id, fresh)

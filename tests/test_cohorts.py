@@ -14,8 +14,10 @@ from program.models import (
     Actor,
     AttendanceMark,
     Cohort,
+    CohortStatus,
     CurriculumVersion,
     Mark,
+    MemberStatus,
     Program,
     Role,
     SessionStatus,
@@ -151,7 +153,7 @@ def test_a_facilitator_creating_a_cohort_runs_it_and_keeps_its_roster(world):
     assert cohort.name == "Tuesday evening"
     assert cohort.curriculum_version_id == world.version.id
     assert cohort.start_date == MONDAY
-    assert cohort.status == "scheduled"
+    assert cohort.status == CohortStatus.SCHEDULED
     assert world.store.cohort_facilitator_ids(cohort.id) == [world.maya.id]
     assert names(world.store, cohort) == ["Ana", "Ben", "Chloe"]
     assert [s.number for s in world.store.sessions(cohort.id)] == [0, 1, 2, 3, 4, 5, 6]
@@ -264,20 +266,20 @@ def test_the_same_cohort_name_in_another_program_is_fine(world):
 def test_roster_add_rename_withdraw_reinstate(world):
     store, cohort = world.store, world.create()
     added = cohorts.add_member(store, world.maya, cohort.id, "  Dev  ")
-    assert added.display_name == "Dev" and added.status == "active"
+    assert added.display_name == "Dev" and added.status == MemberStatus.ACTIVE
     assert store.enrolled_count(cohort.id) == 4
 
     cohorts.rename_member(store, world.maya, added.id, "Devi")
     assert store.roster_member(added.id).display_name == "Devi"
 
     cohorts.withdraw_member(store, world.maya, added.id)
-    assert store.roster_member(added.id).status == "withdrawn"
+    assert store.roster_member(added.id).status == MemberStatus.WITHDRAWN
     assert store.enrolled_count(cohort.id) == 3
     with pytest.raises(Conflict):
         cohorts.withdraw_member(store, world.maya, added.id)
 
     cohorts.reinstate_member(store, world.maya, added.id)
-    assert store.roster_member(added.id).status == "active"
+    assert store.roster_member(added.id).status == MemberStatus.ACTIVE
     with pytest.raises(Conflict):
         cohorts.reinstate_member(store, world.maya, added.id)
     assert [m.display_name for m in cohorts.roster(store, world.maya, cohort.id)] == [
@@ -331,7 +333,7 @@ def test_a_facilitator_of_another_cohort_cannot_touch_the_roster(world):
     with pytest.raises(AccessDenied):
         cohorts.withdraw_member(store, world.sam, ana.id)
     assert names(store, cohort) == ["Ana", "Ben", "Chloe"]
-    assert store.roster_member(ana.id).status == "active"
+    assert store.roster_member(ana.id).status == MemberStatus.ACTIVE
 
 
 @pytest.mark.parametrize("who", ["lead", "admin", "other_lead"])

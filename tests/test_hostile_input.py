@@ -394,7 +394,7 @@ def answered(raw: dict[Any, object]) -> int:
 def stored(store: Store) -> dict[str, int]:
     """Rows of the answer tables, counting what open pulses hold in their ballot files."""
     counts = store.row_counts()
-    held = [r for sid in store.ballots.sessions() for r in store.ballots.contents(sid)[0]]
+    held = [r for sid in store.ballots.sessions() for r in store.ballots.contents(sid).responses]
     return {
         "responses": counts["responses"] + len(held),
         "answers": counts["answers"] + sum(len(r.answers) for r in held),

@@ -220,7 +220,7 @@ def test_answers_sent_in_spanish_are_thanked_in_spanish_and_stored_like_any_othe
     assert thanks.h1 == ["Gracias"]
     assert "Sus respuestas ya llegaron." in thanks.text
     assert "al menos 5 personas" in thanks.text
-    (held,) = store.ballots.contents(group.session_id)[0]
+    (held,) = store.ballots.contents(group.session_id).responses
     assert set(held.answers) == {tuple(n.split("/")) for n in page.names}
 
 
@@ -236,8 +236,8 @@ def test_answers_in_two_languages_pool_into_the_same_cells_and_no_language_is_ke
     raw = store.ballots.path(group.session_id).read_bytes()
     assert b'"es"' not in raw and b"lang" not in raw
     pulse.close_pulse(store, group.facilitator, group.session_id, now())
-    cells = [c for c in store.cell_summaries([group.cohort_id]) if c[0] == group.session_id]
-    assert len(cells) == 5 and {c[2] for c in cells} == {len(langs)}
+    cells = [c for c in store.cell_summaries([group.cohort_id]) if c.session_id == group.session_id]
+    assert len(cells) == 5 and {c.n for c in cells} == {len(langs)}
     # Nor anything in the database: no column or value names a language.
     columns = store._rows("SELECT column_name FROM duckdb_columns() WHERE NOT internal")
     assert not [c for (c,) in columns if "lang" in c.lower()]

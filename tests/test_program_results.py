@@ -17,11 +17,12 @@ from program import pulse
 from program.cells import plan as _plan
 from program.cohort_results import PointState, cohort_results
 from program.errors import AccessDenied
-from program.models import Role, StaffUser
+from program.models import MemberStatus, Role, StaffUser
 from program.privacy import CellState, Release, release_step, round_to_step
 from program.program_results import ProgramResults, Selection, select_cohorts
 from program.settings import get_settings
 from program.store import Store
+from program.store.results import CELL_COLUMNS
 from tests.cell_by_cell import cohort_release, stored_cells
 from tests.factories.programs import (
     add_cohort,
@@ -166,9 +167,10 @@ def test_the_program_cells_carry_each_cells_own_draw_and_none_for_a_cell_not_sum
     pulse.open_pulse(store, get_settings(), world.facilitator, sid, dt.datetime.now())
     cohorts = store.cohorts(world.program.id)
     ids = [c.id for c in cohorts]
-    draws = {(r[0], r[1]): r[-1] for r in store.cell_summaries(ids)}
+    draws = {(r.session_id, r.instrument_id): r.draw for r in store.cell_summaries(ids)}
     plan = _plan({world.version_id: world.bundle()})
     cells = store.program_cells(ids, plan)
+    assert list(cells.columns) == list(CELL_COLUMNS)
     assert len(draws) == 3 * 5 and all(0 <= d < 1 for d in draws.values())
     for row in cells.itertuples():
         if (row.session_id, row.measure) in draws:
@@ -461,7 +463,7 @@ def test_a_member_who_withdraws_after_attending_keeps_every_rate_within_0_and_1(
     for number in range(1, 7):
         hold(world, cohort, number, ["Ana", "Ben"])
     ben = next(m for m in store.roster(cohort.id) if m.display_name == "Ben")
-    store.set_roster_status(SYSTEM, ben.id, "withdrawn")
+    store.set_roster_status(SYSTEM, ben.id, MemberStatus.WITHDRAWN)
     res = results(world)
     h = res.headline
     assert h.attendance_rate is not None and 0 <= h.attendance_rate <= 1

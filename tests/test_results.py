@@ -136,7 +136,7 @@ def test_each_cell_gets_its_own_rounding_draw_at_close_and_its_mean_rounds_by_it
     group.hold(1, present=11)
     group.answer(1, STRESS_FIRST[:8], draw=None)  # stress 7.75: 8 for draws below 0.75, else 7
     rows = store.cell_summaries([group.cohort_id])
-    draws = [row[-1] for row in rows]
+    draws = [row.draw for row in rows]
     assert len(rows) == 5 and all(0 <= d < 1 for d in draws)
     assert len(set(draws)) == 5  # one secret draw per cell, not one per session
     for draw, mean in ((0.0, 8.0), (0.7499, 8.0), (0.75, 7.0), (0.999, 7.0)):

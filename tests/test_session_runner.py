@@ -13,7 +13,9 @@ from program.models import (
     Actor,
     AttendanceMark,
     Cohort,
+    CohortStatus,
     Mark,
+    MemberStatus,
     Role,
     SessionRecord,
     SessionStatus,
@@ -147,7 +149,7 @@ def test_attendance_fidelity_and_notes_are_stored(s):
 def test_mark_held(s):
     save(s, held=True)
     assert s.session(1).status == SessionStatus.HELD
-    assert s.store.cohort(s.cohort.id).status == "running"
+    assert s.store.cohort(s.cohort.id).status == CohortStatus.RUNNING
 
 
 def test_held_on_the_day_before_counts_as_a_time_zone_grace(s):
@@ -256,7 +258,7 @@ def test_withdrawn_members_keep_past_attendance(s):
     past = open_sheet(s.store, s.maya, s.session(1).id)
     assert ben in past.marks and past.marks[ben] == PRESENT
     shown = {m.id: m.status for m in past.members}
-    assert shown[ben] == "withdrawn"
+    assert shown[ben] == MemberStatus.WITHDRAWN
     assert s.store.attendance_marks(s.session(1).id)[ben] == PRESENT
 
     future = open_sheet(s.store, s.maya, s.session(2).id)
@@ -306,7 +308,7 @@ def test_attendance_totals_follow_every_save(s):
     save(s, 1, held=True)
     save(s, 2, marks={ana: PRESENT, ben: ABSENT, chloe: EXCUSED}, held=True)
     assert s.store.held_attendance([s.cohort.id]) == [(1, 3, 3), (2, 1, 3)]
-    assert sorted(r[1:] for r in s.store.sessions_attended([s.cohort.id])) == [
+    assert sorted((r.member_id, r.attended) for r in s.store.sessions_attended([s.cohort.id])) == [
         (ana, 2),
         (ben, 1),
         (chloe, 1),

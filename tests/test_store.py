@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from program.errors import Conflict, ProgramError
-from program.models import Actor, AttendanceMark, Mark, Role, SessionReport
+from program.models import Actor, AttendanceMark, CohortStatus, Mark, Role, SessionReport
 from program.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -549,7 +549,7 @@ def test_create_cohort_writes_sessions_facilitators_and_roster(store: Store) -> 
     cohort = store.cohort(cohort_id)
     assert cohort.program_id == program_id
     assert cohort.start_date == MONDAY
-    assert cohort.status == "scheduled"
+    assert cohort.status == CohortStatus.SCHEDULED
     assert [(s.number, s.scheduled_date, s.status) for s in store.sessions(cohort_id)] == [
         (n, MONDAY + dt.timedelta(weeks=n), "planned") for n in (0, 1, 2)
     ]
@@ -632,7 +632,7 @@ def test_record_session_writes_attendance_and_fidelity_and_marks_held(store: Sto
     assert attendance(store, session.id) == marks
     assert store.fidelity(session.id) == {0: True, 1: False, 2: True, 3: False}
     assert store.session(session.id).status == "held"
-    assert store.cohort(cohort_id).status == "running"
+    assert store.cohort(cohort_id).status == CohortStatus.RUNNING
     event = store.audit_events()[0]
     assert (event.actor, event.action, event.object_type, event.object_id) == (
         ACTOR.name,
@@ -688,7 +688,7 @@ def test_every_session_held_makes_the_cohort_finished(store: Store) -> None:
     ana = store.roster(cohort_id)[0]
     for session in store.sessions(cohort_id):
         record(store, session.id, {ana.id: "present"}, [0], 1, held=True)
-    assert store.cohort(cohort_id).status == "finished"
+    assert store.cohort(cohort_id).status == CohortStatus.FINISHED
 
 
 # --------------------------------------------------------------------------- the file lock

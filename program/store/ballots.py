@@ -25,6 +25,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from program.errors import Conflict
 from program.i18n import N_
@@ -54,6 +55,13 @@ class Ballot:
     response: ScoredResponse
     card_hash: str | None
     typed_in: bool
+
+
+class BallotContents(NamedTuple):
+    """Every answer in a ballot file, and how many of them were typed in from paper."""
+
+    responses: list[ScoredResponse]
+    typed_in: int
 
 
 class Outcome:
@@ -196,14 +204,14 @@ class BallotBox:
         with self._open(session_id) as con:
             return int(con.execute("SELECT accepted FROM tally").fetchone()[0])
 
-    def contents(self, session_id: int) -> tuple[list[ScoredResponse], int]:
+    def contents(self, session_id: int) -> BallotContents:
         """Every answer in the file and how many were typed in from paper."""
         if not self.exists(session_id):
-            return [], 0
+            return BallotContents([], 0)
         with self._open(session_id) as con:
             payloads = [r[0] for r in con.execute("SELECT payload FROM ballots").fetchall()]
             typed_in = int(con.execute("SELECT typed_in FROM tally").fetchone()[0])
-        return [_response(p) for p in payloads], typed_in
+        return BallotContents([_response(p) for p in payloads], typed_in)
 
     def discard(self, session_id: int) -> None:
         """Destroy a session's ballot file and any journal SQLite left beside it."""

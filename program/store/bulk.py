@@ -7,10 +7,13 @@ in well under a second.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from program.store.base import Cursor, StoreBase
 from program.store.cohorts import refresh_attendance_totals
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Table and sequence names come from these fixed sets, never from input.
 BULK_TABLES = (
@@ -43,7 +46,7 @@ class BulkQueries(StoreBase):
         """Take `count` ids from a sequence, so bulk rows never collide with later inserts."""
         return [int(r[0]) for r in self._rows(_RESERVE[sequence], [count])]
 
-    def bulk_load(self, frames: Mapping[str, Any]) -> None:
+    def bulk_load(self, frames: Mapping[str, pd.DataFrame]) -> None:
         """Insert each data frame into its table (columns by name), all in one transaction,
         then count the new attendance and freeze the cell summaries of every closed pulse that
         has none yet."""

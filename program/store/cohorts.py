@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, NamedTuple
 
 from program.errors import NOTES_CHANGED, Conflict, NotFound
 from program.models import (
@@ -12,6 +12,7 @@ from program.models import (
     AttendanceMark,
     Cohort,
     Mark,
+    MemberStatus,
     RosterMember,
     SessionRecord,
     SessionReport,
@@ -19,6 +20,28 @@ from program.models import (
 )
 from program.store.base import Cursor, StoreBase
 from program.store.programs import add_program_facilitators
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class CohortColumns(NamedTuple):
+    """The columns of `CohortQueries.cohort_frame`: a `Cohort`'s fields, then how many joined
+    its roster. The instance `COHORT_COLUMNS` holds the names themselves, in order."""
+
+    id: str = "id"
+    program_id: str = "program_id"
+    curriculum_version_id: str = "curriculum_version_id"
+    name: str = "name"
+    start_date: str = "start_date"
+    status: str = "status"
+    enrolled: str = "enrolled"
+
+
+COHORT_COLUMNS = CohortColumns()
+# What `_COHORT` selects, in order: every column of the frame but the roster count.
+_COHORT_FIELDS = COHORT_COLUMNS[:-1]
+_SESSION_FIELDS = ("id", "cohort_id", "number", "scheduled_date", "status", "notes")
 
 # md5 of everything a session form shows; cheap, and only compared for equality.
 _REVISION = (
@@ -70,6 +93,7 @@ def _refuse_duplicate_name(cur: Cursor, cohort_id: int, name: str, member_id: in
 class CohortQueries(StoreBase):
     # ----------------------------------------------------------------------- cohorts
 
+    # The status is a CohortStatus, worked out from the cohort's sessions.
     _COHORT = (
         "SELECT c.id, c.program_id, c.curriculum_version_id, c.name, c.start_date,"
         " CASE WHEN NOT EXISTS (SELECT 1 FROM sessions s WHERE s.cohort_id = c.id"
@@ -81,15 +105,8 @@ class CohortQueries(StoreBase):
     )
 
     @staticmethod
-    def _cohort(row: tuple[Any, ...]) -> Cohort:
-        return Cohort(
-            id=row[0],
-            program_id=row[1],
-            curriculum_version_id=row[2],
-            name=row[3],
-            start_date=row[4],
-            status=row[5],
-        )
+    def _cohort(row: Sequence[object]) -> Cohort:
+        return Cohort.model_validate(dict(zip(_COHORT_FIELDS, row, strict=True)))
 
     def create_cohort(
         self,
@@ -162,13 +179,13 @@ class CohortQueries(StoreBase):
             )
         return [self._cohort(r) for r in rows]
 
-    def cohort_frame(self, program_id: int) -> Any:
-        """A program's cohorts as one data frame, for dashboards over thousands of them:
-        id, curriculum_version_id, name, start_date, status and enrolled (everyone who joined
-        the roster, as `enrolled_counts` counts), ordered as `cohorts` orders them."""
+    def cohort_frame(self, program_id: int) -> pd.DataFrame:
+        """A program's cohorts as one data frame, for dashboards over thousands of them, with
+        the columns `COHORT_COLUMNS` (enrolled: everyone who joined the roster, as
+        `enrolled_counts` counts), ordered as `cohorts` orders them."""
         cur = self.cursor()
         try:
-            return cur.execute(
+            cohorts = cur.execute(
                 "WITH chosen AS (" + self._COHORT + " WHERE c.program_id = ?),"
                 " enrolled AS (SELECT cohort_id, count(*) AS n FROM roster_members"
                 "   WHERE cohort_id IN (SELECT id FROM cohorts WHERE program_id = ?)"
@@ -179,6 +196,10 @@ class CohortQueries(StoreBase):
             ).df()
         finally:
             cur.close()
+        # The names are the constants' (in the order selected), so consumers name no column
+        # the query does not make.
+        cohorts.columns = list(COHORT_COLUMNS)
+        return cohorts
 
     def facilitated_cohort_ids(self, user_id: int) -> list[int]:
         rows = self._rows("SELECT cohort_id FROM cohort_facilitators WHERE user_id = ?", [user_id])
@@ -205,15 +226,8 @@ class CohortQueries(StoreBase):
     _SESSION = "SELECT id, cohort_id, number, scheduled_date, status, notes FROM sessions"
 
     @staticmethod
-    def _session(row: tuple[Any, ...]) -> SessionRecord:
-        return SessionRecord(
-            id=row[0],
-            cohort_id=row[1],
-            number=row[2],
-            scheduled_date=row[3],
-            status=row[4],
-            notes=row[5],
-        )
+    def _session(row: Sequence[object]) -> SessionRecord:
+        return SessionRecord.model_validate(dict(zip(_SESSION_FIELDS, row, strict=True)))
 
     def sessions(self, cohort_id: int) -> list[SessionRecord]:
         rows = self._rows(f"{self._SESSION} WHERE cohort_id = ? ORDER BY number", [cohort_id])
@@ -472,10 +486,12 @@ class CohortQueries(StoreBase):
 
         self.write(unit)
 
-    def set_roster_status(self, actor: Actor, member_id: int, status: str) -> None:
+    def set_roster_status(self, actor: Actor, member_id: int, status: MemberStatus) -> None:
         def unit(cur: Cursor) -> None:
-            cur.execute("UPDATE roster_members SET status = ? WHERE id = ?", [status, member_id])
-            self._audit(cur, actor, f"roster member {status}", "roster_member", member_id)
+            cur.execute(
+                "UPDATE roster_members SET status = ? WHERE id = ?", [status.value, member_id]
+            )
+            self._audit(cur, actor, f"roster member {status.value}", "roster_member", member_id)
 
         self.write(unit)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from program.errors import NotFound
 from program.models import (
@@ -13,6 +14,20 @@ from program.models import (
 from program.store.base import Cursor, StoreBase
 
 
+class SavedVersion(NamedTuple):
+    """A stored curriculum version, and whether storing it made it (False: it was there)."""
+
+    version: CurriculumVersion
+    created: bool
+
+
+class CurriculumSource(NamedTuple):
+    """A version's YAML file exactly as it was loaded, and the name it was loaded under."""
+
+    name: str
+    text: str
+
+
 class CurriculumQueries(StoreBase):
     # ----------------------------------------------------------------------- curricula
 
@@ -20,18 +35,11 @@ class CurriculumQueries(StoreBase):
         "SELECT id, curriculum_id, version, title, content_hash, source_name, loaded_at"
         " FROM curriculum_versions"
     )
+    _VERSION_FIELDS = _VERSION.removeprefix("SELECT ").split(" FROM ")[0].split(", ")
 
-    @staticmethod
-    def _version(row: tuple[Any, ...]) -> CurriculumVersion:
-        return CurriculumVersion(
-            id=row[0],
-            curriculum_id=row[1],
-            version=row[2],
-            title=row[3],
-            content_hash=row[4],
-            source_name=row[5],
-            loaded_at=row[6],
-        )
+    @classmethod
+    def _version(cls, row: Sequence[object]) -> CurriculumVersion:
+        return CurriculumVersion.model_validate(dict(zip(cls._VERSION_FIELDS, row, strict=True)))
 
     def save_curriculum_version(
         self,
@@ -41,16 +49,13 @@ class CurriculumQueries(StoreBase):
         instrument_hashes: dict[str, str],
         source_name: str,
         source_text: str,
-    ) -> tuple[CurriculumVersion, bool]:
-        """Store a validated curriculum; the same content again returns the existing version.
+    ) -> SavedVersion:
+        """Store a validated curriculum; the same content again returns the existing version."""
 
-        Returns the version and whether it was newly created.
-        """
-
-        def unit(cur: Cursor) -> tuple[CurriculumVersion, bool]:
+        def unit(cur: Cursor) -> SavedVersion:
             row = cur.execute(f"{self._VERSION} WHERE content_hash = ?", [content_hash]).fetchone()
             if row:
-                return self._version(row), False
+                return SavedVersion(self._version(row), created=False)
             c = bundle.curriculum
             row = cur.execute(
                 "INSERT INTO curriculum_versions (curriculum_id, version, title, content_hash,"
@@ -92,7 +97,7 @@ class CurriculumQueries(StoreBase):
                 version.id,
                 f"{c.id} {c.version} {content_hash[:12]}",
             )
-            return version, True
+            return SavedVersion(version, created=True)
 
         return self.write(unit)
 
@@ -127,14 +132,14 @@ class CurriculumQueries(StoreBase):
             found = cache[(version_id, content_hash)] = CurriculumBundle.model_validate_json(row[0])
         return found
 
-    def curriculum_source(self, version_id: int) -> tuple[str, str]:
+    def curriculum_source(self, version_id: int) -> CurriculumSource:
         """The file name and text of a version exactly as it was loaded."""
         row = self._one(
             "SELECT source_name, source_text FROM curriculum_versions WHERE id = ?", [version_id]
         )
         if row is None:
             raise NotFound(f"No curriculum version with id {version_id}.")
-        return row[0], row[1]
+        return CurriculumSource(row[0], row[1])
 
     def curriculum_usage(self) -> dict[int, list[str]]:
         """Names of the cohorts pinned to each curriculum version, by version id, oldest first."""

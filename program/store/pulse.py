@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from program.errors import Conflict, PulseFull, PulseUnavailable
 from program.i18n import N_
@@ -49,6 +50,15 @@ FULL = N_(
 
 
 _QUEUES_GUARD = threading.Lock()
+
+
+class InvitationContext(NamedTuple):
+    """What a participant's invitation needs besides its pulse window."""
+
+    session_number: int
+    version_id: int
+    content_hash: str
+    min_group_size: int
 
 
 @dataclass
@@ -429,7 +439,7 @@ class PulseQueries(StoreBase):
             entry.error = error
             entry.done = True
 
-    def invitation_context(self, session_id: int) -> tuple[int, int, str, int] | None:
+    def invitation_context(self, session_id: int) -> InvitationContext | None:
         """What a participant's invitation needs besides the window, in one query: the session's
         number, its cohort's curriculum version and that version's content hash, and the
         program's minimum group size. The participant page asks on every visit."""
@@ -441,7 +451,9 @@ class PulseQueries(StoreBase):
             " JOIN programs p ON p.id = c.program_id WHERE s.id = ?",
             [session_id],
         )
-        return (int(row[0]), int(row[1]), str(row[2]), int(row[3])) if row else None
+        if row is None:
+            return None
+        return InvitationContext(int(row[0]), int(row[1]), str(row[2]), int(row[3]))
 
     def pulse_cap(self, session_id: int) -> int:
         """The cap a pulse opening now would get."""

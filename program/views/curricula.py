@@ -6,20 +6,12 @@ see them (library.library_versions).
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from program import access, library
 from program.models import CurriculumBundle, Role, StaffUser
 from program.store import Store
+from program.store.curricula import CurriculumSource
 
 STAFF = (Role.FACILITATOR, Role.LEAD, Role.ADMIN)
-
-
-class CurriculumSource(NamedTuple):
-    """A version's YAML file exactly as it was loaded, and the name it was loaded under."""
-
-    name: str
-    text: str
 
 
 def versions(store: Store, viewer: StaffUser) -> tuple[library.LibraryEntry, ...]:
@@ -36,4 +28,4 @@ def curriculum(store: Store, viewer: StaffUser, version_id: int) -> CurriculumBu
 
 def source(store: Store, viewer: StaffUser, version_id: int) -> CurriculumSource:
     access.require_role(viewer, *STAFF)
-    return CurriculumSource(*store.curriculum_source(version_id))
+    return store.curriculum_source(version_id)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from program import access, session_runner
-from program.models import Cohort, Role, SessionRecord, SessionStatus, StaffUser
+from program.models import Cohort, CohortStatus, Role, SessionRecord, SessionStatus, StaffUser
 from program.store import Store
 
 STAFF = (Role.FACILITATOR, Role.LEAD, Role.ADMIN)
@@ -52,9 +52,9 @@ def home(store: Store, viewer: StaffUser, today: dt.date) -> HomeView:
         programs=0
         if viewer.role == Role.FACILITATOR
         else len(access.visible_programs(store, viewer)),
-        running=sum(c.status == "running" for c in cohorts),
-        finished=sum(c.status == "finished" for c in cohorts),
-        scheduled=sum(c.status == "scheduled" for c in cohorts),
+        running=sum(c.status == CohortStatus.RUNNING for c in cohorts),
+        finished=sum(c.status == CohortStatus.FINISHED for c in cohorts),
+        scheduled=sum(c.status == CohortStatus.SCHEDULED for c in cohorts),
     )
 
 

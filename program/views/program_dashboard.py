@@ -15,6 +15,7 @@ from program import access
 from program.models import Actor, CurriculumVersion, Program, Role, StaffUser
 from program.program_results import ProgramResults, Selection, program_results
 from program.store import Store
+from program.store.cohorts import COHORT_COLUMNS
 from program.trends import MeasureTrend
 
 ALL_VERSIONS = "all versions used in the program"
@@ -76,13 +77,13 @@ def scope(store: Store, viewer: StaffUser, program_id: int) -> ProgramScope:
     cohorts = store.cohort_frame(program_id)
     if cohorts.empty:
         return ProgramScope(program, 0, {}, None, None)
-    version_ids = sorted(int(v) for v in cohorts["curriculum_version_id"].unique())
+    version_ids = sorted(int(v) for v in cohorts[COHORT_COLUMNS.curriculum_version_id].unique())
     return ProgramScope(
         program=program,
         cohort_count=len(cohorts),
         versions={v: store.curriculum_version(v) for v in version_ids},
-        first_start=cohorts["start_date"].min().date(),
-        last_start=cohorts["start_date"].max().date(),
+        first_start=cohorts[COHORT_COLUMNS.start_date].min().date(),
+        last_start=cohorts[COHORT_COLUMNS.start_date].max().date(),
     )
 
 

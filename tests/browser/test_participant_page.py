@@ -158,7 +158,7 @@ Answers = dict[tuple[str, str], int]
 
 def held(world: World, of: Pulse) -> list[Answers]:
     """The answers the open pulse's ballot file holds now."""
-    return [r.answers for r in world.ballots.contents(of.session_id)[0]]
+    return [r.answers for r in world.ballots.contents(of.session_id).responses]
 
 
 @dataclass
