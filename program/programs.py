@@ -122,19 +122,37 @@ def lead_candidates(store: Store, viewer: StaffUser, program_id: int) -> list[St
 
 
 def assign_program_lead(store: Store, viewer: StaffUser, program_id: int, user_id: int) -> None:
+    only = "only program leads can lead a program. Change their role first."
+    _check_newcomer(store, viewer, program_id, user_id, Role.LEAD, only, "already leads")
+    store.add_program_lead(Actor.of(viewer), program_id, user_id)
+
+
+def _check_newcomer(
+    store: Store,
+    viewer: StaffUser,
+    program_id: int,
+    user_id: int,
+    role: Role,
+    only: str,
+    already: str,
+) -> None:
+    """Refuse the admin's choice of a new lead or facilitator of a program (`role`) unless the
+    account has that role, is active and is not one yet; `only` and `already` word the
+    refusals."""
     require_role(viewer, Role.ADMIN)
     program = store.program(program_id)
     user = store.staff_user(user_id)
-    if user.role != Role.LEAD:
-        raise InvalidInput(
-            f"{user.display_name} is a {user.role.value}; only program leads can lead a program."
-            " Change their role first."
-        )
+    if user.role != role:
+        raise InvalidInput(f"{user.display_name} is a {user.role.value}; {only}")
     if not user.active:
         raise Conflict(f"{user.display_name}'s account is deactivated. Reactivate it first.")
-    if user_id in store.program_lead_ids(program_id):
-        raise Conflict(f"{user.display_name} already leads {program.name}.")
-    store.add_program_lead(Actor.of(viewer), program_id, user_id)
+    members = (
+        store.program_lead_ids(program_id)
+        if role == Role.LEAD
+        else store.program_facilitator_ids(program_id)
+    )
+    if user_id in members:
+        raise Conflict(f"{user.display_name} {already} {program.name}.")
 
 
 def unassign_program_lead(store: Store, viewer: StaffUser, program_id: int, user_id: int) -> None:
@@ -167,18 +185,10 @@ def facilitator_candidates(store: Store, viewer: StaffUser, program_id: int) -> 
 
 def add_program_facilitator(store: Store, viewer: StaffUser, program_id: int, user_id: int) -> None:
     """Let a facilitator create cohorts in a program (and be put on its cohorts)."""
-    require_role(viewer, Role.ADMIN)
-    program = store.program(program_id)
-    user = store.staff_user(user_id)
-    if user.role != Role.FACILITATOR:
-        raise InvalidInput(
-            f"{user.display_name} is a {user.role.value}; only facilitators belong to programs"
-            " this way. Program leads are assigned as leads."
-        )
-    if not user.active:
-        raise Conflict(f"{user.display_name}'s account is deactivated. Reactivate it first.")
-    if user_id in store.program_facilitator_ids(program_id):
-        raise Conflict(f"{user.display_name} already belongs to {program.name}.")
+    only = "only facilitators belong to programs this way. Program leads are assigned as leads."
+    _check_newcomer(
+        store, viewer, program_id, user_id, Role.FACILITATOR, only, "already belongs to"
+    )
     store.add_program_facilitator(Actor.of(viewer), program_id, user_id)
 
 
