@@ -198,7 +198,7 @@ def query(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple
 def ballot_responses(store: Store, session_id: int | None = None) -> list[ScoredResponse]:
     """The answers held in open pulses' ballot files (all of them, or one session's)."""
     sessions = store.ballots.sessions() if session_id is None else [session_id]
-    return [r for sid in sessions for r in store.ballots.contents(sid)[0]]
+    return [r for sid in sessions for r in store.ballots.contents(sid).responses]
 
 
 def count(store: Store, table: str, session_id: int | None = None) -> int:
