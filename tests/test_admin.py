@@ -466,6 +466,7 @@ def test_k_locks_when_the_first_pulse_opens(
     assert programs.programs_overview(store, ada)[0].min_group_size_locked
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first", ["opening", "k change"])
 def test_a_pulse_opening_during_a_k_change_conflicts_with_it(
     store: Store, ada: StaffUser, maya: StaffUser, version_id: int, first: str

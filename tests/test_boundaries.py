@@ -119,6 +119,7 @@ print(sorted(m for m in sys.modules if m == "streamlit" or m.startswith("streaml
 """
 
 
+@pytest.mark.slow
 def test_program_imports_no_streamlit_at_run_time() -> None:
     # program.__main__ only runs the command line (and would exit): it imports program.cli.
     names = [module_name(p) for p in program_files() if p.name != "__main__.py"]

@@ -293,6 +293,7 @@ def test_load_curriculum_with_a_missing_instrument_fails_and_stores_nothing(
 # --------------------------------------------------------------------------- seed-demo
 
 
+@pytest.mark.slow
 def test_seed_demo_fills_an_empty_database_once(
     settings_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -670,6 +670,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_the_real_app_serves_the_plain_page_at_pulse_before_streamlit(tmp_path: Path) -> None:
     """app.py's st.App lists ROUTES before Streamlit's own routes, so /pulse is ours (with the
     security headers, no cookie, not stored) while every other path is still Streamlit's."""

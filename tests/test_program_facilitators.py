@@ -230,6 +230,7 @@ def test_migration_0006_makes_existing_facilitators_members_of_their_programs(
         new.close()
 
 
+@pytest.mark.slow
 def test_demo_facilitators_belong_to_the_demo_program(store: Store, settings_env: Path) -> None:
     from program.demo import seed_demo
     from program.settings import get_settings

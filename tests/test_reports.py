@@ -61,6 +61,7 @@ def test_no_held_back_figure_or_name_is_anywhere_in_the_report(world):
     assert f"{res.left_out} figures of one group" in words(html)
 
 
+@pytest.mark.slow
 def test_the_report_pdf_has_its_pages(world):
     html = reports.program_report(results(world), "all versions", MADE)
     document = printing.pdf(html)

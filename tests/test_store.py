@@ -364,6 +364,7 @@ def test_concurrent_read_modify_write_all_units_complete(counter: Store) -> None
     assert query(counter, "SELECT n FROM counter")[0][0] == 200
 
 
+@pytest.mark.slow
 def test_write_gives_up_with_conflict_after_repeated_transaction_conflicts(store: Store) -> None:
     calls = 0
 
