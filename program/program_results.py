@@ -72,7 +72,7 @@ class ProgramResults:
     retention: dict[int, float]  # session number -> share of enrolled present, held sessions
     trends: dict[str, list[PooledFigure]]  # measure id -> by session number
     instruments: dict[str, Instrument]
-    table: Sequence[ComparisonRow]  # a ComparisonTable
+    table: ComparisonTable
     left_out: int
     min_group_size: int
     measure_trends: dict[str, MeasureTrend] = field(default_factory=dict)  # the sentences, too
