@@ -320,7 +320,7 @@ def pulse_panel(session_id: int) -> None:
     closed = window is not None and not status.is_open
     if not closed and pulse.phones_cannot_reach(base):
         st.warning(f"{UNREACHABLE}\n\nJoin links start with `{base}`.", icon=":material/wifi_off:")
-    if window is None and record.scheduled_date > now.date() + session_runner.HELD_GRACE:
+    if window is None and session_runner.too_early_to_hold(record, now.date()):
         st.info(
             f"The pulse opens on the day the group meets; this session is planned for"
             f" {record.scheduled_date:%A %d %B}. If the group met today, use **We met today"
@@ -602,7 +602,7 @@ st.caption(
     ":material/cloud_done: Every mark is saved as you make it; you can leave this page at any time."
 )
 if record.status == SessionStatus.PLANNED:
-    if record.scheduled_date > today + session_runner.HELD_GRACE:
+    if session_runner.too_early_to_hold(record, today):
         met_today_offer(record)
     elif st.button("Mark this session held", type="primary", icon=":material/task_alt:"):
         ui.attempt(

@@ -28,10 +28,16 @@ HELD_GRACE = dt.timedelta(days=1)
 MAX_NOTES = 4000
 
 
+def too_early_to_hold(record: SessionRecord, today: dt.date) -> bool:
+    """Whether the session's date is still to come (beyond a day's grace): it cannot be held or
+    have its pulse opened yet, and the runner offers to move it to today instead."""
+    return record.scheduled_date > today + HELD_GRACE
+
+
 def check_holdable(record: SessionRecord, today: dt.date) -> None:
     """Refuse to hold a session (mark it held, or open its pulse) before its date: the runner
     offers to move it to today instead (cohorts.met_today)."""
-    if record.scheduled_date > today + HELD_GRACE:
+    if too_early_to_hold(record, today):
         raise NotYetDue(
             f"This session is planned for {record.scheduled_date:%A %d %B %Y}. If the group met"
             " today instead, move it to today first."
