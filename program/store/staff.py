@@ -4,7 +4,8 @@ migration: a sign-in, not a group's session)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, NamedTuple
+from collections.abc import Sequence
+from typing import Literal, NamedTuple
 
 from program.errors import Conflict, NotFound
 from program.models import (
@@ -16,7 +17,19 @@ from program.store.base import Cursor, StoreBase
 
 # What a StaffUser is made of, in `_staff`'s order; never the password hash.
 _STAFF_COLUMNS = "id, username, display_name, role, email, active"
+_STAFF_FIELDS = _STAFF_COLUMNS.split(", ")
 _STAFF = "SELECT " + _STAFF_COLUMNS + " FROM staff_users"
+
+StaffColumn = Literal["password_hash", "active", "role", "email"]
+# The one statement for each column of an account an admin changes, picked from here by the
+# column's name: nothing of the statement comes from a value. Each returns the account.
+_SET_STAFF: dict[StaffColumn, str] = {
+    "password_hash": "UPDATE staff_users SET password_hash = ? WHERE id = ? RETURNING "
+    + _STAFF_COLUMNS,
+    "active": "UPDATE staff_users SET active = ? WHERE id = ? RETURNING " + _STAFF_COLUMNS,
+    "role": "UPDATE staff_users SET role = ? WHERE id = ? RETURNING " + _STAFF_COLUMNS,
+    "email": "UPDATE staff_users SET email = ? WHERE id = ? RETURNING " + _STAFF_COLUMNS,
+}
 
 
 class SignIn(NamedTuple):
@@ -27,15 +40,8 @@ class SignIn(NamedTuple):
     revoked: bool
 
 
-def _staff(row: tuple[Any, ...]) -> StaffUser:
-    return StaffUser(
-        id=row[0],
-        username=row[1],
-        display_name=row[2],
-        role=Role(row[3]),
-        email=row[4],
-        active=row[5],
-    )
+def _staff(row: Sequence[object]) -> StaffUser:
+    return StaffUser.model_validate(dict(zip(_STAFF_FIELDS, row, strict=True)))
 
 
 class StaffQueries(StoreBase):
@@ -186,33 +192,41 @@ class StaffQueries(StoreBase):
                 " Make another staff member an admin first."
             )
 
+    def _set_staff(
+        self,
+        cur: Cursor,
+        actor: Actor,
+        user_id: int,
+        column: StaffColumn,
+        value: object,
+        action: str,
+        detail: str | None = None,
+    ) -> StaffUser:
+        """Write one column of an account, audit it as `action` (with `detail`, or else the
+        username) and return the account as it now is."""
+        row = cur.execute(_SET_STAFF[column], [value, user_id]).fetchone()
+        if row is None:
+            raise NotFound(f"No staff member with id {user_id}.")
+        user = _staff(row)
+        self._audit(
+            cur, actor, action, "staff_user", user_id, user.username if detail is None else detail
+        )
+        return user
+
     def set_staff_password(self, actor: Actor, user_id: int, password_hash: str) -> None:
         """Replace a password hash."""
-
-        def unit(cur: Cursor) -> None:
-            row = cur.execute(
-                "UPDATE staff_users SET password_hash = ? WHERE id = ? RETURNING username",
-                [password_hash, user_id],
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"No staff member with id {user_id}.")
-            self._audit(cur, actor, "reset password", "staff_user", user_id, row[0])
-
-        self.write(unit)
+        self.write(
+            lambda cur: self._set_staff(
+                cur, actor, user_id, "password_hash", password_hash, "reset password"
+            )
+        )
 
     def set_staff_active(self, actor: Actor, user_id: int, active: bool) -> StaffUser:
         def unit(cur: Cursor) -> StaffUser:
             if not active:
                 self._keep_an_admin(cur, user_id, "deactivated")
-            row = cur.execute(
-                "UPDATE staff_users SET active = ? WHERE id = ? RETURNING " + _STAFF_COLUMNS,
-                [active, user_id],
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"No staff member with id {user_id}.")
             action = "reactivate staff user" if active else "deactivate staff user"
-            self._audit(cur, actor, action, "staff_user", user_id, row[1])
-            return _staff(row)
+            return self._set_staff(cur, actor, user_id, "active", active, action)
 
         return self.write(unit)
 
@@ -222,7 +236,9 @@ class StaffQueries(StoreBase):
         def unit(cur: Cursor) -> StaffUser:
             if role != Role.ADMIN:
                 self._keep_an_admin(cur, user_id, f"made a {role.value}")
-            before = cur.execute("SELECT role FROM staff_users WHERE id = ?", [user_id]).fetchone()
+            before = cur.execute(
+                "SELECT username, role FROM staff_users WHERE id = ?", [user_id]
+            ).fetchone()
             if before is None:
                 raise NotFound(f"No staff member with id {user_id}.")
             dropped = 0
@@ -231,16 +247,10 @@ class StaffQueries(StoreBase):
                     "DELETE FROM program_leads WHERE user_id = ? RETURNING program_id", [user_id]
                 ).fetchall()
                 dropped = len(gone)
-            row = cur.execute(
-                "UPDATE staff_users SET role = ? WHERE id = ? RETURNING " + _STAFF_COLUMNS,
-                [role.value, user_id],
-            ).fetchone()
-            assert row is not None
-            detail = f"{row[1]}: {before[0]} → {role.value}"
+            detail = f"{before[0]}: {before[1]} → {role.value}"
             if dropped:
                 detail += f"; no longer leads {dropped} program(s)"
-            self._audit(cur, actor, "change role", "staff_user", user_id, detail)
-            return _staff(row)
+            return self._set_staff(cur, actor, user_id, "role", role.value, "change role", detail)
 
         return self.write(unit)
 
@@ -253,15 +263,8 @@ class StaffQueries(StoreBase):
                 ).fetchone()
                 if taken:
                     raise Conflict(f"The email {email!r} already belongs to {taken[0]!r}.")
-            row = cur.execute(
-                "UPDATE staff_users SET email = ? WHERE id = ? RETURNING " + _STAFF_COLUMNS,
-                [email, user_id],
-            ).fetchone()
-            if row is None:
-                raise NotFound(f"No staff member with id {user_id}.")
             action = "set email" if email else "clear email"
-            self._audit(cur, actor, action, "staff_user", user_id, row[1])
-            return _staff(row)
+            return self._set_staff(cur, actor, user_id, "email", email, action)
 
         return self.write(unit)
 
