@@ -7,41 +7,19 @@ this one included.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from dataclasses import dataclass
 
 from program.access import require_role
 from program.errors import InvalidInput
 from program.models import Actor, AuditEvent, Role, StaffUser
+
+# The audit page builds the filter from here; it is defined with the records, where the store,
+# which reads the log by it, can take it too.
+from program.models import AuditFilter as AuditFilter
 from program.store import Store
 
 AUDIT_CSV_COLUMNS = ("when", "who", "action", "object type", "object id", "detail")
-
-
-@dataclass(frozen=True)
-class AuditFilter:
-    """Which audit events to show; None matches everything, dates are inclusive."""
-
-    actor: str | None = None
-    action: str | None = None
-    object_type: str | None = None
-    since: dt.date | None = None
-    until: dt.date | None = None
-
-    def describe(self) -> str:
-        parts = [
-            f"{name}={value}"
-            for name, value in (
-                ("actor", self.actor),
-                ("action", self.action),
-                ("object type", self.object_type),
-                ("from", self.since),
-                ("to", self.until),
-            )
-            if value is not None
-        ]
-        return ", ".join(parts) or "all events"
 
 
 @dataclass(frozen=True)
@@ -71,8 +49,8 @@ def audit_events(
     """The newest matching events (up to `limit`) and how many match in all."""
     require_role(viewer, Role.ADMIN)
     _check_dates(f)
-    events = store.matching_audit_events(f.actor, f.action, f.object_type, f.since, f.until, limit)
-    total = store.count_audit_events(f.actor, f.action, f.object_type, f.since, f.until)
+    events = store.matching_audit_events(f, limit)
+    total = store.count_audit_events(f)
     return events, total
 
 
@@ -85,7 +63,7 @@ def export_audit_csv(store: Store, viewer: StaffUser, f: AuditFilter) -> bytes:
     """Every matching audit event as CSV (UTF-8 with BOM for spreadsheets); the export is audited."""
     require_role(viewer, Role.ADMIN)
     _check_dates(f)
-    events = store.matching_audit_events(f.actor, f.action, f.object_type, f.since, f.until, None)
+    events = store.matching_audit_events(f)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(AUDIT_CSV_COLUMNS)

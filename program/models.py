@@ -478,6 +478,31 @@ class AuditEvent(Record):
     detail: str
 
 
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit events to show; None matches everything, dates are inclusive."""
+
+    actor: str | None = None
+    action: str | None = None
+    object_type: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    def describe(self) -> str:
+        parts = [
+            f"{name}={value}"
+            for name, value in (
+                ("actor", self.actor),
+                ("action", self.action),
+                ("object type", self.object_type),
+                ("from", self.since),
+                ("to", self.until),
+            )
+            if value is not None
+        ]
+        return ", ".join(parts) or "all events"
+
+
 class Actor(Record):
     """Who is doing something, for the audit log: a staff member, the command line or the system."""
 

@@ -24,7 +24,7 @@ from scipy.stats import spearmanr
 
 from program import backup, deletion, programs, pulse
 from program.errors import InvalidInput, PulseFull, PulseUnavailable
-from program.models import Actor, Role
+from program.models import Actor, AuditFilter, Role
 from program.store import Store
 from tests.factories.pulses import (
     NOW,
@@ -271,7 +271,9 @@ def test_cards_switch_the_room_code_off_so_it_cannot_fill_the_pulse(group: Group
         pulse.submit(group.store, invitation, fill(invitation, seed), NOW)
     assert count(group.store, "responses", group.session_id) == 8
     assert group.status().full
-    actions = [e.action for e in group.store.matching_audit_events(object_type="session")]
+    actions = [
+        e.action for e in group.store.matching_audit_events(AuditFilter(object_type="session"))
+    ]
     assert "room code off (cards only)" in actions
 
 
@@ -314,7 +316,7 @@ def test_answers_typed_in_from_paper_are_counted_after_close_and_audited(group: 
     group.close()
     window = group.store.pulse_window(group.session_id)
     assert window is not None and window.typed_in == 2
-    (event,) = group.store.matching_audit_events(action="close pulse")
+    (event,) = group.store.matching_audit_events(AuditFilter(action="close pulse"))
     assert event.detail == "2 typed in from paper cards"
 
 
@@ -371,7 +373,7 @@ def test_a_restore_that_changes_an_unlocked_size_says_so_in_the_audit_log(store:
     edited = _backup_with_k(store, root, group.program_id, 7)
     backup.restore_backup(store, root, edited, backup.RESTORE_WORD)
     assert store.program(group.program_id).min_group_size == 7
-    (event,) = store.matching_audit_events(action="restore backup")
+    (event,) = store.matching_audit_events(AuditFilter(action="restore backup"))
     assert "minimum group size of 'Program C' 5 → 7" in event.detail
 
 

@@ -7,12 +7,13 @@ Every other change is audited by the store method that makes it, in the same tra
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
 
-from program.models import Actor, AuditEvent
+from program.models import Actor, AuditEvent, AuditFilter
 from program.store.base import Cursor, StoreBase
 
 _EVENT = "SELECT id, occurred_at, actor, action, object_type, object_id, detail FROM audit_events"
+_EVENT_FIELDS = _EVENT.removeprefix("SELECT ").split(" FROM ")[0].split(", ")
 
 # What the audit filter may show a list of: a fixed column per choice, never a name a person typed.
 AUDIT_CHOICES = {
@@ -29,33 +30,21 @@ _WHERE = (
 )
 
 
-def audit_event(row: tuple[Any, ...]) -> AuditEvent:
+def audit_event(row: Sequence[object]) -> AuditEvent:
     """An audit event from a row of `_EVENT`."""
-    return AuditEvent(
-        id=row[0],
-        occurred_at=row[1],
-        actor=row[2],
-        action=row[3],
-        object_type=row[4],
-        object_id=row[5],
-        detail=row[6],
-    )
+    return AuditEvent.model_validate(dict(zip(_EVENT_FIELDS, row, strict=True)))
 
 
-def _filter(
-    actor: str | None,
-    action: str | None,
-    object_type: str | None,
-    since: dt.date | None,
-    until: dt.date | None,
-) -> dict[str, Any]:
+def _filter(f: AuditFilter) -> dict[str, object]:
     """The named parameters of `_WHERE`; `until` is inclusive, so the bound is the next midnight."""
+    since = dt.datetime.combine(f.since, dt.time()) if f.since else None
+    before = dt.datetime.combine(f.until + dt.timedelta(days=1), dt.time()) if f.until else None
     return {
-        "actor": actor,
-        "action": action,
-        "object_type": object_type,
-        "since": dt.datetime.combine(since, dt.time()) if since else None,
-        "before": dt.datetime.combine(until + dt.timedelta(days=1), dt.time()) if until else None,
+        "actor": f.actor,
+        "action": f.action,
+        "object_type": f.object_type,
+        "since": since,
+        "before": before,
     }
 
 
@@ -63,7 +52,7 @@ class AuditQueries(StoreBase):
     # ----------------------------------------------------------------------- recording
 
     def record_audit(
-        self, actor: Actor, action: str, object_type: str, object_id: Any, detail: str = ""
+        self, actor: Actor, action: str, object_type: str, object_id: object, detail: str = ""
     ) -> None:
         """An audit event for an action that changes nothing else, such as an export."""
 
@@ -95,29 +84,14 @@ class AuditQueries(StoreBase):
         """The distinct values of one audit column (actor, action or object_type)."""
         return [r[0] for r in self._rows(AUDIT_CHOICES[column])]
 
-    def matching_audit_events(
-        self,
-        actor: str | None = None,
-        action: str | None = None,
-        object_type: str | None = None,
-        since: dt.date | None = None,
-        until: dt.date | None = None,
-        limit: int | None = None,
-    ) -> list[AuditEvent]:
-        """Audit events newest first; each filter left as None matches everything; dates inclusive."""
-        params = _filter(actor, action, object_type, since, until)
-        params["limit"] = limit
-        rows = self._rows(_EVENT + _WHERE + " ORDER BY id DESC LIMIT $limit", params)
+    def matching_audit_events(self, f: AuditFilter, limit: int | None = None) -> list[AuditEvent]:
+        """The audit events `f` matches, newest first; the `limit` newest if given."""
+        rows = self._rows(
+            _EVENT + _WHERE + " ORDER BY id DESC LIMIT $limit", _filter(f) | {"limit": limit}
+        )
         return [audit_event(r) for r in rows]
 
-    def count_audit_events(
-        self,
-        actor: str | None = None,
-        action: str | None = None,
-        object_type: str | None = None,
-        since: dt.date | None = None,
-        until: dt.date | None = None,
-    ) -> int:
-        params = _filter(actor, action, object_type, since, until)
-        rows = self._rows("SELECT count(*) FROM audit_events" + _WHERE, params)
+    def count_audit_events(self, f: AuditFilter) -> int:
+        """How many audit events `f` matches."""
+        rows = self._rows("SELECT count(*) FROM audit_events" + _WHERE, _filter(f))
         return int(rows[0][0])

@@ -152,7 +152,7 @@ class StoreBase:
 
     @staticmethod
     def _audit(
-        cur: Cursor, actor: Actor, action: str, obj: str, obj_id: Any, detail: str = ""
+        cur: Cursor, actor: Actor, action: str, obj: str, obj_id: object, detail: str = ""
     ) -> None:
         cur.execute(
             "INSERT INTO audit_events (actor_id, actor, action, object_type, object_id, detail)"
