@@ -14,7 +14,7 @@ Only the store's SQL names it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from program.errors import Conflict, InvalidInput, NotFound
 from program.models import Actor, Program
@@ -23,6 +23,8 @@ from program.store.base import Cursor, StoreBase
 # `min_cell_size` is the minimum group size's column: see the module's docstring.
 _PROGRAM_COLUMNS = "id, name, description, min_cell_size"
 _PROGRAM = "SELECT " + _PROGRAM_COLUMNS + " FROM programs"
+# A Program's fields, in the order of `_PROGRAM_COLUMNS`.
+_PROGRAM_FIELDS = ("id", "name", "description", "min_group_size")
 
 # Each program's minimum group size and whether it is locked: a pulse of one of its cohorts has
 # opened.
@@ -42,18 +44,14 @@ class Threshold(NamedTuple):
     locked: bool
 
 
-def _program(row: tuple[Any, ...]) -> Program:
-    return Program(id=row[0], name=row[1], description=row[2], min_group_size=row[3])
-
-
-def _threshold(row: tuple[Any, ...]) -> Threshold:
-    return Threshold(int(row[0]), str(row[1]), int(row[2]), bool(row[3]))
+def _program(row: Sequence[object]) -> Program:
+    return Program.model_validate(dict(zip(_PROGRAM_FIELDS, row, strict=True)))
 
 
 def thresholds(cur: Cursor) -> dict[int, Threshold]:
     """Every program's threshold, by program id, as the transaction of `cur` sees them."""
     rows = cur.execute(_THRESHOLDS + " ORDER BY p.id").fetchall()
-    return {int(r[0]): _threshold(r) for r in rows}
+    return {int(r[0]): Threshold._make(r) for r in rows}
 
 
 def lock_min_group_size(cur: Cursor, session_id: int) -> None:
@@ -225,7 +223,7 @@ class ProgramQueries(StoreBase):
     def program_pulse_opened(self, program_id: int) -> bool:
         """Whether any pulse of the program has ever opened: its minimum group size is locked."""
         row = self._one(_THRESHOLDS + " WHERE p.id = ?", [program_id])
-        return bool(row and _threshold(row).locked)
+        return bool(row and Threshold._make(row).locked)
 
     def set_program_min_group_size(
         self, actor: Actor, program_id: int, min_group_size: int
@@ -238,7 +236,7 @@ class ProgramQueries(StoreBase):
             found = cur.execute(_THRESHOLDS + " WHERE p.id = ?", [program_id]).fetchone()
             if found is None:
                 raise NotFound(f"No program with id {program_id}.")
-            before = _threshold(found)
+            before = Threshold._make(found)
             if before.locked:
                 raise Conflict(
                     f"The minimum group size of {before.name!r} is locked at {before.min_group_size}: a pulse"
