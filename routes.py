@@ -10,15 +10,15 @@ from urllib.parse import quote, urlencode, urlparse
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 import print_page
 import projector
 import pulse_page
 import ui
-from program import auth
-from program.errors import AccessDenied
+from program import auth, health
+from program.errors import AccessDenied, ProgramError
 
 COOKIE_MAX_AGE = 7 * 24 * 3600  # the server's idle timeout ends a session long before this
 # After a refused sign-in the form shows the username again, from this short-lived cookie (not
@@ -112,7 +112,24 @@ async def signout(request: Request) -> Response:
     return response
 
 
+async def healthy(request: Request) -> Response:
+    """For a load balancer or a monitor: 200 while this process and its database answer, 503
+    otherwise. The body says only which; no version, path or count that would tell a stranger
+    anything about the deployment."""
+    try:
+        state = await run_in_threadpool(health.check, ui.store())
+        ok = state.ok
+    except ProgramError:  # the store could not be opened (held by another process, say)
+        ok = False
+    return JSONResponse(
+        {"status": "ok" if ok else "unavailable"},
+        status_code=200 if ok else 503,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 ROUTES = [
+    Route("/health", healthy, methods=["GET"]),
     Route("/auth/signin", signin, methods=["POST"]),
     Route("/auth/signout", signout, methods=["POST"]),
     # The participant's pulse, plain HTML; listed before Streamlit's own routes, so it wins /pulse.

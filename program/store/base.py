@@ -144,6 +144,15 @@ class StoreBase:
         finally:
             cur.close()
 
+    def is_answering(self) -> bool:
+        """Whether the database answers a query on its migrated schema: the health check's
+        question. A closed or broken connection is a no, not an error."""
+        try:
+            self._one("SELECT count(*) FROM schema_migrations")
+        except duckdb.Error:
+            return False
+        return True
+
     def _one(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> tuple[Any, ...] | None:
