@@ -28,6 +28,10 @@ ANSWER_TABLES = frozenset(
 )
 
 
+# The statement's head for each thing done to a cohort's rows: fixed text, never a caller's.
+_VERBS = {"count": "SELECT count(*)", "delete": "DELETE"}
+
+
 class CohortRows(NamedTuple):
     """The rows of one table that belong to a cohort: a condition and its named parameters."""
 
@@ -93,11 +97,11 @@ class DeletionQueries(StoreBase):
 
     @classmethod
     def _on_cohort_rows(
-        cls, cur: Cursor, cohort_id: int, verb: Literal["SELECT count(*)", "DELETE"]
+        cls, cur: Cursor, cohort_id: int, action: Literal["count", "delete"]
     ) -> dict[str, int]:
-        """`verb ... FROM <table> WHERE <the cohort's rows>` on each table holding rows of the
-        cohort: "SELECT count(*)" to count them, "DELETE" to remove them (DuckDB answers a
-        DELETE with how many rows it removed). Table name -> that number."""
+        """Count ("count") or remove ("delete") the cohort's rows in each table holding any
+        (DuckDB answers a DELETE with how many rows it removed). Table name -> that number."""
+        verb = _VERBS[action]
         counts = {}
         for rows in cls._cohort_rows(cur, cohort_id):
             row = cur.execute(
@@ -110,7 +114,7 @@ class DeletionQueries(StoreBase):
         """How many rows of each table deleting the cohort's data would remove."""
         cur = self.cursor()
         try:
-            return self._on_cohort_rows(cur, cohort_id, "SELECT count(*)")
+            return self._on_cohort_rows(cur, cohort_id, "count")
         finally:
             cur.close()
 
@@ -128,7 +132,7 @@ class DeletionQueries(StoreBase):
                 raise NotFound(f"No cohort with id {cohort_id}; it may have been deleted already.")
             if row[0] != name:
                 raise Conflict("The cohort was renamed meanwhile. Check the name and try again.")
-            counts = self._on_cohort_rows(cur, cohort_id, "DELETE")
+            counts = self._on_cohort_rows(cur, cohort_id, "delete")
             summary = ", ".join(f"{t}={n}" for t, n in without_answer_counts(counts).items() if n)
             if any(counts.get(t) for t in ANSWER_TABLES):
                 summary += ", and its anonymous pulse answers (not counted)"
