@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import stat
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +24,10 @@ from program import backup, deletion, programs, pulse
 from program.errors import InvalidInput, PulseFull, PulseUnavailable
 from program.models import Actor, AuditFilter, Role
 from program.store import Store
+from tests.factories import pulses
 from tests.factories.pulses import (
     NOW,
     Group,
-    build_template,
     count,
     fill,
     make_group,
@@ -38,23 +36,10 @@ from tests.factories.pulses import (
     submit_n,
 )
 
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("insider-template"))
-
-
-@pytest.fixture
-def store(settings_env: Path, template: Path) -> Iterator[Store]:
-    shutil.copyfile(template, settings_env)
-    s = Store(settings_env)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def group(store: Store) -> Group:
-    return make_group(store)
+# One pulse-ready database per process, copied for each test (tests/factories/pulses.py).
+template = pulses.template
+store = pulses.store
+group = pulses.group
 
 
 # A pulse of 30 answers, each a different pattern, so arrival order can be read back.

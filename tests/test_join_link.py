@@ -3,10 +3,6 @@ facilitator's browser is using, and a plain warning when that address is this co
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -16,8 +12,9 @@ from streamlit.testing.v1 import AppTest
 from program import auth, pulse
 from program.settings import Settings, get_settings
 from program.store import Store
+from tests.factories import pulses
 from tests.factories.pages import app_test
-from tests.factories.pulses import FACILITATOR, Group, build_template, make_group
+from tests.factories.pulses import FACILITATOR, Group
 
 LAN = "http://192.168.1.20:8501"
 WARNING = (
@@ -122,22 +119,10 @@ def test_the_setting_must_be_an_http_address(monkeypatch: pytest.MonkeyPatch, va
 # --------------------------------------------------------------------------- the sign-in cookie
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("join-link-template"))
-
-
-@pytest.fixture
-def store(settings_env: Path, template: Path) -> Iterator[Store]:
-    shutil.copyfile(template, settings_env)
-    s = Store(settings_env)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def group(store: Store) -> Group:
-    return make_group(store)
+# One pulse-ready database per process, copied for each test (tests/factories/pulses.py).
+template = pulses.template
+store = pulses.store
+group = pulses.group
 
 
 def signin_cookie(

@@ -10,13 +10,11 @@ import contextlib
 import dataclasses
 import datetime as dt
 import re
-import shutil
 import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import markupsafe
@@ -33,13 +31,13 @@ from program.errors import (
 )
 from program.models import AttendanceMark, Mark, PulseWindow, Role
 from program.store import Store
+from tests.factories import pulses
 from tests.factories.pulses import (
     GENERIC,
     LATER,
     NOW,
     Group,
     ballot_responses,
-    build_template,
     count,
     expected_pattern,
     fill,
@@ -54,24 +52,10 @@ from tests.factories.pulses import (
 # --------------------------------------------------------------------------- set-up
 
 
-@pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("pulse-template"))
-
-
-@pytest.fixture
-def store(settings_env: Path, template: Path) -> Iterator[Store]:
-    """A fresh database of this test's own, copied from the template."""
-    shutil.copyfile(template, settings_env)
-    s = Store(settings_env)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def group(store: Store) -> Group:
-    """k = 5, eight members on the roster, no attendance taken yet."""
-    return make_group(store)
+# One pulse-ready database per process, copied for each test (tests/factories/pulses.py).
+template = pulses.template
+store = pulses.store
+group = pulses.group
 
 
 def unused_cards(store: Store, session_id: int) -> int:

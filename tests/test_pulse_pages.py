@@ -7,37 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from program import pulse
 from program.models import Role
 from program.store import Store
+from tests.factories import pulses
 from tests.factories.pages import app_test
-from tests.factories.pulses import Group, build_template, fill, make_group, staff
+from tests.factories.pulses import Group, fill, staff
 
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("pulse-pages-template"))
-
-
-@pytest.fixture
-def store(settings_env: Path, template: Path) -> Iterator[Store]:
-    shutil.copyfile(template, settings_env)
-    s = Store(settings_env)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def group(store: Store) -> Group:
-    return make_group(store)
+# One pulse-ready database per process, copied for each test (tests/factories/pulses.py).
+template = pulses.template
+store = pulses.store
+group = pulses.group
 
 
 def now() -> dt.datetime:

@@ -5,9 +5,6 @@ range is read, how completion is worded). On real temporary databases; nothing i
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,25 +15,13 @@ from program.store import Store
 from program.views import cache_key, curricula, home, program_dashboard, projector, session
 from program.views import cohorts as cohort_views
 from program.views.printing import printed_guide
-from tests.factories.pulses import Group, build_template, make_group, staff
+from tests.factories import pulses
+from tests.factories.pulses import Group, staff
 
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("views-template"))
-
-
-@pytest.fixture
-def store(settings_env: Path, template: Path) -> Iterator[Store]:
-    shutil.copyfile(template, settings_env)
-    s = Store(settings_env)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def group(store: Store) -> Group:
-    return make_group(store)
+# One pulse-ready database per process, copied for each test (tests/factories/pulses.py).
+template = pulses.template
+store = pulses.store
+group = pulses.group
 
 
 def test_a_facilitator_manages_only_their_cohorts_and_sees_only_their_rosters(

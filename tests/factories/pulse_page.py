@@ -6,12 +6,10 @@ browser without scripts reads it (`Page`, `read`, `visit`, `send`, `choose`)."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -29,28 +27,15 @@ from headers import SecurityHeaders
 from program import participant, pulse
 from program.settings import get_settings
 from program.store import Store
-from tests.factories.pulses import Group, build_template, make_group
+from tests.factories import pulses
 
 CLIENT = ("203.0.113.7", 50000)
 APP = Starlette(routes=routes.ROUTES, middleware=[Middleware(SecurityHeaders)])
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("participant-page-template"))
-
-
-@pytest.fixture
-def store(settings_env: Path, template: Path) -> Iterator[Store]:
-    shutil.copyfile(template, settings_env)
-    s = Store(settings_env)
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def group(store: Store) -> Group:
-    return make_group(store)
+template = pulses.template
+store = pulses.store
+group = pulses.group
 
 
 @pytest.fixture(autouse=True)

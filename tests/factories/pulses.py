@@ -6,10 +6,14 @@ staff without a password, a whole set of answers (`fill`), and counting what the
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from program import cohorts, library, pulse, session_runner
 from program.models import (
@@ -122,6 +126,28 @@ def build_template(folder: Path) -> Path:
             s.close()
     _TEMPLATE = path
     return path
+
+
+# Fixtures for the modules that test pulses: bind them in a module (`store = pulses.store`) to
+# use them there. Each test gets its own copy of one pulse-ready database made once per process.
+@pytest.fixture(scope="session")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_template(tmp_path_factory.mktemp("pulse-template"))
+
+
+@pytest.fixture
+def store(settings_env: Path, template: Path) -> Iterator[Store]:
+    """A fresh database of this test's own, copied from the template."""
+    shutil.copyfile(template, settings_env)
+    s = Store(settings_env)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def group(store: Store) -> Group:
+    """Minimum group size 5, eight members on the roster, no attendance taken yet."""
+    return make_group(store)
 
 
 def make_group(
