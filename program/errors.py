@@ -33,6 +33,12 @@ class DatabaseLocked(ProgramError):
     title = "The database is in use"
 
 
+class UnsafeDatabase(ProgramError):
+    """A PostgreSQL server whose settings would log answers or date them (store/postgres.py)."""
+
+    title = "The database server would keep answers in its logs"
+
+
 class PasswordCheckBusy(ProgramError):
     """Every password-hashing slot stayed taken for the whole wait (program/staff.py)."""
 

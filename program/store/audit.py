@@ -10,7 +10,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from program.models import Actor, AuditEvent, AuditFilter
-from program.store.base import Cursor, StoreBase
+from program.store.base import StoreBase
+from program.store.engines import Cursor
 
 _EVENT = "SELECT id, occurred_at, actor, action, object_type, object_id, detail FROM audit_events"
 _EVENT_FIELDS = _EVENT.removeprefix("SELECT ").split(" FROM ")[0].split(", ")
@@ -21,12 +22,13 @@ AUDIT_CHOICES = {
     "action": "SELECT DISTINCT action FROM audit_events ORDER BY action",
     "object_type": "SELECT DISTINCT object_type FROM audit_events ORDER BY object_type",
 }
+# Each parameter is cast where it may be NULL: PostgreSQL cannot tell the type of a bare one.
 _WHERE = (
-    " WHERE ($actor IS NULL OR actor = $actor)"
-    " AND ($action IS NULL OR action = $action)"
-    " AND ($object_type IS NULL OR object_type = $object_type)"
-    " AND ($since IS NULL OR occurred_at >= $since)"
-    " AND ($before IS NULL OR occurred_at < $before)"
+    " WHERE (CAST($actor AS VARCHAR) IS NULL OR actor = $actor)"
+    " AND (CAST($action AS VARCHAR) IS NULL OR action = $action)"
+    " AND (CAST($object_type AS VARCHAR) IS NULL OR object_type = $object_type)"
+    " AND (CAST($since AS TIMESTAMP) IS NULL OR occurred_at >= $since)"
+    " AND (CAST($before AS TIMESTAMP) IS NULL OR occurred_at < $before)"
 )
 
 

@@ -1,18 +1,19 @@
-"""The store's plumbing: the connection, transactions with retry, and migrations.
+"""The store's plumbing: the engine, transactions with retry, and migrations.
 
-Every SQL statement of the app lives in this package. One DuckDB connection per process,
-a fresh cursor per call.
+Every SQL statement of the app lives in this package, written once for both engines
+(engines.py): a DuckDB file, or a PostgreSQL database several app processes share. A fresh
+cursor per call.
 
-Writes run as whole units of work inside explicit transactions. DuckDB uses optimistic concurrency:
-two threads updating the same row make one of them fail with a TransactionException, so a unit of
-work is retried from the start (not resumed) a few times before giving up.
+Writes run as whole units of work inside explicit transactions. Both engines refuse the second of
+two concurrent writes to one row (DuckDB's optimistic concurrency, PostgreSQL at REPEATABLE READ),
+so a unit of work that lost such a race is retried from the start (not resumed) a few times
+before giving up.
 """
 
 from __future__ import annotations
 
 import os
 import random
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -21,21 +22,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-import duckdb
-
-from program.errors import Conflict, DatabaseLocked
+from program.errors import Conflict
 from program.models import Actor
-from program.store.ballots import BallotBox
+from program.store.engines import Cursor, open_engine
 
 T = TypeVar("T")
-Cursor = duckdb.DuckDBPyConnection
-
-# Extensions beyond those built into the wheel would be downloaded on first use, which hangs and
-# then fails on a machine without internet; refuse instead so the failure is immediate and clear.
-CONNECT_CONFIG: dict[str, str | bool | int | float | list[str]] = {
-    "autoinstall_known_extensions": False,
-    "autoload_known_extensions": False,
-}
 # Retries of a unit of work that lost a race. Backoff grows to ~0.1 s with jitter, so under heavy
 # contention every writer eventually gets a turn (measured: 8 threads × 25 updates of one row).
 RETRIES = 25
@@ -57,20 +48,8 @@ class StoreBase:
         # The database, its log, ballot files and backups are for this process's owner alone:
         # files created from here on are readable by nobody else.
         os.umask(0o077)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self.ballots = BallotBox(Path(self.path).with_name(Path(self.path).name + ".ballots"))
-        else:
-            self.ballots = BallotBox(Path(tempfile.mkdtemp(prefix="program-ballots-")))
-        try:
-            self._con = duckdb.connect(self.path, config=CONNECT_CONFIG)
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise DatabaseLocked(
-                    f"Another process has {self.path} open (most likely the running app)."
-                    " Stop the app first, or do this from the app's admin page."
-                ) from exc
-            raise
+        self.engine = open_engine(self.path)
+        self.ballots = self.engine.ballot_store()
         self._closed = False
         self._lock = threading.Lock()
         try:
@@ -82,36 +61,34 @@ class StoreBase:
     def close(self) -> None:
         with self._lock:
             if not self._closed:
-                self._con.close()
+                self.engine.close()
                 self._closed = True
 
     # ----------------------------------------------------------------------- plumbing
 
+    @property
+    def on_postgres(self) -> bool:
+        return self.engine.name == "postgresql"
+
     def checkpoint(self) -> None:
-        """Fold the write-ahead log into the database file and remove it, so no older state of
-        the data survives in the log. Best effort: if DuckDB cannot checkpoint now, the log
-        holds nothing that the next checkpoint will not fold in the same way."""
-        cur = self.cursor()
-        try:
-            with suppress(duckdb.Error):
-                cur.execute("CHECKPOINT")
-        finally:
-            cur.close()
+        """Leave no older state of the data where the engine would keep it after a pulse closes
+        (DuckDB's write-ahead log; PostgreSQL's dead ballot rows)."""
+        self.engine.after_close()
 
     def cursor(self) -> Cursor:
-        return self._con.cursor()
+        return self.engine.cursor()
 
     @contextmanager
     def _transaction(self) -> Iterator[Cursor]:
         cur = self.cursor()
         try:
-            cur.execute("BEGIN TRANSACTION")
+            cur.execute(self.engine.begin)
             try:
                 yield cur
                 cur.execute("COMMIT")
             except BaseException:
                 # A failed COMMIT has already ended the transaction; ROLLBACK then errors.
-                with suppress(duckdb.Error):
+                with suppress(*self.engine.errors):
                     cur.execute("ROLLBACK")
                 raise
         finally:
@@ -123,10 +100,8 @@ class StoreBase:
             try:
                 with self._transaction() as cur:
                     return unit(cur)
-            except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
-                # A duplicate key from a concurrent insert surfaces only at COMMIT; running the
-                # unit again lets its own check see the other row and refuse with a clear message.
-                if isinstance(exc, duckdb.ConstraintException) and "Duplicate key" not in str(exc):
+            except self.engine.errors as exc:
+                if not self.engine.lost_race(exc):
                     raise
                 if attempt == RETRIES - 1:
                     raise Conflict(
@@ -140,7 +115,8 @@ class StoreBase:
     ) -> list[tuple[Any, ...]]:
         cur = self.cursor()
         try:
-            return cur.execute(sql, params).fetchall()
+            rows: list[tuple[Any, ...]] = cur.execute(sql, params).fetchall()
+            return rows
         finally:
             cur.close()
 
@@ -149,7 +125,7 @@ class StoreBase:
         question. A closed or broken connection is a no, not an error."""
         try:
             self._one("SELECT count(*) FROM schema_migrations")
-        except duckdb.Error:
+        except self.engine.errors:
             return False
         return True
 
@@ -173,26 +149,29 @@ class StoreBase:
 
     def migrate(self) -> list[str]:
         """Apply every migration not yet recorded, each in its own transaction; return their names."""
-        cur = self.cursor()
-        try:
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
-            )
-            done = {r[0] for r in cur.execute("SELECT name FROM schema_migrations").fetchall()}
-        finally:
-            cur.close()
-        applied = []
-        for name, sql in _migrations():
-            if name in done:
-                continue
-            with self._transaction() as tx:
-                tx.execute(sql)
-                tx.execute(
-                    "INSERT INTO schema_migrations VALUES (?, current_localtimestamp())", [name]
+        with self.engine.migrating():
+            cur = self.cursor()
+            try:
+                self.engine.prepare(cur)
+                cur.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " name VARCHAR PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
                 )
-            applied.append(name)
-        return applied
+                done = {r[0] for r in cur.execute("SELECT name FROM schema_migrations").fetchall()}
+            finally:
+                cur.close()
+            applied = []
+            for name, sql in _migrations():
+                if name in done:
+                    continue
+                with self._transaction() as tx:
+                    tx.execute(sql)
+                    tx.execute(
+                        "INSERT INTO schema_migrations VALUES (?, current_localtimestamp())",
+                        [name],
+                    )
+                applied.append(name)
+            return applied
 
     def applied_migrations(self) -> list[str]:
         return [r[0] for r in self._rows("SELECT name FROM schema_migrations ORDER BY name")]
@@ -200,7 +179,7 @@ class StoreBase:
     def table_columns(self, table: str) -> list[str]:
         rows = self._rows(
             "SELECT column_name FROM information_schema.columns WHERE table_name = ?"
-            " ORDER BY ordinal_position",
+            " AND table_schema = current_schema() ORDER BY ordinal_position",
             [table],
         )
         return [r[0] for r in rows]

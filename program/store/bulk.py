@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from program.store.base import Cursor, StoreBase
+from program.store.base import StoreBase
 from program.store.cohorts import refresh_attendance_totals
+from program.store.engines import Cursor
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,8 +38,7 @@ SEQUENCES = {
     "session_id",
 }
 
-_INSERT = {t: "INSERT INTO " + t + " BY NAME SELECT * FROM frame" for t in BULK_TABLES}
-_RESERVE = {s: "SELECT nextval('" + s + "') FROM range(?)" for s in SEQUENCES}
+_RESERVE = {s: "SELECT nextval('" + s + "') FROM generate_series(1, ?)" for s in SEQUENCES}
 
 
 class BulkQueries(StoreBase):
@@ -55,9 +55,7 @@ class BulkQueries(StoreBase):
             for table in BULK_TABLES:
                 frame = frames.get(table)
                 if frame is not None and len(frame):
-                    cur.register("frame", frame)
-                    cur.execute(_INSERT[table])
-                    cur.unregister("frame")
+                    self.engine.insert_frame(cur, table, frame)
             attendance = frames.get("attendance")
             if attendance is not None and len(attendance):
                 refresh_attendance_totals(cur, sorted(set(attendance["session_id"].tolist())))

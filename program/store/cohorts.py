@@ -18,7 +18,8 @@ from program.models import (
     SessionReport,
     SessionStatus,
 )
-from program.store.base import Cursor, StoreBase
+from program.store.base import StoreBase
+from program.store.engines import Cursor
 from program.store.programs import add_program_facilitators
 
 if TYPE_CHECKING:

@@ -11,7 +11,8 @@ from program.models import (
     CurriculumBundle,
     CurriculumVersion,
 )
-from program.store.base import Cursor, StoreBase
+from program.store.base import StoreBase
+from program.store.engines import Cursor
 
 
 class SavedVersion(NamedTuple):

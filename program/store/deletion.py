@@ -1,6 +1,6 @@
 """Deleting one cohort's data: every row that belongs to it, in one transaction.
 
-The tables to clear are found in DuckDB's own catalog, so the statements here name tables and
+The tables to clear are found in the database's own catalog (information_schema), so the statements here name tables and
 columns, which SQL cannot take as parameters. Those names come only from the catalog and are
 quoted with `_name` before use; the cohort's keys go in as named parameters.
 """
@@ -12,7 +12,8 @@ from typing import Any, Literal, NamedTuple
 
 from program.errors import Conflict, NotFound
 from program.models import Actor
-from program.store.base import Cursor, StoreBase
+from program.store.base import StoreBase
+from program.store.engines import Cursor
 
 # How a row belongs to a cohort: through one of these columns. Every table is searched for them,
 # so a table added by a later migration (scores, cell summaries, ...) is covered without a change
@@ -28,8 +29,16 @@ ANSWER_TABLES = frozenset(
 )
 
 
-# The statement's head for each thing done to a cohort's rows: fixed text, never a caller's.
-_VERBS = {"count": "SELECT count(*)", "delete": "DELETE"}
+# The statement for each thing done to a cohort's rows, around the table and condition: fixed
+# text, never a caller's. A DELETE returns a row per row removed, so both say how many.
+_VERBS = {"count": ("SELECT count(*) FROM ", ""), "delete": ("DELETE FROM ", " RETURNING 1")}
+# Each key list's type, so an empty list is typed too (PostgreSQL cannot tell it otherwise).
+_KEY_TYPES = {
+    "cohort_id": "INTEGER[]",
+    "session_id": "INTEGER[]",
+    "member_id": "INTEGER[]",
+    "response_id": "UUID[]",
+}
 
 
 class CohortRows(NamedTuple):
@@ -83,15 +92,17 @@ class DeletionQueries(StoreBase):
         }
         linked: dict[str, list[str]] = {}
         for table, column in cur.execute(
-            "SELECT table_name, column_name FROM duckdb_columns()"
-            " WHERE database_name = current_database() AND schema_name = 'main'"
-            " AND column_name IN (SELECT unnest(?)) ORDER BY table_name, column_index",
+            "SELECT table_name, column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND column_name = ANY(?::VARCHAR[])"
+            " ORDER BY table_name, ordinal_position",
             [list(COHORT_LINKS)],
         ).fetchall():
             linked.setdefault(table, []).append(column)
         out = [CohortRows("cohorts", "id = $cohort_id", {"cohort_id": cohort_id})]
         for table, columns in sorted(linked.items()):
-            condition = " OR ".join(f"{_name(c)} IN (SELECT unnest(${c}))" for c in columns)
+            condition = " OR ".join(
+                f"{_name(c)} IN (SELECT unnest(CAST(${c} AS {_KEY_TYPES[c]})))" for c in columns
+            )
             out.append(CohortRows(table, condition, {c: keys[c] for c in columns}))
         return out
 
@@ -99,15 +110,15 @@ class DeletionQueries(StoreBase):
     def _on_cohort_rows(
         cls, cur: Cursor, cohort_id: int, action: Literal["count", "delete"]
     ) -> dict[str, int]:
-        """Count ("count") or remove ("delete") the cohort's rows in each table holding any
-        (DuckDB answers a DELETE with how many rows it removed). Table name -> that number."""
-        verb = _VERBS[action]
+        """Count ("count") or remove ("delete") the cohort's rows in each table holding any.
+        Table name -> that number."""
+        head, tail = _VERBS[action]
         counts = {}
         for rows in cls._cohort_rows(cur, cohort_id):
-            row = cur.execute(
-                f"{verb} FROM {_name(rows.table)} WHERE {rows.condition}", rows.params
-            ).fetchone()
-            counts[rows.table] = int(row[0]) if row else 0
+            found = cur.execute(
+                f"{head}{_name(rows.table)} WHERE {rows.condition}{tail}", rows.params
+            ).fetchall()
+            counts[rows.table] = int(found[0][0]) if action == "count" else len(found)
         return counts
 
     def cohort_data_counts(self, cohort_id: int) -> dict[str, int]:

@@ -18,7 +18,8 @@ from typing import NamedTuple
 
 from program.errors import Conflict, InvalidInput, NotFound
 from program.models import Actor, Program
-from program.store.base import Cursor, StoreBase
+from program.store.base import StoreBase
+from program.store.engines import Cursor
 
 # `min_cell_size` is the minimum group size's column: see the module's docstring.
 _PROGRAM_COLUMNS = "id, name, description, min_cell_size"

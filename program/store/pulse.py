@@ -19,7 +19,8 @@ from program.errors import Conflict, PulseFull, PulseUnavailable
 from program.i18n import N_
 from program.models import Actor, PulseWindow, ScoredResponse
 from program.store.ballots import Ballot, Outcome
-from program.store.base import Cursor, StoreBase
+from program.store.base import StoreBase
+from program.store.engines import Cursor
 from program.store.programs import lock_min_group_size
 
 _WINDOW = (
@@ -238,9 +239,11 @@ class PulseQueries(StoreBase):
         window's writer lock, so no answer is being stored while its ballots are read.
         """
         with self._window_queue(session_id).writing:
-            ballots, typed_in = self.ballots.contents(session_id)
 
             def unit(cur: Cursor) -> bool:
+                # First: on PostgreSQL this locks the pulse's tally, so a batch another replica
+                # is storing now finishes before, and is read here (postgres.py).
+                ballots, typed_in = self.ballots.take(cur, session_id)
                 row = cur.execute(
                     "UPDATE pulse_windows SET closed_at = ?, room_code = NULL, typed_in = ?"
                     " WHERE session_id = ? AND closed_at IS NULL RETURNING session_id",

@@ -192,10 +192,13 @@ class ResultQueries(StoreBase):
             " members_now AS (SELECT a.member_id, count(*) AS weekly_present FROM attendance a"
             "   JOIN sessions s ON s.id = a.session_id"
             "   WHERE a.status = 'present' AND s.number >= 1 GROUP BY a.member_id)"
-            " SELECT (SELECT count(*) FROM (FROM sessions_now EXCEPT ALL FROM session_attendance"
-            "   UNION ALL (FROM session_attendance EXCEPT ALL FROM sessions_now)))"
-            " + (SELECT count(*) FROM (FROM members_now EXCEPT ALL FROM member_attendance"
-            "   UNION ALL (FROM member_attendance EXCEPT ALL FROM members_now)))"
+            " SELECT (SELECT count(*) FROM ("
+            "   (SELECT * FROM sessions_now EXCEPT ALL SELECT * FROM session_attendance)"
+            "   UNION ALL (SELECT * FROM session_attendance EXCEPT ALL SELECT * FROM sessions_now)"
+            " ) AS d1) + (SELECT count(*) FROM ("
+            "   (SELECT * FROM members_now EXCEPT ALL SELECT * FROM member_attendance)"
+            "   UNION ALL (SELECT * FROM member_attendance EXCEPT ALL SELECT * FROM members_now)"
+            " ) AS d2)"
         )
         return int(row[0]) if row else 0
 
@@ -272,9 +275,10 @@ class ResultQueries(StoreBase):
         `plan` is a data frame (`PLAN_COLUMNS`) of what each curriculum version asks at each
         session; a closed cell nobody answered comes back with n = 0 and no draw (NaN).
         """
+        # The plan travels as three arrays zipped back into rows (both engines zip unnests
+        # side by side), not as a registered frame, which only DuckDB can join.
         cur = self.cursor()
         try:
-            cur.register("plan", plan)
             cells = cur.execute(
                 "SELECT s.cohort_id, s.id AS session_id, s.number AS session_number, p.measure,"
                 " pw.closed_at IS NOT NULL AS closed, coalesce(c.n, 0) AS n,"
@@ -282,11 +286,17 @@ class ResultQueries(StoreBase):
                 " FROM sessions s"
                 " JOIN cohorts co ON co.id = s.cohort_id"
                 " JOIN pulse_windows pw ON pw.session_id = s.id"
-                " JOIN plan p ON p.version_id = co.curriculum_version_id"
-                "   AND p.session_number = s.number"
+                " JOIN (SELECT unnest(?::INTEGER[]) AS version_id,"
+                "   unnest(?::INTEGER[]) AS session_number, unnest(?::VARCHAR[]) AS measure) p"
+                "   ON p.version_id = co.curriculum_version_id AND p.session_number = s.number"
                 " LEFT JOIN cell_summaries c ON c.session_id = s.id AND c.instrument_id = p.measure"
                 f" WHERE {_IN_COHORTS}",
-                [list(cohort_ids)],
+                [
+                    [int(v) for v in plan[PLAN_COLUMNS.version_id]],
+                    [int(n) for n in plan[PLAN_COLUMNS.session_number]],
+                    [str(m) for m in plan[PLAN_COLUMNS.measure]],
+                    list(cohort_ids),
+                ],
             ).df()
         finally:
             cur.close()

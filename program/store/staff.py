@@ -13,7 +13,8 @@ from program.models import (
     Role,
     StaffUser,
 )
-from program.store.base import Cursor, StoreBase
+from program.store.base import StoreBase
+from program.store.engines import Cursor
 
 # What a StaffUser is made of, in `_staff`'s order; never the password hash.
 _STAFF_COLUMNS = "id, username, display_name, role, email, active"
