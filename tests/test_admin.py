@@ -378,7 +378,7 @@ def test_the_range_of_k_is_the_one_the_schema_checks(store: Store) -> None:
     for k in (first, last):
         assert store.create_program(SYSTEM, f"k = {k}", "", k).min_group_size == k
     for k in (first - 1, last + 1):
-        with pytest.raises(duckdb.ConstraintException, match="CHECK"):
+        with pytest.raises(store.engine.errors, match="(?i)check"):
             store.create_program(SYSTEM, f"k = {k}", "", k)
     assert len(store.programs()) == 2
 
@@ -891,7 +891,6 @@ def test_two_admins_removing_each_other_at_once_cannot_both_succeed(
     store: Store, ada: StaffUser, make_staff: Any
 ) -> None:
     """DuckDB detects only write-write conflicts; the admin_guard row turns this write skew into one."""
-    import duckdb
 
     bea = make_staff("bea", Role.ADMIN)
     first, second = store.cursor(), store.cursor()

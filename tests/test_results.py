@@ -26,12 +26,12 @@ from program.privacy import EFFECT_STEP, release_step, round_to_step
 from program.settings import get_settings
 from program.stats import reference_change
 from program.store import Store
+from tests.factories import engines
 from tests.factories.results import (
     STRESS_FIRST,
     STRESS_LAST,
     WEEKS,
-    build_template,
-    fresh_store,
+    fill_template,
     make_group,
     run_program,
     series_from_means,
@@ -43,13 +43,25 @@ from tests.factories.stores import NEAREST_DRAW, pin_draws
 
 
 @pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("results-template"))
+def template(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Path | str]:
+    made = engines.make_template(
+        request.config, tmp_path_factory.mktemp("results"), "results_template", fill_template
+    )
+    yield made
+    engines.drop_template(request.config, made)
 
 
 @pytest.fixture
-def store(settings_env: Path, template: Path) -> Iterator[Store]:
-    yield from fresh_store(settings_env, template)
+def store(
+    settings_env: Path,
+    template: Path | str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Store]:
+    with engines.copy_of(request.config, template, settings_env, monkeypatch) as s:
+        yield s
 
 
 def series(results: CohortResults, measure: str):  # type: ignore[no-untyped-def]

@@ -78,7 +78,12 @@ def schema_snapshot(store: Store) -> tuple[list[tuple[Any, ...]], ...]:
             "SELECT table_name, column_name, data_type, is_nullable, column_default"
             " FROM information_schema.columns ORDER BY table_name, ordinal_position",
         ),
-        query(store, "SELECT sequence_name FROM duckdb_sequences() ORDER BY 1"),
+        query(
+            store,
+            "SELECT sequence_name FROM information_schema.sequences ORDER BY 1"
+            if store.on_postgres
+            else "SELECT sequence_name FROM duckdb_sequences() ORDER BY 1",
+        ),
         query(
             store,
             "SELECT table_name, constraint_type, constraint_text FROM duckdb_constraints()"

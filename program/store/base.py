@@ -101,9 +101,9 @@ class StoreBase:
                 with self._transaction() as cur:
                     return unit(cur)
             except self.engine.errors as exc:
-                if not self.engine.lost_race(exc):
+                if not self.engine.lost_race(exc) and not self.engine.stuck(exc):
                     raise
-                if attempt == RETRIES - 1:
+                if attempt == RETRIES - 1 or self.engine.stuck(exc):
                     raise Conflict(
                         "Too many people changed the same thing at once. Please try again."
                     ) from None

@@ -47,10 +47,10 @@ _SESSION_FIELDS = ("id", "cohort_id", "number", "scheduled_date", "status", "not
 # md5 of everything a session form shows; cheap, and only compared for equality.
 _REVISION = (
     "SELECT md5(concat_ws('|',"
-    " (SELECT status || notes || scheduled_date FROM sessions WHERE id = ?),"
-    " (SELECT string_agg(member_id || status || late, ',' ORDER BY member_id)"
+    " (SELECT concat_ws(',', status, notes, scheduled_date) FROM sessions WHERE id = ?),"
+    " (SELECT string_agg(concat_ws(',', member_id, status, late), ';' ORDER BY member_id)"
     "  FROM attendance WHERE session_id = ?),"
-    " (SELECT string_agg(agenda_index || delivered, ',' ORDER BY agenda_index)"
+    " (SELECT string_agg(concat_ws(',', agenda_index, delivered), ';' ORDER BY agenda_index)"
     "  FROM fidelity WHERE session_id = ?)))"
 )
 

@@ -53,6 +53,10 @@ class DuckDBEngine:
             return True
         return isinstance(exc, duckdb.ConstraintException) and "Duplicate key" in str(exc)
 
+    def stuck(self, exc: BaseException) -> bool:
+        """DuckDB never waits for a lock: the loser of a race fails at once."""
+        return False
+
     def ballot_store(self) -> BallotBox:
         if self.path == ":memory:":
             return BallotBox(Path(tempfile.mkdtemp(prefix="program-ballots-")))

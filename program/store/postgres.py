@@ -9,6 +9,7 @@ work opens its own transaction (engines.py says at which isolation level, and wh
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,6 +31,8 @@ from program.store.engines import Cursor, rows_of
 POOL_SIZE = 20
 # How long a call waits for a free connection before giving up with a clear error.
 POOL_WAIT_SECONDS = 30.0
+# How long a statement waits for a lock held by another transaction (milliseconds).
+LOCK_WAIT_MS = 5000
 # A number every app process agrees on: whoever holds this advisory lock migrates.
 _MIGRATION_LOCK = 0x50524F47
 
@@ -43,8 +46,7 @@ _SAFE_SETTINGS: dict[str, tuple[str, ...]] = {
     "track_commit_timestamp": ("off",),  # would date every committed transaction
     "log_statement": ("none", "ddl"),  # 'mod' and 'all' log every INSERT with its values
     "log_min_duration_statement": ("-1",),  # logs statements (and parameters) past a duration
-    "log_min_duration_sample": ("-1",),
-    "log_statement_sample_rate": ("0",),
+    "log_min_duration_sample": ("-1",),  # the same for a sample (of log_statement_sample_rate)
     "log_transaction_sample_rate": ("0",),  # logs every statement of sampled transactions
     "log_parameter_max_length_on_error": ("0",),  # logs parameters of a failed statement
 }
@@ -84,6 +86,10 @@ def _values(names: tuple[str, ...] | None, params: Any) -> Sequence[Any]:
     return [params[n] for n in names]
 
 
+def _is_date(value: object) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
 class PostgresCursor:
     """A pooled connection behind DuckDB's cursor interface, for as long as one call needs it."""
 
@@ -110,8 +116,13 @@ class PostgresCursor:
         return rows
 
     def df(self) -> pd.DataFrame:
+        """The result as a data frame typed as DuckDB types it (dates as datetime64)."""
         columns = [c.name for c in self._cur.description or []]
-        return pd.DataFrame.from_records(self._cur.fetchall(), columns=columns)
+        frame = pd.DataFrame.from_records(self._cur.fetchall(), columns=columns)
+        for column in frame.columns:
+            if frame[column].dtype == object and frame[column].map(_is_date).any():
+                frame[column] = pd.to_datetime(frame[column])
+        return frame
 
     def copy_rows(self, statement: str, rows: Iterator[tuple[Any, ...]]) -> None:
         with self._cur.copy(statement) as copy:
@@ -126,6 +137,9 @@ class PostgresCursor:
 
 
 def _configure(con: psycopg.Connection[Any]) -> None:
+    # A unit waits this long for a row another unit holds, then gives up with a clear message
+    # (engines.py): units take milliseconds, so a longer wait means something is stuck.
+    con.execute("SET lock_timeout = " + str(LOCK_WAIT_MS))
     # The store reads JSON as the text it stored (as DuckDB returns it) and NUMERIC (what
     # PostgreSQL's avg() and sum() of integers give) as a float.
     con.adapters.register_loader("json", TextLoader)
@@ -200,6 +214,9 @@ class PostgresEngine:
             exc,
             pg_errors.SerializationFailure | pg_errors.DeadlockDetected | pg_errors.UniqueViolation,
         )
+
+    def stuck(self, exc: BaseException) -> bool:
+        return isinstance(exc, pg_errors.LockNotAvailable)
 
     def ballot_store(self) -> PostgresBallots:
         return PostgresBallots(self)

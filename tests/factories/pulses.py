@@ -6,7 +6,6 @@ staff without a password, a whole set of answers (`fill`), and counting what the
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from program.models import (
 from program.settings import Settings, get_settings
 from program.staff import create_user
 from program.store import Store
+from tests.factories import engines
 from tests.factories.paths import CURRICULA
 
 NOW = dt.datetime(2026, 3, 2, 19, 30)
@@ -101,16 +101,24 @@ class Group:
 
 
 FACILITATOR = "fac"
-_TEMPLATE: Path | None = None  # built once per test run, shared by the pulse test modules
+
+
+def fill_template(store: Store) -> None:
+    """The bundled curriculum and one facilitator: hashing a password and loading the curriculum
+    take most of a second, so a template made once per process holds them and each test starts
+    from its own copy."""
+    library.load_curriculum(store, Actor.system(), CURRICULA / "collective-healing.yaml")
+    create_user(
+        store, Actor.system(), FACILITATOR, "Fac", Role.FACILITATOR, "correct horse battery"
+    )
+
+
+_TEMPLATE: Path | None = None  # built once per test run, shared by the page test modules
 
 
 def build_template(folder: Path) -> Path:
-    """A migrated database with the bundled curriculum and one facilitator, built once per run.
-
-    Hashing a password and loading the curriculum take most of a second; each test then starts
-    from its own copy of this file, so every test still has a database of its own. The first
-    folder given keeps the file for the whole run.
-    """
+    """A DuckDB file filled by `fill_template`, built once per run (page tests, which stay on
+    DuckDB); the first folder given keeps the file for the whole run."""
     global _TEMPLATE
     if _TEMPLATE is not None and _TEMPLATE.exists():
         return _TEMPLATE
@@ -118,10 +126,7 @@ def build_template(folder: Path) -> Path:
     if not path.exists():
         s = Store(path)
         try:
-            library.load_curriculum(s, Actor.system(), CURRICULA / "collective-healing.yaml")
-            create_user(
-                s, Actor.system(), FACILITATOR, "Fac", Role.FACILITATOR, "correct horse battery"
-            )
+            fill_template(s)
         finally:
             s.close()
     _TEMPLATE = path
@@ -131,17 +136,26 @@ def build_template(folder: Path) -> Path:
 # Fixtures for the modules that test pulses: bind them in a module (`store = pulses.store`) to
 # use them there. Each test gets its own copy of one pulse-ready database made once per process.
 @pytest.fixture(scope="session")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("pulse-template"))
+def template(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Path | str]:
+    made = engines.make_template(
+        request.config, tmp_path_factory.mktemp("pulse-template"), "pulse_template", fill_template
+    )
+    yield made
+    engines.drop_template(request.config, made)
 
 
 @pytest.fixture
-def store(settings_env: Path, template: Path) -> Iterator[Store]:
+def store(
+    settings_env: Path,
+    template: Path | str,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Store]:
     """A fresh database of this test's own, copied from the template."""
-    shutil.copyfile(template, settings_env)
-    s = Store(settings_env)
-    yield s
-    s.close()
+    with engines.copy_of(request.config, template, settings_env, monkeypatch) as s:
+        yield s
 
 
 @pytest.fixture

@@ -26,21 +26,26 @@ STRESS_FIRST = [8, 7, 9, 8, 6, 7, 8, 9, 7, 8, 6]  # first k..k+1 of these are us
 STRESS_LAST = [3, 4, 2, 3, 5, 4, 3, 2, 4, 3, 5]
 
 
+def fill_template(s: Store) -> None:
+    """The bundled curriculum and the staff."""
+    library.load_curriculum(s, Actor.system(), CURRICULA / "collective-healing.yaml")
+    for username, role in (
+        ("maya", Role.FACILITATOR),
+        ("sam", Role.FACILITATOR),
+        ("lee", Role.LEAD),
+        ("alex", Role.ADMIN),
+    ):
+        # Single-sign-on style (no password), so no slow password hash.
+        s.create_staff_user(Actor.system(), username, f"{username.title()} P", role, None)
+
+
 def build_template(folder: Path) -> Path:
-    """A migrated database with the bundled curriculum and the staff, built once per test run."""
+    """A migrated DuckDB file filled by `fill_template`, built once per test run."""
     path = folder / "template.duckdb"
     if not path.exists():
         s = Store(path)
         try:
-            library.load_curriculum(s, Actor.system(), CURRICULA / "collective-healing.yaml")
-            for username, role in (
-                ("maya", Role.FACILITATOR),
-                ("sam", Role.FACILITATOR),
-                ("lee", Role.LEAD),
-                ("alex", Role.ADMIN),
-            ):
-                # Single-sign-on style (no password), so no slow password hash.
-                s.create_staff_user(Actor.system(), username, f"{username.title()} P", role, None)
+            fill_template(s)
         finally:
             s.close()
     return path
