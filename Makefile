@@ -15,7 +15,7 @@ unexport PYTHONDONTWRITEBYTECODE
 HOST ?= 127.0.0.1
 PORT ?= 8501
 
-.PHONY: run test check lint typecheck pytest browser-test setup demo-db clean bench translations
+.PHONY: run test check lint typecheck pytest pytest-postgres browser-test setup demo-db clean bench translations
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -51,7 +51,17 @@ pytest: setup
 	$(TESTS_IN_MEMORY) $(VENV)/bin/pytest -q -n 2 -m "not browser" --basetemp="$$tmp"
 	$(TESTS_IN_MEMORY) $(VENV)/bin/pytest -q -m browser --basetemp="$$tmp"
 
-test: lint typecheck pytest
+# The store and domain tests again on PostgreSQL: a throwaway server from Debian's packages on a
+# free loopback port (scripts/postgres_cluster.py), in memory like the tests' files, stopped and
+# removed at the end whatever happens.
+pytest-postgres: setup
+	$(TESTS_IN_MEMORY) pg=$$(mktemp -d $(TESTS_TMP)/program-postgres.XXXXXX) && \
+	trap '$(VENV)/bin/python -m scripts.postgres_cluster stop "$$pg"; rm -rf "$$pg" "$$tmp"' EXIT && \
+	url=$$($(VENV)/bin/python -m scripts.postgres_cluster start "$$pg") && \
+	PROGRAM_TEST_POSTGRES=$$url $(VENV)/bin/pytest -q -n 2 --engine postgresql -m "not browser" \
+		--basetemp="$$tmp"
+
+test: lint typecheck pytest pytest-postgres
 
 # The inner loop: lint, types and every test that needs no browser and is not marked slow.
 check: lint typecheck

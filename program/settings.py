@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -17,9 +17,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PROGRAM_", frozen=True)
 
-    database: Path = Field(
-        ROOT / "data" / "program.duckdb",
-        description="The DuckDB file. Created with its schema on first start.",
+    database: str = Field(
+        str(ROOT / "data" / "program.duckdb"),
+        description=(
+            "The DuckDB file, or a postgresql:// URL for a database several app processes share"
+            " (docs/deploy.md). Created or migrated on first start."
+        ),
     )
     curricula: Path = Field(
         ROOT / "curricula",
@@ -84,6 +87,18 @@ class Settings(BaseSettings):
                 " such as http://192.168.1.20:8501"
             )
         return value
+
+    @model_validator(mode="after")
+    def _one_secret_for_every_replica(self) -> Settings:
+        # Several app processes share a PostgreSQL database, and a browser's next request may
+        # reach any of them: each must check cookies with the same key, so none may make its own.
+        if self.database.startswith(("postgresql://", "postgres://")) and not self.session_secret:
+            raise ValueError(
+                "PROGRAM_SESSION_SECRET must be set when PROGRAM_DATABASE is a PostgreSQL URL:"
+                " every app process checks sign-in cookies with it, so all need the same one"
+                " (docs/deploy.md)."
+            )
+        return self
 
 
 @lru_cache(maxsize=1)
