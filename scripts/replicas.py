@@ -115,7 +115,9 @@ def start(folder: Path, replicas: int, port: int, database: str | None, demo: bo
     url = database or postgres_cluster.start(folder / "postgres")
     secret_file = folder / "session-secret"
     if not secret_file.exists():
-        secret_file.write_text(os.environ.get("PROGRAM_SESSION_SECRET") or secrets.token_urlsafe(32))
+        secret_file.write_text(
+            os.environ.get("PROGRAM_SESSION_SECRET") or secrets.token_urlsafe(32)
+        )
         secret_file.chmod(0o600)
     address = f"http://127.0.0.1:{port}"
     env = {
