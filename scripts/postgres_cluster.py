@@ -22,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 USER = "program"
@@ -71,6 +72,26 @@ def _own(folder: Path) -> None:
             os.chown(path, owner.pw_uid, owner.pw_gid)
 
 
+def _reachable_by_postgres(folder: Path) -> bool:
+    """Whether the `postgres` user can get to `folder` (every folder above it lets others in)."""
+    return all(os.stat(p).st_mode & 0o001 for p in [folder, *folder.parents])
+
+
+def _home(folder: Path) -> Path:
+    """Where the server keeps its files: `folder` itself, or, when root starts it inside a folder
+    the `postgres` user cannot reach (pytest's temporary folders), a folder of its own in the
+    temporary folder, named in `folder`/home so `stop` finds it."""
+    named = folder / "home"
+    if named.exists():
+        return Path(named.read_text())
+    if os.geteuid() != 0 or _reachable_by_postgres(folder):
+        return folder
+    shared = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path(tempfile.gettempdir())
+    home = Path(tempfile.mkdtemp(prefix="program-postgres-", dir=shared))
+    named.write_text(str(home))
+    return home
+
+
 def url(port: int) -> str:
     return f"postgresql://{USER}@127.0.0.1:{port}/{DATABASE}"
 
@@ -78,10 +99,11 @@ def url(port: int) -> str:
 def start(folder: Path, port: int | None = None) -> str:
     """Create (once) and start a server in `folder`; its database's URL."""
     folder = folder.resolve()
-    data = folder / "data"
     folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o755)
-    _own(folder)
+    home = _home(folder)
+    data = home / "data"
+    home.chmod(0o755)
+    _own(home)
     quiet = {"stdout": subprocess.DEVNULL, "check": True}
     if not (data / "PG_VERSION").exists():
         subprocess.run(
@@ -93,10 +115,10 @@ def start(folder: Path, port: int | None = None) -> str:
         )
     port = port or free_port()
     options = " ".join(f"-c {k}={v}" for k, v in SETTINGS.items())
-    options += f" -p {port} -k {folder}"
+    options += f" -p {port} -k {home}"
     subprocess.run(
         _as_owner(
-            [binary("pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w"]
+            [binary("pg_ctl"), "-D", str(data), "-l", str(home / "server.log"), "-w"]
             + ["-o", options, "start"]
         ),
         **quiet,  # type: ignore[arg-type]
@@ -118,14 +140,19 @@ def start(folder: Path, port: int | None = None) -> str:
 
 
 def stop(folder: Path) -> None:
-    """Stop the server in `folder` at once (its data is thrown away)."""
-    data = folder.resolve() / "data"
+    """Stop the server in `folder` at once; its data is thrown away if it lived elsewhere."""
+    folder = folder.resolve()
+    home = _home(folder) if folder.exists() else folder
+    data = home / "data"
     if (data / "postmaster.pid").exists():
         subprocess.run(
             _as_owner([binary("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
             stdout=subprocess.DEVNULL,
             check=False,
         )
+    if home != folder:  # a folder of its own, made by `start`: nothing else is in it
+        shutil.rmtree(home, ignore_errors=True)
+        (folder / "home").unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> None:
