@@ -304,6 +304,16 @@ class PostgresBallots:
                 [session_id],
             )
 
+    @staticmethod
+    def create_in(cur: Cursor, session_id: int) -> None:
+        """A pulse's tally, made in the transaction that opens the pulse: a pulse without one
+        counts as closed (`cast`), so no crash or failed call between two transactions may leave
+        an open pulse without it."""
+        cur.execute(
+            "INSERT INTO ballots.tallies (session_id) VALUES (?) ON CONFLICT DO NOTHING",
+            [session_id],
+        )
+
     def exists(self, session_id: int) -> bool:
         return bool(self._rows("SELECT 1 FROM ballots.tallies WHERE session_id = ?", [session_id]))
 

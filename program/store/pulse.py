@@ -205,6 +205,11 @@ class PulseQueries(StoreBase):
                 " takes_room_code) VALUES (?, ?, ?, ?, ?, TRUE)",
                 [session_id, room_code, opened, closes, int(cap_row[0]) if cap_row else 0],
             )
+            if self.on_postgres:
+                # Its tally comes with the window: there, a pulse without one takes no answer.
+                from program.store.postgres import PostgresBallots
+
+                PostgresBallots.create_in(cur, session_id)
             self._audit(
                 cur, actor, "open pulse", "session", session_id, f"closes {closes:%Y-%m-%d %H:%M}"
             )

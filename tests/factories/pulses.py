@@ -1,11 +1,13 @@
 """One cohort with an open pulse, as the pulse tests build it: `Group` (open, cards, close,
 attendance, status), the template database copied for each test (`build_template`), `make_group`,
 staff without a password, a whole set of answers (`fill`), and counting what the store holds
-(`count`, `query`, `stored_patterns`, `submit_n`)."""
+(`count`, `query`, `stored_patterns`, `submit_n`, `used_cards`, the order rows are stored in)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -233,6 +235,34 @@ def query(store: Store, sql: str, params: list[Any] | None = None) -> list[tuple
         return cur.execute(sql, params or []).fetchall()
     finally:
         cur.close()
+
+
+def storage_position(store: Store, alias: str = "") -> str:
+    """A column telling where a row sits in its table's storage, which `storage_key` sorts in
+    that order: DuckDB's rowid, PostgreSQL's ctid."""
+    return (f"{alias}." if alias else "") + ("ctid" if store.on_postgres else "rowid")
+
+
+def storage_key(position: object) -> tuple[int, ...]:
+    """A `storage_position` value as a key sorting in storage order: a rowid, or a ctid given as
+    '(block,line)'."""
+    if isinstance(position, str):
+        return tuple(int(part) for part in position.strip("()").split(","))
+    assert isinstance(position, int)
+    return (position,)
+
+
+def used_cards(store: Store, session_id: int) -> int:
+    """How many of an open pulse's cards have answered: in its ballot file beside a DuckDB
+    database, in the ballots schema on PostgreSQL."""
+    if store.on_postgres:
+        rows = query(
+            store, "SELECT count(*) FROM ballots.used_cards WHERE session_id = ?", [session_id]
+        )
+        return int(rows[0][0])
+    path = store.ballots.path(session_id)  # type: ignore[attr-defined]
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        return int(con.execute("SELECT count(*) FROM used_cards").fetchone()[0])
 
 
 def ballot_responses(store: Store, session_id: int | None = None) -> list[ScoredResponse]:
