@@ -444,11 +444,11 @@ def test_a_deactivated_users_session_no_longer_resolves(store, settings, maya):
     assert str(refused.value) == GENERIC
 
 
-def test_a_session_survives_a_server_restart(settings_env, settings, make_staff, store):
+def test_a_session_survives_a_server_restart(settings, make_staff, store):
     make_staff("maya", Role.FACILITATOR, PASSWORD)
     token = auth.sign_in(store, settings, "maya", PASSWORD, at=T0)
     store.close()
-    reopened = Store(settings_env)
+    reopened = Store(store.path)
     try:
         user = auth.resolve_signin(reopened, settings, token, at=T0 + dt.timedelta(minutes=5))
         assert user is not None and user.username == "maya"

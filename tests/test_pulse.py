@@ -6,11 +6,9 @@ minimum group size k (k−1, k, k+1) and at the cap (P−1, P, P+1). Nothing of 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import re
-import sqlite3
 import threading
 import time
 from collections import Counter
@@ -45,8 +43,11 @@ from tests.factories.pulses import (
     pattern,
     query,
     staff,
+    storage_key,
+    storage_position,
     stored_patterns,
     submit_n,
+    used_cards,
 )
 
 # --------------------------------------------------------------------------- set-up
@@ -59,11 +60,8 @@ group = pulses.group
 
 
 def unused_cards(store: Store, session_id: int) -> int:
-    """Cards printed for an open pulse and not used yet, read from its ballot file."""
-    path = store.ballots.path(session_id)
-    with contextlib.closing(sqlite3.connect(path)) as con:
-        used = int(con.execute("SELECT count(*) FROM used_cards").fetchone()[0])
-    return store.card_count(session_id) - used
+    """Cards printed for an open pulse and not used yet (those used are in its ballots)."""
+    return store.card_count(session_id) - used_cards(store, session_id)
 
 
 # --------------------------------------------------------------------------- opening and closing
@@ -754,8 +752,12 @@ def test_card_codes_hold_only_a_hash_and_a_session(store: Store) -> None:
 
 def _physical_order(store: Store, session_id: int) -> list[tuple[Any, ...]]:
     """The session's responses, read in storage order (no ORDER BY), as (id, answer pattern)."""
-    rows = query(store, "SELECT rowid, id FROM responses WHERE session_id = ?", [session_id])
-    order = [rid for _, rid in sorted(rows, key=lambda r: r[0])]
+    rows = query(
+        store,
+        f"SELECT {storage_position(store)}, id FROM responses WHERE session_id = ?",
+        [session_id],
+    )
+    order = [rid for _, rid in sorted(rows, key=lambda r: storage_key(r[0]))]
     answers = query(
         store,
         "SELECT a.response_id, a.instrument_id, a.item_id, a.value FROM answers a"
@@ -841,11 +843,16 @@ def test_auto_close_shuffles_and_forgets_cards_too(
 
 
 def _every_stored_text(store: Store) -> str:
-    """Every value of every column of every table, as text."""
+    """Every value of every column of every table (on PostgreSQL, the ballots schema's too), as
+    text."""
     out = []
-    for (table,) in query(store, "SELECT table_name FROM information_schema.tables"):
-        assert re.fullmatch(r"[a-z_]+", table)
-        for row in query(store, f"SELECT * FROM {table}"):
+    for schema, table in query(
+        store,
+        "SELECT table_schema, table_name FROM information_schema.tables"
+        " WHERE table_schema NOT IN ('information_schema', 'pg_catalog')",
+    ):
+        assert re.fullmatch(r"[a-z_]+", schema) and re.fullmatch(r"[a-z_]+", table)
+        for row in query(store, f"SELECT * FROM {schema}.{table}"):
             out.extend(str(v) for v in row)
     return "\n".join(out)
 

@@ -158,7 +158,7 @@ def test_each_cell_gets_its_own_rounding_draw_at_close_and_its_mean_rounds_by_it
         assert mean == rounded(STRESS_FIRST[:8], draw=draw)
 
 
-def test_the_same_database_always_shows_the_same_figures(store, settings_env):
+def test_the_same_database_always_shows_the_same_figures(store):
     group = make_group(store)
     for number, n in ((1, 8), (2, 6), (6, 7)):  # with the draws the store made
         group.hold(number, present=11)
@@ -169,7 +169,7 @@ def test_the_same_database_always_shows_the_same_figures(store, settings_env):
         mirror(store, group.facilitator, group.session_id(6))
     ] * 2
     store.close()
-    again = Store(settings_env)
+    again = Store(store.path)
     try:
         assert cohort_results(again, group.facilitator, group.cohort_id) == before[0]
     finally:
