@@ -213,6 +213,10 @@ class BallotBox:
             typed_in = int(con.execute("SELECT typed_in FROM tally").fetchone()[0])
         return BallotContents([_response(p) for p in payloads], typed_in)
 
+    def create_in(self, cur: object, session_id: int) -> None:
+        """Nothing inside the opening transaction: the file is made once it commits (`create`),
+        and a missing one is made by the first answer."""
+
     def take(self, cur: object, session_id: int) -> BallotContents:
         """Every answer in the file, for a close in progress (which holds the pulse's writer
         lock, so none arrives meanwhile); `discard` destroys the file once the close commits.

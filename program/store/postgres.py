@@ -304,8 +304,7 @@ class PostgresBallots:
                 [session_id],
             )
 
-    @staticmethod
-    def create_in(cur: Cursor, session_id: int) -> None:
+    def create_in(self, cur: Cursor, session_id: int) -> None:
         """A pulse's tally, made in the transaction that opens the pulse: a pulse without one
         counts as closed (`cast`), so no crash or failed call between two transactions may leave
         an open pulse without it."""
@@ -407,7 +406,16 @@ class PostgresBallots:
         return BallotContents([_response(p) for p in payloads], int(tally[0]) if tally else 0)
 
     def discard(self, session_id: int) -> None:
+        """Remove a pulse's ballots; if there were any, rewrite the tables so no dead row keeps
+        them (a close has removed its own already and rewrites them after)."""
+        removed = 0
         with self._transaction() as cur:
             for table in ("answers", "used_cards", "tallies"):
-                cur.execute("DELETE FROM ballots." + table + " WHERE session_id = ?", [session_id])
-        self._engine.after_close()
+                removed += len(
+                    cur.execute(
+                        "DELETE FROM ballots." + table + " WHERE session_id = ? RETURNING 1",
+                        [session_id],
+                    ).fetchall()
+                )
+        if removed:
+            self._engine.after_close()

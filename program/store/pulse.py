@@ -205,11 +205,9 @@ class PulseQueries(StoreBase):
                 " takes_room_code) VALUES (?, ?, ?, ?, ?, TRUE)",
                 [session_id, room_code, opened, closes, int(cap_row[0]) if cap_row else 0],
             )
-            if self.on_postgres:
-                # Its tally comes with the window: there, a pulse without one takes no answer.
-                from program.store.postgres import PostgresBallots
-
-                PostgresBallots.create_in(cur, session_id)
+            # On PostgreSQL the tally comes with the window, in this transaction: a pulse
+            # without one takes no answer there (a ballot file is made after the commit).
+            self.ballots.create_in(cur, session_id)
             self._audit(
                 cur, actor, "open pulse", "session", session_id, f"closes {closes:%Y-%m-%d %H:%M}"
             )
@@ -309,10 +307,13 @@ class PulseQueries(StoreBase):
         """Make ballot files agree with the windows: every open window has one, no other file is
         left. Run on start and after a restore; it also finishes a close cut short by a crash
         after the database committed it."""
+        # Ballots first, windows second: a pulse another replica opens in between has its
+        # window committed with its tally, so it is read as open and its ballots are kept.
+        holding = self.ballots.sessions()
         open_now = {
             r[0] for r in self._rows("SELECT session_id FROM pulse_windows WHERE closed_at IS NULL")
         }
-        for session_id in self.ballots.sessions():
+        for session_id in holding:
             if session_id not in open_now:
                 self.ballots.discard(session_id)
         for session_id in open_now:

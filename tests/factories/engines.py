@@ -56,7 +56,8 @@ def make_template(
     """A migrated database, filled by `fill`: a file in `folder`, or a PostgreSQL database
     named for `name` and this test process."""
     if on_postgres(config):
-        database = f"{name}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+        # This run's own names: two runs on one server (two checkouts) must not meet.
+        database = f"{name}_{os.getpid()}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
         admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)", f"CREATE DATABASE {database}")
         target: Path | str = database_url(database)
     else:
