@@ -110,6 +110,20 @@ class StoreBase:
                 time.sleep(random.uniform(0.001, 0.004) * min(2**attempt, 32))
         raise AssertionError("unreachable")
 
+    @contextmanager
+    def _report(self) -> Iterator[Cursor]:
+        """A cursor for a read over a whole program (a dashboard's), set up as the engine
+        plans such reads best (engines.py, `report_settings`)."""
+        cur = self.cursor()
+        try:
+            for statement in self.engine.report_settings:
+                cur.execute(statement)
+            yield cur
+            if self.engine.report_settings:
+                cur.execute("COMMIT")
+        finally:
+            cur.close()
+
     def _rows(
         self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()
     ) -> list[tuple[Any, ...]]:

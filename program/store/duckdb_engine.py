@@ -27,6 +27,7 @@ class DuckDBEngine:
     name = "duckdb"
     errors: tuple[type[BaseException], ...] = (duckdb.Error,)
     begin = "BEGIN TRANSACTION"
+    report_settings: tuple[str, ...] = ()
 
     def __init__(self, path: str) -> None:
         self.path = path

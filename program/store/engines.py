@@ -57,6 +57,9 @@ class Engine(Protocol):
     errors: tuple[type[BaseException], ...]
     # The statement that begins a unit of work.
     begin: str
+    # Statements that set up a transaction reading a whole program for a dashboard (none: the
+    # engine plans such reads well as they are).
+    report_settings: tuple[str, ...]
 
     def cursor(self) -> Cursor: ...
     def lost_race(self, exc: BaseException) -> bool: ...
