@@ -162,10 +162,12 @@ class BackupQueries(StoreBase):
 
         failures: tuple[type[BaseException], ...] = (duckdb.Error, *self.engine.errors)
         try:
-            return self.write(unit)
+            counts = self.write(unit)
         except failures as exc:
             # Not a write conflict (write() retries those): the archive's values do not fit.
             raise UnreadableData(f"its rows do not fit this app's tables ({exc}).") from None
+        self.engine.after_restore()
+        return counts
 
     def _copy_parquet(self, cur: Cursor, table: str, columns: list[str], path: Path) -> int:
         """Copy a Parquet file's rows into `table` (PostgreSQL); how many there were."""

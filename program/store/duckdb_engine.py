@@ -91,5 +91,8 @@ class DuckDBEngine:
         finally:
             cur.close()
 
+    def after_restore(self) -> None:
+        """Nothing: DuckDB keeps no statistics a bulk load could leave stale."""
+
     def close(self) -> None:
         self._con.close()

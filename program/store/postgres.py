@@ -278,6 +278,15 @@ class PostgresEngine:
             finally:
                 cur.close()
 
+    def after_restore(self) -> None:
+        """Gather the planner's statistics of the restored tables now, rather than when
+        autovacuum gets to them: the first dashboards after a restore are planned on them."""
+        cur = self.cursor()
+        try:
+            cur.execute("ANALYZE")
+        finally:
+            cur.close()
+
     def close(self) -> None:
         self._pool.close()
 
