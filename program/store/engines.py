@@ -8,8 +8,9 @@ SQL is written once and runs on both; what differs lives here and in postgres.py
   a pool of PostgreSQL connections, one per cursor);
 - how a transaction begins: DuckDB's snapshot isolation refuses the second of two writes to one
   row, and PostgreSQL does the same at REPEATABLE READ. The store's guarantees (cap, cards, admin
-  guard, the k lock, stale forms) rest on exactly that, so PostgreSQL never runs a write at its
-  default READ COMMITTED, which lets both writes through;
+  guard, the k lock, stale forms) rest on exactly that, so no unit of work runs at PostgreSQL's
+  default READ COMMITTED, which lets both writes through (a batch of ballots, which takes its
+  pulse's row lock before anything else, is the one transaction that may);
 - which errors mean "a concurrent write won, run the unit again";
 - where an open pulse keeps its answers (ballot files beside a DuckDB file; tables of their own
   on PostgreSQL, which every replica sees);
