@@ -4,7 +4,7 @@ process holds for processes too (docs/deploy.md).
 Each race here runs in separate Python processes (spawned, each with its own Store and
 connection pool), as app replicas behind a load balancer would, all released at once by a
 barrier: the attendance cap, single-use cards, a close while answers arrive, the admin guard, the
-lock on the minimum group size. Run with `--engine postgresql` (PostgreSQL only: a DuckDB file is
+lock on the minimum group size, and two people saving the same session sheet. Run with `--engine postgresql` (PostgreSQL only: a DuckDB file is
 one process's).
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from program import programs, pulse, staff
+from program import programs, pulse, session_runner, staff
 from program.errors import Conflict, ProgramError, PulseFull, PulseUnavailable
 from program.models import Actor, Role
 from program.store import Store
@@ -235,3 +235,37 @@ def _race_two(group: Group) -> tuple[str, str]:
             opening = pool.apply_async(_open, (barrier, group.store.path, group.session_id))
             change = pool.apply_async(_change_k, (barrier, group.store.path, group.program_id))
             return str(opening.get(timeout=120)), str(change.get(timeout=120))
+
+
+def _save_notes(barrier: Any, url: str, session_id: int, revision: str, notes: str) -> str:
+    """One replica: save the session sheet drawn at `revision` with these notes."""
+    s = Store(url)
+    try:
+        fac = s.staff_user_by_username(pulses.FACILITATOR)
+        assert fac is not None
+        barrier.wait()
+        try:
+            session_runner.save_sheet(s, fac, session_id, {}, set(), notes, False, revision)
+        except Conflict:
+            return "refused"
+        return "saved"
+    finally:
+        s.close()
+
+
+def test_two_replicas_saving_one_drawn_sheet_keep_one_and_refuse_the_other(store: Store) -> None:
+    """Two facilitators saved the same session sheet, drawn at the same moment, on two replicas
+    at once: one is saved, the other is told it changed meanwhile, and no note is lost unseen."""
+    group = make_group(store)
+    revision = store.session_revision(group.session_id)
+    outcome = _race(
+        _save_notes,
+        [
+            (store.path, group.session_id, revision, "Notes from the first laptop"),
+            (store.path, group.session_id, revision, "Notes from the second laptop"),
+        ],
+    )
+    assert sorted(outcome) == ["refused", "saved"]
+    kept = store.session(group.session_id).notes
+    winner = ["Notes from the first laptop", "Notes from the second laptop"][outcome.index("saved")]
+    assert kept == winner
