@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         ),
     )
 
+    @field_validator("database", mode="before")
+    @classmethod
+    def _a_path_or_url(cls, value: object) -> object:
+        # A path given as a Path (by code, not the environment) names the same file.
+        return str(value) if isinstance(value, Path) else value
+
     @field_validator("base_url")
     @classmethod
     def _an_address(cls, value: str) -> str:

@@ -41,3 +41,7 @@ def test_a_duckdb_file_needs_no_session_secret(monkeypatch, tmp_path):
     monkeypatch.setenv("PROGRAM_DATABASE", str(tmp_path / "x.duckdb"))
     monkeypatch.delenv("PROGRAM_SESSION_SECRET", raising=False)
     assert Settings().session_secret == ""
+
+
+def test_a_database_given_as_a_path_is_that_file(tmp_path):
+    assert Settings(database=tmp_path / "x.duckdb").database == str(tmp_path / "x.duckdb")
