@@ -778,11 +778,14 @@ def test_close_rewrites_responses_in_random_order_under_fresh_ids(
     invitation = pulse.resolve_code(store, code, NOW)
     submit_n(group, code, 30)  # 30 distinguishable responses: same order by chance is 1/30!
     inserted = [expected_pattern(invitation, seed) for seed in range(30)]
-    # Until close the answers are only in the ballot file, in arrival order; the database holds
-    # none of them.
+    # Until close the answers are only in the ballot file (in arrival order), or PostgreSQL's
+    # ballot tables (about so: a smaller row may fill a gap an earlier page left); the
+    # database's own tables hold none of them.
     assert _physical_order(store, group.session_id) == []
     held = [pattern(r.answers) for r in store.ballots.contents(group.session_id).responses]
-    assert held == inserted
+    assert Counter(held) == Counter(inserted)
+    if not store.on_postgres:
+        assert held == inserted
     group.close()
     after = _physical_order(store, group.session_id)
     assert [p for _, p in after] != inserted
