@@ -21,7 +21,7 @@ from program.errors import Conflict, ProgramError, PulseFull, PulseUnavailable
 from program.models import Actor, Role
 from program.store import Store
 from tests.factories import pulses
-from tests.factories.pulses import LATER, NOW, Group, fill, make_group
+from tests.factories.pulses import LATER, NOW, fill, make_group
 
 pytestmark = [pytest.mark.postgresql, pytest.mark.slow]
 
@@ -34,11 +34,18 @@ PROCESSES = 6
 def _race(work: Callable[..., Any], jobs: list[tuple[Any, ...]]) -> list[Any]:
     """Run `work(barrier, *job)` for every job, each in a process of its own, started together;
     their results in order."""
+    return _race_of([(work, job) for job in jobs])
+
+
+def _race_of(jobs: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
+    """Run each `work(barrier, *args)` in a process of its own, all released together by the
+    barrier; their results in order."""
     context = multiprocessing.get_context("spawn")
     with context.Manager() as manager:
         barrier = manager.Barrier(len(jobs))
         with context.Pool(len(jobs)) as pool:
-            return pool.starmap(work, [(barrier, *job) for job in jobs])
+            running = [pool.apply_async(work, (barrier, *args)) for work, args in jobs]
+            return [r.get(timeout=120) for r in running]
 
 
 def _submit(barrier: Any, url: str, code: str, answers: int, seed: int) -> list[str]:
@@ -128,24 +135,13 @@ def test_a_close_on_one_replica_keeps_every_answer_another_stored(store: Store) 
     thanked for is in the closed pulse, none after the close is, and no ballot row is left."""
     group = make_group(store, members=40)
     code = group.open()
-    jobs: list[tuple[Any, ...]] = [(store.path, code, 6, p) for p in range(PROCESSES - 1)]
-    results = _race_mixed(group, jobs)
+    submitters = [(_submit, (store.path, code, 6, p)) for p in range(PROCESSES - 1)]
+    closer = (_close, (store.path, group.session_id, pulses.FACILITATOR))
+    results = _race_of([*submitters, closer])
     stored = sum(r.count("stored") for r in results[:-1])
     assert results[-1] == "closed"
     assert _responses(store, group.session_id) == stored
     assert _ballot_rows(store) == 0
-
-
-def _race_mixed(group: Group, submitters: list[tuple[Any, ...]]) -> list[Any]:
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager:
-        barrier = manager.Barrier(len(submitters) + 1)
-        with context.Pool(len(submitters) + 1) as pool:
-            waiting = [pool.apply_async(_submit, (barrier, *job)) for job in submitters]
-            closer = pool.apply_async(
-                _close, (barrier, group.store.path, group.session_id, pulses.FACILITATOR)
-            )
-            return [w.get(timeout=120) for w in waiting] + [closer.get(timeout=120)]
 
 
 def _deactivate(barrier: Any, url: str, actor: str, target: str) -> str:
@@ -211,7 +207,9 @@ def test_k_never_changes_under_a_pulse_opened_at_the_same_moment_elsewhere(store
     opens and the change is refused. Never a pulse promised 5 under a program now at 7."""
     store.create_staff_user(Actor.system(), "ada", "Ada", Role.ADMIN, None)
     group = make_group(store)
-    opened, changed = _race_two(group)
+    opened, changed = _race_of(
+        [(_open, (store.path, group.session_id)), (_change_k, (store.path, group.program_id))]
+    )
     assert opened == "opened"  # an opening is never refused for this
     events = [
         e.action
@@ -225,16 +223,6 @@ def test_k_never_changes_under_a_pulse_opened_at_the_same_moment_elsewhere(store
     else:
         assert events == ["open pulse"]
         assert store.program(group.program_id).min_group_size == 5
-
-
-def _race_two(group: Group) -> tuple[str, str]:
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager:
-        barrier = manager.Barrier(2)
-        with context.Pool(2) as pool:
-            opening = pool.apply_async(_open, (barrier, group.store.path, group.session_id))
-            change = pool.apply_async(_change_k, (barrier, group.store.path, group.program_id))
-            return str(opening.get(timeout=120)), str(change.get(timeout=120))
 
 
 def _save_notes(barrier: Any, url: str, session_id: int, revision: str, notes: str) -> str:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -42,26 +40,7 @@ from tests.factories.stores import NEAREST_DRAW, pin_draws
 # --------------------------------------------------------------------------- the builder
 
 
-@pytest.fixture(scope="session")
-def template(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[Path | str]:
-    made = engines.make_template(
-        request.config, tmp_path_factory.mktemp("results"), "results_template", fill_template
-    )
-    yield made
-    engines.drop_template(request.config, made)
-
-
-@pytest.fixture
-def store(
-    settings_env: Path,
-    template: Path | str,
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Store]:
-    with engines.copy_of(request.config, template, settings_env, monkeypatch) as s:
-        yield s
+template, store = engines.template_fixtures("results_template", fill_template)
 
 
 def series(results: CohortResults, measure: str):  # type: ignore[no-untyped-def]

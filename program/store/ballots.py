@@ -22,7 +22,7 @@ import contextlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -70,6 +70,37 @@ class Outcome:
     STORED = "stored"
     FULL = "full"
     CARD_SPENT = "card spent"  # the card had answered already: the ballot is dropped silently
+
+
+class Sorted(NamedTuple):
+    """A batch sorted by `sort_batch`: each ballot's outcome in order, the payloads to store,
+    and how many of those were typed in from paper."""
+
+    outcomes: list[str]
+    stored: list[str]
+    typed_in: int
+
+
+def sort_batch(
+    batch: Sequence[Ballot], accepted: int, cap: int, spend: Callable[[str], bool]
+) -> Sorted:
+    """The rule of every ballot store: the cap is checked first, so once the room is full every
+    ballot hears the same answer whatever its card; then the card, which `spend` marks used
+    (False if it was used already), and a spent card's ballot is dropped without a word, so that
+    no answer tells a used card from an unused one."""
+    outcomes: list[str] = []
+    stored: list[str] = []
+    typed_in = 0
+    for ballot in batch:
+        if accepted + len(stored) >= cap:
+            outcomes.append(Outcome.FULL)
+        elif ballot.card_hash is not None and not spend(ballot.card_hash):
+            outcomes.append(Outcome.CARD_SPENT)
+        else:
+            stored.append(_payload(ballot.response))
+            typed_in += ballot.typed_in
+            outcomes.append(Outcome.STORED)
+    return Sorted(outcomes, stored, typed_in)
 
 
 def _payload(response: ScoredResponse) -> str:
@@ -161,34 +192,20 @@ class BallotBox:
             con.executescript(_SCHEMA)
 
     def cast(self, session_id: int, batch: Sequence[Ballot], cap: int) -> list[str]:
-        """Store a batch of ballots in one transaction; the outcome of each, in order.
-
-        The cap is checked first, so once the room is full every ballot hears the same answer
-        whatever its card; a spent card is dropped without a word, so that no answer tells a
-        used card from an unused one. The caller has checked that the pulse is open, so a missing
-        file (a crash right after the pulse opened) is made here.
+        """Store a batch of ballots in one transaction; the outcome of each, in order
+        (`sort_batch` says the rule). The caller has checked that the pulse is open, so a
+        missing file (a crash right after the pulse opened) is made here.
         """
         if not self.exists(session_id):
             self.create(session_id)
         with self._open(session_id) as con, self._transaction(con):
             accepted = int(con.execute("SELECT accepted FROM tally").fetchone()[0])
-            outcomes: list[str] = []
-            stored: list[str] = []
-            typed_in = 0
-            for ballot in batch:
-                if accepted + len(stored) >= cap:
-                    outcomes.append(Outcome.FULL)
-                    continue
-                if ballot.card_hash is not None:
-                    spent = con.execute(
-                        "INSERT OR IGNORE INTO used_cards VALUES (?)", [ballot.card_hash]
-                    ).rowcount
-                    if spent == 0:
-                        outcomes.append(Outcome.CARD_SPENT)
-                        continue
-                stored.append(_payload(ballot.response))
-                typed_in += ballot.typed_in
-                outcomes.append(Outcome.STORED)
+
+            def spend(card_hash: str) -> bool:
+                added = con.execute("INSERT OR IGNORE INTO used_cards VALUES (?)", [card_hash])
+                return bool(added.rowcount)
+
+            outcomes, stored, typed_in = sort_batch(batch, accepted, cap, spend)
             if stored:
                 con.executemany("INSERT INTO ballots VALUES (?)", [[p] for p in stored])
                 con.execute(

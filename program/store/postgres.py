@@ -24,9 +24,10 @@ from psycopg.types.numeric import FloatLoader
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from program.errors import Conflict, UnsafeDatabase
-from program.store.ballots import BUSY, Ballot, BallotContents, Outcome, _payload, _response
+from program.errors import Conflict, PulseUnavailable, UnsafeDatabase
+from program.store.ballots import BUSY, Ballot, BallotContents, _response, sort_batch
 from program.store.engines import Cursor, rows_of
+from program.store.pulse import CLOSED
 
 # Connections per app process. Each Streamlit session's call holds one only while it runs.
 POOL_SIZE = 20
@@ -357,11 +358,9 @@ class PostgresBallots:
         return [int(r[0]) for r in rows]
 
     def cast(self, session_id: int, batch: Sequence[Ballot], cap: int) -> list[str]:
-        """Store a batch in one transaction (see BallotBox.cast for the rules). The pulse's
-        tally row is locked first; if it is gone, the pulse closed meanwhile on some replica."""
-        from program.errors import PulseUnavailable
-        from program.store.pulse import CLOSED
-
+        """Store a batch in one transaction, by the rule of `sort_batch` (ballots.py). The
+        pulse's tally row is locked first; if it is gone, the pulse closed meanwhile on some
+        replica."""
         try:
             with self._transaction() as cur:
                 row = cur.execute(
@@ -370,26 +369,16 @@ class PostgresBallots:
                 ).fetchone()
                 if row is None:
                     raise PulseUnavailable(CLOSED)
-                accepted = int(row[0])
-                outcomes: list[str] = []
-                stored: list[str] = []
-                typed_in = 0
-                for ballot in batch:
-                    if accepted + len(stored) >= cap:
-                        outcomes.append(Outcome.FULL)
-                        continue
-                    if ballot.card_hash is not None:
-                        spent = cur.execute(
-                            "INSERT INTO ballots.used_cards VALUES (?, ?)"
-                            " ON CONFLICT DO NOTHING RETURNING 1",
-                            [ballot.card_hash, session_id],
-                        ).fetchone()
-                        if spent is None:
-                            outcomes.append(Outcome.CARD_SPENT)
-                            continue
-                    stored.append(_payload(ballot.response))
-                    typed_in += ballot.typed_in
-                    outcomes.append(Outcome.STORED)
+
+                def spend(card_hash: str) -> bool:
+                    added = cur.execute(
+                        "INSERT INTO ballots.used_cards VALUES (?, ?)"
+                        " ON CONFLICT DO NOTHING RETURNING 1",
+                        [card_hash, session_id],
+                    ).fetchone()
+                    return added is not None
+
+                outcomes, stored, typed_in = sort_batch(batch, int(row[0]), cap, spend)
                 if stored:
                     cur.execute(
                         "INSERT INTO ballots.answers (session_id, payload)"

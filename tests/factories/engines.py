@@ -13,6 +13,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -74,6 +75,33 @@ def make_template(
 def drop_template(config: pytest.Config, template: Path | str) -> None:
     if on_postgres(config):
         admin(f"DROP DATABASE IF EXISTS {template} WITH (FORCE)")
+
+
+def template_fixtures(name: str, fill: Callable[[Store], None]) -> tuple[Any, Any]:
+    """A `template` fixture (a database filled by `fill`, made once per test process) and a
+    `store` fixture (a copy of it for each test), for a module to bind:
+    `template, store = engines.template_fixtures("name", fill)`."""
+
+    @pytest.fixture(scope="session")
+    def template(
+        tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+    ) -> Iterator[Path | str]:
+        made = make_template(request.config, tmp_path_factory.mktemp(name), name, fill)
+        yield made
+        drop_template(request.config, made)
+
+    @pytest.fixture
+    def store(
+        settings_env: Path,
+        template: Path | str,
+        request: pytest.FixtureRequest,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> Iterator[Store]:
+        """A fresh database of this test's own, copied from the template."""
+        with copy_of(request.config, template, settings_env, monkeypatch) as s:
+            yield s
+
+    return template, store
 
 
 @contextlib.contextmanager

@@ -9,7 +9,6 @@ import contextlib
 import datetime as dt
 import sqlite3
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,27 +136,7 @@ def build_template(folder: Path) -> Path:
 
 # Fixtures for the modules that test pulses: bind them in a module (`store = pulses.store`) to
 # use them there. Each test gets its own copy of one pulse-ready database made once per process.
-@pytest.fixture(scope="session")
-def template(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[Path | str]:
-    made = engines.make_template(
-        request.config, tmp_path_factory.mktemp("pulse-template"), "pulse_template", fill_template
-    )
-    yield made
-    engines.drop_template(request.config, made)
-
-
-@pytest.fixture
-def store(
-    settings_env: Path,
-    template: Path | str,
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[Store]:
-    """A fresh database of this test's own, copied from the template."""
-    with engines.copy_of(request.config, template, settings_env, monkeypatch) as s:
-        yield s
+template, store = engines.template_fixtures("pulse_template", fill_template)
 
 
 @pytest.fixture
