@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from program.curriculum import bundled_files, json_schemas, validate_files
 from program.demo import DEMO_PASSWORD, is_seeded, seed_demo
 from program.errors import CurriculumError, ProgramError
@@ -186,4 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except ProgramError as exc:
         print(f"{exc.title}: {exc}", file=sys.stderr)
+        return 1
+    except ValidationError as exc:  # the settings, read from PROGRAM_* variables
+        for error in exc.errors():
+            print(str(error["msg"]).removeprefix("Value error, "), file=sys.stderr)
         return 1

@@ -33,6 +33,12 @@ class DatabaseLocked(ProgramError):
     title = "The database is in use"
 
 
+class DatabaseUnavailable(ProgramError):
+    """A PostgreSQL database that does not answer at start: down, or a wrong URL or password."""
+
+    title = "The database cannot be reached"
+
+
 class UnsafeDatabase(ProgramError):
     """A PostgreSQL server whose settings would log answers or date them (store/postgres.py)."""
 

@@ -391,3 +391,27 @@ def test_commands_refuse_clearly_while_another_process_holds_the_database(
         assert "Another process" in err, argv
         assert str(database_held_elsewhere) in err, argv
         assert "Traceback" not in err, argv
+
+
+def test_a_postgresql_url_without_the_shared_secret_is_refused_in_words(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("PROGRAM_DATABASE", "postgresql://program@127.0.0.1:1/program")
+    monkeypatch.delenv("PROGRAM_SESSION_SECRET", raising=False)
+    get_settings.cache_clear()
+    assert main(["init"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("PROGRAM_SESSION_SECRET must be set") and "Traceback" not in err
+
+
+def test_an_unreachable_postgresql_database_is_named_without_its_password(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing listens on port 1: refused at once, with the reason, and the password hidden."""
+    monkeypatch.setenv("PROGRAM_DATABASE", "postgresql://program:hunter2@127.0.0.1:1/program")
+    get_settings.cache_clear()
+    assert main(["init"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("The database cannot be reached: Cannot reach the PostgreSQL database")
+    assert "postgresql://program:***@127.0.0.1:1/program" in err
+    assert "hunter2" not in err

@@ -24,13 +24,15 @@ from psycopg.types.numeric import FloatLoader
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from program.errors import Conflict, PulseUnavailable, UnsafeDatabase
+from program.errors import Conflict, DatabaseUnavailable, PulseUnavailable, UnsafeDatabase
 from program.store.ballots import BUSY, Ballot, BallotContents, _response, sort_batch
 from program.store.engines import Cursor, rows_of
 from program.store.pulse import CLOSED
 
 # Connections per app process. Each Streamlit session's call holds one only while it runs.
 POOL_SIZE = 20
+# How long the first connection at start may take.
+CONNECT_TIMEOUT_SECONDS = 10
 # How long a call waits for a free connection before giving up with a clear error.
 POOL_WAIT_SECONDS = 30.0
 # Tries at rewriting the ballot tables after a close before leaving it to the next one.
@@ -179,6 +181,17 @@ class PostgresEngine:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        # One plain connection first: it fails at once, with the server's own reason (refused,
+        # unknown database, wrong password), where the pool would retry until its timeout.
+        try:
+            psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
+        except psycopg.OperationalError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            reason = lines[-1] if lines else type(exc).__name__
+            raise DatabaseUnavailable(
+                f"Cannot reach the PostgreSQL database at {_safe(url)} ({reason})."
+                " Check that the server is running and that PROGRAM_DATABASE is right."
+            ) from None
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url,
             min_size=1,
@@ -190,9 +203,12 @@ class PostgresEngine:
         )
         try:
             self._pool.open(wait=True, timeout=POOL_WAIT_SECONDS)
-        except PoolTimeout as exc:
+        except PoolTimeout:
             self._pool.close()
-            raise psycopg.OperationalError(f"cannot reach the database at {_safe(url)}") from exc
+            raise DatabaseUnavailable(
+                f"The PostgreSQL database at {_safe(url)} did not answer within"
+                f" {POOL_WAIT_SECONDS:.0f} seconds."
+            ) from None
         try:
             self._refuse_unsafe_settings()
         except BaseException:
