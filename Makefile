@@ -46,10 +46,12 @@ TESTS_TMP := $(if $(wildcard /dev/shm/.),/dev/shm,$(or $(TMPDIR),/tmp))
 TESTS_IN_MEMORY = tmp=$$(mktemp -d $(TESTS_TMP)/program-tests.XXXXXX) && trap 'rm -rf "$$tmp"' EXIT &&
 
 # Tests without a browser run on two processes (pytest-xdist): each test has its own temporary
-# database, so they share nothing. Browser tests share one server per module: one process.
+# database, so they share nothing. Browser tests share one server per module, so each module
+# runs whole on one of two processes (--dist loadfile): 6.5 minutes instead of 9.5 here.
+BROWSER_TESTS = $(VENV)/bin/pytest -q -m browser -n 2 --dist loadfile --basetemp="$$tmp"
 pytest: setup
 	$(TESTS_IN_MEMORY) $(VENV)/bin/pytest -q -n 2 -m "not browser" --basetemp="$$tmp"
-	$(TESTS_IN_MEMORY) $(VENV)/bin/pytest -q -m browser --basetemp="$$tmp"
+	$(TESTS_IN_MEMORY) $(BROWSER_TESTS)
 
 # The store and domain tests again on PostgreSQL: a throwaway server from Debian's packages on a
 # free loopback port (scripts/postgres_cluster.py), in memory like the tests' files, stopped and
@@ -68,7 +70,7 @@ check: lint typecheck
 	$(TESTS_IN_MEMORY) $(VENV)/bin/pytest -q -n 2 -m "not browser and not slow" --basetemp="$$tmp"
 
 browser-test: setup
-	$(TESTS_IN_MEMORY) $(VENV)/bin/pytest -q -m browser --basetemp="$$tmp"
+	$(TESTS_IN_MEMORY) $(BROWSER_TESTS)
 
 # Dashboard queries at 1,000, 5,000 and 20,000 cohorts: ours, bare SQL and pandas side by side;
 # writes benchmarks/RESULTS.md. Databases are generated on first use into data/bench/ (minutes).
