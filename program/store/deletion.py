@@ -1,8 +1,9 @@
 """Deleting one cohort's data: every row that belongs to it, in one transaction.
 
-The tables to clear are found in the database's own catalog (information_schema), so the statements here name tables and
-columns, which SQL cannot take as parameters. Those names come only from the catalog and are
-quoted with `_name` before use; the cohort's keys go in as named parameters.
+The tables to clear are found in the database's own catalog (information_schema), so the
+statements here name tables and columns, which SQL cannot take as parameters. Those names come
+only from the catalog and are quoted with `_name` before use; the cohort's keys go in as named
+parameters.
 """
 
 from __future__ import annotations
