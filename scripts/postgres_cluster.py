@@ -21,7 +21,6 @@ import pwd
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -104,14 +103,14 @@ def start(folder: Path, port: int | None = None) -> str:
     data = home / "data"
     home.chmod(0o755)
     _own(home)
-    quiet = {"stdout": subprocess.DEVNULL, "check": True}
     if not (data / "PG_VERSION").exists():
         subprocess.run(
             _as_owner(
                 [binary("initdb"), "-D", str(data), "-U", USER, "--auth=trust", "-E", "UTF8"]
                 + ["--no-instructions"]
             ),
-            **quiet,  # type: ignore[arg-type]
+            stdout=subprocess.DEVNULL,
+            check=True,
         )
     port = port or free_port()
     options = " ".join(f"-c {k}={v}" for k, v in SETTINGS.items())
@@ -121,7 +120,8 @@ def start(folder: Path, port: int | None = None) -> str:
             [binary("pg_ctl"), "-D", str(data), "-l", str(home / "server.log"), "-w"]
             + ["-o", options, "start"]
         ),
-        **quiet,  # type: ignore[arg-type]
+        stdout=subprocess.DEVNULL,
+        check=True,
     )
     (folder / "port").write_text(str(port))
     created = subprocess.run(
@@ -171,4 +171,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
