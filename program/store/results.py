@@ -27,7 +27,7 @@ _PROGRAM_CELLS = (
     "   unnest(?::VARCHAR[]) AS measure, unnest(?::INTEGER[]) AS measure_code) p"
     "   ON p.version_id = co.curriculum_version_id AND p.session_number = s.number"
     " LEFT JOIN cell_summaries c ON c.session_id = s.id AND c.instrument_id = p.measure"
-    f" WHERE {_IN_COHORTS}"
+    " WHERE " + _IN_COHORTS
 )
 
 
